@@ -1,0 +1,290 @@
+"""`make bench`: learn every benchmark task from its train pair, run the rendered script, score it.
+
+    python -m recast_cli.bench [--suite prose] [--limit N] [--jobs 2] [--timeout 20] [--report bench-report.json]
+                               [--no-inference] [--inference-mb 1024]
+
+Scoring (DESIGN.md): exact cells read with the csv module on the test pair; ATBench tasks (no test pair) on the
+train pair, unsolved when the script embeds more than a tenth of the expected output's distinct cells as
+string literals. The exact rendered script is what is run and scored (as a subprocess).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from recast_cli.choose import choose_script
+from recast_cli.csvio import CsvError, read_grid
+from recast_cli.runner import run_plain
+from recast_cli.scoring import embedded_cells, grid_difference, percentile
+
+# ../shared/benchmarks beside the repository (CI clones it there); RECAST_BENCHMARKS overrides.
+DEFAULT_ROOT = Path(
+    os.environ.get("RECAST_BENCHMARKS", Path(__file__).resolve().parents[3].parent / "shared" / "benchmarks")
+)
+SUITES = ("prose", "foofah", "atbench")
+SCRIPT_TIMEOUT = 60.0
+
+
+@dataclass
+class Task:
+    suite: str
+    name: str
+    folder: Path
+    header: bool
+
+    @property
+    def has_test_pair(self) -> bool:
+        return (self.folder / "test_input.csv").is_file() and (self.folder / "test_expected.csv").is_file()
+
+
+@dataclass
+class TaskResult:
+    suite: str
+    name: str
+    solved: bool
+    learn_seconds: float
+    reason: str
+    timed_out: bool = False
+    found: bool = False  # the search returned a program
+    render_mismatch: bool = False  # the script's output differs from the reference interpreter's
+    program: list[str] | None = None
+
+
+def discover(root: Path, suites: list[str]) -> list[Task]:
+    tasks = []
+    for suite in suites:
+        for meta_path in sorted((root / suite).rglob("meta.json")):
+            meta = json.loads(meta_path.read_text())
+            name = meta.get("name") or str(meta_path.parent.relative_to(root / suite))
+            tasks.append(Task(meta.get("suite", suite), name, meta_path.parent, bool(meta.get("header"))))
+    return tasks
+
+
+def run_task(task: Task, timeout: float, header_mode: str) -> TaskResult:
+    """Learn, render, run and score one task (runs in a child process)."""
+    from planner.synthesis.search import learn
+    from recast_common.program.interpret import run
+
+    def result(solved: bool, seconds: float, reason: str, **kw) -> TaskResult:
+        return TaskResult(task.suite, task.name, solved, round(seconds, 3), reason, **kw)
+
+    try:
+        train_in = read_grid(task.folder / "train_input.csv", what="train input")
+        train_out = read_grid(task.folder / "train_expected.csv", what="train expected")
+        if task.has_test_pair:
+            score_in_path = task.folder / "test_input.csv"
+            score_out = read_grid(task.folder / "test_expected.csv", what="test expected")
+        else:
+            score_in_path, score_out = task.folder / "train_input.csv", train_out
+        score_in = read_grid(score_in_path, what="scored input")
+    except CsvError as e:
+        return result(False, 0.0, f"bad task files: {e}")
+
+    header = header_mode if header_mode != "meta" else ("yes" if task.header else "no")
+    start = time.monotonic()
+    try:
+        search = learn(train_in, train_out, header=header, timeout=timeout)
+    except Exception as e:  # noqa: BLE001 - a crashing engine scores the task unsolved, the bench goes on
+        seconds = time.monotonic() - start
+        return result(False, seconds, f"learn raised {type(e).__name__}: {e}"[:300])
+    seconds = time.monotonic() - start
+    timed_out = seconds >= timeout * 0.95
+    if not search.programs:
+        why = "no program found"
+        if search.unexplained:
+            why += " (unexplained: " + "; ".join(search.unexplained)[:200] + ")"
+        return result(False, seconds, why, timed_out=timed_out)
+
+    # what `recast learn` keeps: the first candidate whose script reproduces the train pair
+    chosen, rejected = choose_script(search.programs, train_in, train_out, title=f"{task.suite} {task.name}")
+    if chosen is None:
+        return result(False, seconds, "no candidate's script reproduces the train pair: " + "; ".join(rejected)[:200],
+                      found=True, timed_out=timed_out, program=search.programs[0].describe())
+    program, script = chosen.program, chosen.script
+    described = program.describe()
+
+    with tempfile.TemporaryDirectory(prefix="recast-bench-") as tmp:
+        script_path = Path(tmp) / "script.py"
+        script_path.write_text(script, encoding="utf-8")
+        output_path = Path(tmp) / "output.csv"
+        outcome = run_plain(script_path, score_in_path, output_path, timeout_seconds=SCRIPT_TIMEOUT)
+        if not outcome.ok:
+            tail = outcome.stderr_tail.strip().splitlines()[-1:] or [""]
+            return result(False, seconds, f"script failed: {outcome.reason}: {tail[0]}"[:300], found=True,
+                          timed_out=timed_out, program=described)
+        try:
+            actual = read_grid(output_path, what="script output") if output_path.stat().st_size else []
+        except CsvError as e:
+            return result(False, seconds, str(e), found=True, timed_out=timed_out, program=described)
+
+    try:
+        mismatch = run(program, [list(r) for r in score_in]) != actual
+    except Exception:  # noqa: BLE001
+        mismatch = False  # the interpreter itself fails on this input: nothing to compare the render with
+    difference = grid_difference(actual, score_out)
+    if difference:
+        pair = "test" if task.has_test_pair else "train"
+        return result(False, seconds, f"wrong {pair} output: {difference}"[:300], found=True,
+                      timed_out=timed_out, render_mismatch=mismatch, program=described)
+    if not task.has_test_pair:
+        embedded, distinct = embedded_cells(script, score_out)
+        if embedded > distinct / 10:
+            return result(False, seconds, f"embeds {embedded} of {distinct} distinct expected cells as literals",
+                          found=True, timed_out=timed_out, render_mismatch=mismatch, program=described)
+    return result(True, seconds, "solved", found=True, timed_out=timed_out, render_mismatch=mismatch,
+                  program=described)
+
+
+def _child(conn, task: Task, timeout: float, header_mode: str) -> None:
+    os.setpgrp()  # so a hard timeout can kill the script subprocess too
+    try:
+        outcome = run_task(task, timeout, header_mode)
+    except BaseException as e:  # noqa: BLE001 - the parent must always get a result
+        outcome = TaskResult(task.suite, task.name, False, 0.0,
+                             f"bench error {type(e).__name__}: {e}; {traceback.format_exc(limit=2)}"[:400])
+    conn.send(asdict(outcome))
+    conn.close()
+
+
+def run_all(tasks: list[Task], *, timeout: float, jobs: int, header_mode: str, progress=None) -> list[TaskResult]:
+    """Each task in its own forked process (at most `jobs` at once), killed when far past its time limit."""
+    context = multiprocessing.get_context("fork")
+    hard_limit = timeout * 2 + SCRIPT_TIMEOUT + 30
+    pending = list(enumerate(tasks))
+    running: dict = {}  # conn -> (index, process, started)
+    results: dict[int, TaskResult] = {}
+    while pending or running:
+        while pending and len(running) < jobs:
+            index, task = pending.pop(0)
+            parent_conn, child_conn = context.Pipe(duplex=False)
+            process = context.Process(target=_child, args=(child_conn, task, timeout, header_mode), daemon=True)
+            process.start()
+            child_conn.close()
+            running[parent_conn] = (index, process, time.monotonic())
+        for conn in wait(list(running), timeout=1.0):
+            index, process, started = running.pop(conn)
+            try:
+                results[index] = TaskResult(**conn.recv())
+            except EOFError:
+                task = tasks[index]
+                results[index] = TaskResult(task.suite, task.name, False, round(time.monotonic() - started, 3),
+                                            f"worker died (exit code {process.exitcode})")
+            process.join()
+            if progress:
+                progress(results[index])
+        now = time.monotonic()
+        for conn, (index, process, started) in list(running.items()):
+            if now - started > hard_limit:
+                _kill_group(process)
+                running.pop(conn)
+                task = tasks[index]
+                results[index] = TaskResult(task.suite, task.name, False, round(now - started, 3),
+                                            f"killed after {hard_limit:.0f}s", timed_out=True)
+                if progress:
+                    progress(results[index])
+    return [results[i] for i in range(len(tasks))]
+
+
+def _kill_group(process) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.join(5)
+
+
+def summarize(results: list[TaskResult]) -> list[dict]:
+    rows = []
+    for suite in sorted({r.suite for r in results}, key=lambda s: (SUITES + (s,)).index(s)):
+        mine = [r for r in results if r.suite == suite]
+        seconds = [r.learn_seconds for r in mine]
+        rows.append({
+            "suite": suite,
+            "tasks": len(mine),
+            "solved": sum(r.solved for r in mine),
+            "solved_share": round(sum(r.solved for r in mine) / len(mine), 4),
+            "found": sum(r.found for r in mine),
+            "median_learn_seconds": round(percentile(seconds, 50), 3),
+            "p95_learn_seconds": round(percentile(seconds, 95), 3),
+            "timeouts": sum(r.timed_out for r in mine),
+            "render_mismatches": sum(r.render_mismatch for r in mine),
+        })
+    return rows
+
+
+def print_summary(rows: list[dict], out=sys.stdout) -> None:
+    print(f"{'suite':<10}{'tasks':>6}{'solved':>8}{'share':>8}{'median s':>10}{'p95 s':>8}{'timeouts':>10}",
+          file=out)
+    for r in rows:
+        print(f"{r['suite']:<10}{r['tasks']:>6}{r['solved']:>8}{r['solved_share']:>8.1%}"
+              f"{r['median_learn_seconds']:>10.2f}{r['p95_learn_seconds']:>8.2f}{r['timeouts']:>10}", file=out)
+        if r["render_mismatches"]:
+            print(f"  warning: {r['render_mismatches']} scripts disagree with the reference interpreter", file=out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m recast_cli.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="benchmark folder")
+    parser.add_argument("--suite", action="append", choices=SUITES, help="only these suites (repeatable)")
+    parser.add_argument("--limit", type=int, default=0, help="at most N tasks per suite")
+    parser.add_argument("--jobs", type=int, default=2, help="tasks run in parallel")
+    parser.add_argument("--timeout", type=float, default=20.0, help="learning time limit per task, seconds")
+    parser.add_argument("--header", choices=["meta", "auto"], default="meta",
+                        help="header flag passed to learn: from meta.json (as a user would say) or auto")
+    parser.add_argument("--report", type=Path, help="write a JSON report here")
+    parser.add_argument("--no-inference", action="store_true", help="skip the large-file inference benchmark")
+    parser.add_argument("--inference-mb", type=int, default=1024, help="size of the inference input, MB")
+    parser.add_argument("-v", "--verbose", action="store_true", help="one line per task")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    suites = args.suite or list(SUITES)
+    tasks = discover(args.root, suites)
+    if args.limit:
+        tasks = [t for s in suites for t in [t for t in tasks if t.suite == s][: args.limit]]
+    report: dict = {"timeout_seconds": args.timeout, "jobs": args.jobs, "header": args.header}
+    if tasks:
+        done = [0]
+
+        def progress(r: TaskResult) -> None:
+            done[0] += 1
+            if args.verbose:
+                mark = "ok " if r.solved else "-- "
+                print(f"{mark}{r.suite}/{r.name} {r.learn_seconds:.2f}s {r.reason}", file=sys.stderr)
+            elif done[0] % 25 == 0 or done[0] == len(tasks):
+                print(f"  {done[0]}/{len(tasks)} tasks", file=sys.stderr)
+
+        print(f"learning {len(tasks)} tasks ({args.jobs} jobs, {args.timeout:g}s each)", file=sys.stderr)
+        results = run_all(tasks, timeout=args.timeout, jobs=args.jobs, header_mode=args.header, progress=progress)
+        summary = summarize(results)
+        print_summary(summary)
+        report["suites"] = summary
+        report["tasks"] = [asdict(r) for r in results]
+    else:
+        print(f"no tasks found under {args.root}", file=sys.stderr)
+    if not args.no_inference:
+        from recast_cli.inference_bench import print_inference, run_inference_bench
+
+        figures = run_inference_bench(args.inference_mb)
+        print_inference(figures)
+        report["inference"] = figures
+    if args.report:
+        args.report.write_text(json.dumps(report, indent=1) + "\n")
+        print(f"report: {args.report}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

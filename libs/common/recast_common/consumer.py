@@ -1,0 +1,307 @@
+"""Shared plumbing of the pipeline consumers (profiler, planner, coder, tester).
+
+`build_app(name, topics, handle, settings)` returns a FastStream app with one subscriber in consumer group
+`name` (earliest offsets, offsets committed only after handling). For every message it:
+
+1. decodes the event (undecodable messages go straight to `<topic>.dlq`);
+2. opens a database transaction and claims (name, event_id) in the inbox table: a redelivered event that was
+   already handled is skipped; a concurrent duplicate waits on the row lock and is skipped after the commit;
+3. calls `handle(event, ctx)`, which returns the events to publish (and may call `ctx.progress(...)`);
+4. publishes those events keyed by job id, then commits the inbox claim, then Kafka commits the offset.
+
+A handler exception rolls the claim back and is retried up to settings.consumer_max_retries times; after that
+the message goes to `<topic>.dlq` with the error attached, its job (or inference run) is failed with that
+error so that nobody waits for it, and the consumer moves on. A crash between publishing
+and committing yields duplicate output events (at-least-once), never a loss; output event ids are derived from
+the input event id so that downstream consumers and the projector drop those duplicates.
+
+Every message is counted in recast_common.metrics (outcome, duration, handler errors); with RECAST_METRICS_PORT
+set, the service serves them on that port at /metrics.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import time
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from faststream import Context, FastStream
+from faststream.kafka import KafkaBroker
+
+from recast_common.errors import is_transient
+from recast_common.events import (
+    Event,
+    InferenceFailed,
+    InferenceRequested,
+    JobFailed,
+    JobProgress,
+    Topics,
+    parse_event,
+)
+from recast_common.kafka import ensure_topics, make_broker, publish_event, subscriber_options
+from recast_common.metrics import record_handler_error, record_message, serve_metrics_from_env
+from recast_common.settings import Settings
+from recast_common.storage import Storage
+
+log = logging.getLogger("recast.consumer")
+
+# A test aid: when set, every handled event is appended as one JSON line (replica, consumer, job, event).
+HANDLED_LOG_ENV = "RECAST_HANDLED_LOG"
+_MESSAGE = Context("message")  # FastStream injects the raw message (to learn its topic)
+RETRY_BACKOFF_SECONDS = 0.5
+OUTAGE_BACKOFF_MAX_SECONDS = 30.0
+
+
+def replica_id() -> str:
+    return os.environ.get("RECAST_REPLICA_ID") or f"{socket.gethostname()}:{os.getpid()}"
+
+
+def derived_event_id(source_event_id: str, consumer: str, index: int) -> str:
+    """Deterministic id of the index-th event a consumer emits for one input event (dedupes replays)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"recast:{consumer}:{source_event_id}:{index}").hex
+
+
+@dataclass
+class HandlerContext:
+    """What a handler may use besides its event: settings, S3, and progress reporting."""
+
+    consumer: str
+    settings: Settings
+    storage: Storage
+    broker: KafkaBroker | None
+    event: Event
+    progress_sent: list[JobProgress] = field(default_factory=list)
+
+    async def progress(self, stage: str, percent: int, message: str = "", attempt: int | None = None) -> None:
+        """Publish a job.progress event right away (progress is informative: a failure here is only logged)."""
+        event = JobProgress(
+            job_id=self.event.job_id,
+            client_id=self.event.client_id,
+            attempt=attempt if attempt is not None else self.event.attempt,
+            stage=stage,
+            percent=max(0, min(100, int(percent))),
+            message=message[:500],
+        )
+        self.progress_sent.append(event)
+        if self.broker is None:
+            return
+        try:
+            await publish_event(self.broker, event)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("progress event for job %s not published: %s", event.job_id, exc)
+
+
+Handler = Callable[[Event, HandlerContext], Awaitable[list[Event]]]
+
+
+class DeadLetter(Exception):
+    """Raised by a handler for a message that can never succeed: no retries, straight to the DLQ."""
+
+
+def _with_derived_ids(events: list[Event], source: Event, consumer: str) -> list[Event]:
+    return [
+        e.model_copy(update={"event_id": derived_event_id(source.event_id, consumer, i)})
+        for i, e in enumerate(events)
+    ]
+
+
+def _record_handled(consumer: str, event: Event, outputs: list[Event]) -> None:
+    line = {
+        "replica": replica_id(),
+        "consumer": consumer,
+        "job_id": event.job_id,
+        "event_id": event.event_id,
+        "type": event.type,
+        "outputs": [o.type for o in outputs],
+    }
+    log.info("handled %s", json.dumps(line))
+    path = os.environ.get(HANDLED_LOG_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(line) + "\n")
+
+
+class Consumer:
+    """One service's message loop logic, independent of FastStream so it can be driven directly."""
+
+    def __init__(self, name: str, settings: Settings, handle: Handler):
+        self.name = name
+        self.settings = settings
+        self.handle = handle
+        self.broker: KafkaBroker | None = None
+        self.storage: Storage | None = None
+        self._sessions = None
+
+    async def start(self, broker: KafkaBroker | None) -> None:
+        from recast_common.db import session_factory
+
+        self.broker = broker
+        self.storage = Storage(self.settings)
+        await self.storage.__aenter__()
+        self._sessions = session_factory(self.settings)
+
+    async def stop(self) -> None:
+        if self.storage is not None:
+            await self.storage.__aexit__(None, None, None)
+            self.storage = None
+
+    async def publish(self, event: Event, topic: str | None = None) -> None:
+        if topic is None:
+            await publish_event(self.broker, event)
+            return
+        await self.broker.publish(
+            event.model_dump(mode="json"), topic=topic, key=event.job_id.encode(),
+            headers={"content-type": "application/json", "event_id": event.event_id},
+        )
+
+    async def dead_letter(self, topic: str, body: Any, error: str) -> None:
+        payload = {"topic": topic, "consumer": self.name, "error": error[-4000:], "replica": replica_id()}
+        if isinstance(body, (bytes, bytearray)):
+            payload["raw"] = bytes(body).decode("utf-8", "replace")
+        else:
+            payload["event"] = body
+        key = None
+        if isinstance(body, dict) and isinstance(body.get("job_id"), str):
+            key = body["job_id"].encode()
+        await self.broker.publish(payload, topic=Topics.dlq(topic), key=key)
+        log.error("%s: message on %s sent to the DLQ: %s", self.name, topic, error.splitlines()[-1:])
+
+    async def process(self, topic: str, body: Any) -> str:
+        """Handle one message; returns "handled", "duplicate" or "dead-lettered" (and records metrics)."""
+        started = time.perf_counter()
+        result = await self._process(topic, body)
+        record_message(self.name, topic, result, time.perf_counter() - started)
+        return result
+
+    async def _process(self, topic: str, body: Any) -> str:
+        from recast_common.db import inbox
+
+        try:
+            event = parse_event(body)
+        except Exception as exc:  # noqa: BLE001 - undecodable: retrying cannot help
+            await self.dead_letter(topic, body, f"undecodable event: {exc}")
+            return "dead-lettered"
+        retries = max(1, self.settings.consumer_max_retries)
+        error = ""
+        attempt = outages = 0
+        while attempt < retries:
+            attempt += 1
+            try:
+                async with self._sessions() as session, session.begin():
+                    if not await inbox.claim(session, self.name, event.event_id):
+                        log.info("%s: duplicate event %s skipped", self.name, event.event_id)
+                        return "duplicate"
+                    ctx = HandlerContext(self.name, self.settings, self.storage, self.broker, event)
+                    outputs = _with_derived_ids(await self.handle(event, ctx), event, self.name)
+                    for output in outputs:
+                        await self.publish(output)
+                _record_handled(self.name, event, outputs)
+                return "handled"
+            except DeadLetter as exc:
+                record_handler_error(self.name, topic, will_retry=False)
+                error = f"{type(exc).__name__}: {exc}"
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                if is_transient(exc):
+                    # Postgres, Kafka or S3 away: not the message's fault, so it keeps its retries and waits.
+                    outages += 1
+                    attempt -= 1
+                    delay = min(OUTAGE_BACKOFF_MAX_SECONDS, RETRY_BACKOFF_SECONDS * 2 ** min(outages, 8))
+                    record_handler_error(self.name, topic, will_retry=True)
+                    log.warning("%s: infrastructure unavailable while handling %s (%s); retrying in %.1fs",
+                                self.name, event.event_id, exc, delay)
+                    await asyncio.sleep(delay)
+                    continue
+                record_handler_error(self.name, topic, will_retry=attempt < retries)
+                error = traceback.format_exc()
+                log.warning("%s: handling %s failed (try %d/%d): %s", self.name, event.event_id, attempt,
+                            retries, error.strip().splitlines()[-1])
+                if attempt < retries:
+                    await asyncio.sleep(RETRY_BACKOFF_SECONDS * attempt)
+        await self.dead_letter(topic, event.model_dump(mode="json"), error)
+        await self._fail_downstream(event, error)
+        return "dead-lettered"
+
+    async def _fail_downstream(self, event: Event, error: str) -> None:
+        """End the job (or inference run) with the error, so that nobody waits for a dead-lettered message."""
+        last_line = (error.strip().splitlines() or ["unknown error"])[-1][:500]
+        reason = f"{self.name} could not handle {event.type}: {last_line}"
+        common = {"job_id": event.job_id, "client_id": event.client_id, "attempt": event.attempt}
+        if isinstance(event, InferenceRequested):
+            failure: Event = InferenceFailed(**common, run_id=event.run_id, reason=reason)
+        elif event.type.startswith("job.") and event.type not in (Topics.JOB_SUCCEEDED, Topics.JOB_FAILED,
+                                                                    Topics.JOB_PROGRESS):
+            failure = JobFailed(**common, reason=reason, stage=self.name)
+        else:
+            return
+        failure = failure.model_copy(update={"event_id": derived_event_id(event.event_id, self.name, 999)})
+        try:
+            await self.publish(failure)
+        except Exception as exc:  # noqa: BLE001 - the DLQ entry already records the problem
+            log.error("%s: could not publish the failure of job %s: %s", self.name, event.job_id, exc)
+
+
+def build_app(
+    name: str,
+    topics: tuple[str, ...] | list[str],
+    handle: Handler,
+    settings: Settings | None = None,
+    handler_budget_seconds: float = 0.0,
+    **subscriber_overrides: Any,
+) -> tuple[FastStream, Consumer]:
+    """A FastStream app running one subscriber of group `name` over `topics`, handling through `handle`.
+
+    handler_budget_seconds: the longest one message may take (a search, a sandbox run); the member stays in its
+    group that long (plus a margin) instead of being evicted as stuck.
+    """
+    settings = settings or Settings()
+    if handler_budget_seconds:
+        subscriber_overrides.setdefault(
+            "max_poll_interval_ms", max(300_000, int((handler_budget_seconds + 180) * 1000))
+        )
+    broker = make_broker(settings)
+    consumer = Consumer(name, settings, handle)
+
+    @broker.subscriber(*topics, **subscriber_options(name, **subscriber_overrides))
+    async def on_message(body: Any, message: Any = _MESSAGE) -> None:
+        topic = _topic_of(message) or (topics[0] if len(topics) == 1 else "unknown")
+        await consumer.process(topic, body)
+
+    async def on_startup() -> None:
+        try:
+            await ensure_topics(settings)
+        except Exception as exc:  # noqa: BLE001 - the stack usually created them already
+            log.warning("ensure_topics failed: %s", exc)
+        # before the broker starts consuming; publishing only happens while handling, once it is connected
+        await consumer.start(broker)
+        serve_metrics_from_env()  # only when RECAST_METRICS_PORT is set
+
+    async def after_startup() -> None:
+        log.info("%s replica %s consuming %s", name, replica_id(), ", ".join(topics))
+
+    async def on_shutdown() -> None:
+        await consumer.stop()
+
+    app = FastStream(broker, on_startup=[on_startup], after_startup=[after_startup], on_shutdown=[on_shutdown])
+    return app, consumer
+
+
+def _topic_of(message: Any) -> str | None:
+    raw = getattr(message, "raw_message", None)
+    return getattr(raw, "topic", None)
+
+
+def run_service(app: FastStream) -> None:
+    """Run until SIGTERM/SIGINT (FastStream stops the subscriber, then the shutdown hooks run)."""
+    logging.basicConfig(level=os.environ.get("RECAST_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(app.run())

@@ -1,0 +1,190 @@
+"""Event contracts of the pipeline: the one source of truth for every topic's payload.
+
+Every event carries event_id (unique, the idempotency key), job_id (the Kafka key), attempt and a schema
+version. An event that announces a stored file also carries its size and sha256 (optional fields, None from
+older producers), which the projector records in the artifacts table.
+Consumers must accept a redelivered event and do nothing the second time (see the inbox table).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = 1
+
+
+class Topics:
+    JOB_SUBMITTED = "job.submitted"
+    JOB_PROFILED = "job.profiled"
+    JOB_PLANNED = "job.planned"
+    JOB_CODED = "job.coded"
+    JOB_FEEDBACK = "job.feedback"
+    JOB_SUCCEEDED = "job.succeeded"
+    JOB_FAILED = "job.failed"
+    JOB_PROGRESS = "job.progress"
+    INFERENCE_REQUESTED = "inference.requested"
+    INFERENCE_COMPLETED = "inference.completed"
+    INFERENCE_FAILED = "inference.failed"
+
+    ALL = (
+        JOB_SUBMITTED, JOB_PROFILED, JOB_PLANNED, JOB_CODED, JOB_FEEDBACK, JOB_SUCCEEDED, JOB_FAILED,
+        JOB_PROGRESS, INFERENCE_REQUESTED, INFERENCE_COMPLETED, INFERENCE_FAILED,
+    )
+    # Events the projector materializes into Postgres.
+    PROJECTED = (
+        JOB_SUBMITTED, JOB_PROFILED, JOB_PLANNED, JOB_CODED, JOB_FEEDBACK, JOB_SUCCEEDED, JOB_FAILED,
+        JOB_PROGRESS, INFERENCE_COMPLETED, INFERENCE_FAILED,
+    )
+
+    @staticmethod
+    def dlq(topic: str) -> str:
+        return f"{topic}.dlq"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_event_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Event(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    event_id: str = Field(default_factory=new_event_id)
+    job_id: str
+    client_id: str
+    attempt: int = 1
+    created_at: datetime = Field(default_factory=_now)
+    type: str
+
+
+class JobSubmitted(Event):
+    type: Literal["job.submitted"] = "job.submitted"
+    input_key: str  # S3 key of the train input CSV
+    expected_key: str  # S3 key of the expected output CSV
+    header: Literal["auto", "yes", "no"] = "auto"
+
+
+class JobProfiled(Event):
+    type: Literal["job.profiled"] = "job.profiled"
+    input_key: str
+    expected_key: str
+    header: Literal["auto", "yes", "no"] = "auto"
+    profile_key: str
+    summary: dict[str, Any] = Field(default_factory=dict)
+    profile_size: int | None = None  # bytes and sha256 of the stored profile (recorded as an artifact)
+    profile_sha256: str | None = None
+
+
+class JobPlanned(Event):
+    type: Literal["job.planned"] = "job.planned"
+    input_key: str
+    expected_key: str
+    program: dict[str, Any] | None = None  # recast_common.program.Program as JSON (by-example engine)
+    llm_script: str | None = None  # a whole script proposed by the LLM path
+    source: Literal["search", "llm"] = "search"
+    candidate_rank: int = 0  # which of the ranked candidates this is (0 = best)
+    excluded: list[str] = Field(default_factory=list)  # fingerprints of programs that failed before
+
+
+class JobCoded(Event):
+    type: Literal["job.coded"] = "job.coded"
+    input_key: str
+    expected_key: str
+    script_key: str
+    program: dict[str, Any] | None = None
+    candidate_rank: int = 0
+    excluded: list[str] = Field(default_factory=list)
+    script_size: int | None = None  # bytes and sha256 of the stored script (recorded as an artifact)
+    script_sha256: str | None = None
+
+
+class JobFeedback(Event):
+    type: Literal["job.feedback"] = "job.feedback"
+    input_key: str
+    expected_key: str
+    verdict: dict[str, Any]  # tester Verdict as JSON
+    excluded: list[str] = Field(default_factory=list)
+    next_rank: int = 1
+    verdict_key: str | None = None  # the attempt's stored verdict.json, when the tester wrote one
+    verdict_size: int | None = None
+    verdict_sha256: str | None = None
+
+
+class JobSucceeded(Event):
+    type: Literal["job.succeeded"] = "job.succeeded"
+    script_key: str
+    verdict: dict[str, Any]
+    verdict_key: str | None = None  # the attempt's stored verdict.json, when the tester wrote one
+    verdict_size: int | None = None
+    verdict_sha256: str | None = None
+
+
+class JobFailed(Event):
+    type: Literal["job.failed"] = "job.failed"
+    reason: str
+    verdict: dict[str, Any] | None = None  # the best attempt's verdict (its "attempt" key says which)
+    attempt_verdict: dict[str, Any] | None = None  # this attempt's own verdict, when the tester ran it
+    stage: str = ""
+    verdict_key: str | None = None  # the attempt's stored verdict.json, when the tester wrote one
+    verdict_size: int | None = None
+    verdict_sha256: str | None = None
+
+
+class JobProgress(Event):
+    type: Literal["job.progress"] = "job.progress"
+    stage: str
+    percent: int = 0
+    message: str = ""
+
+
+class InferenceRequested(Event):
+    type: Literal["inference.requested"] = "inference.requested"
+    run_id: str
+    input_key: str
+    output_key: str
+    script_key: str
+
+
+class InferenceCompleted(Event):
+    type: Literal["inference.completed"] = "inference.completed"
+    run_id: str
+    output_key: str
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    output_size: int | None = None  # bytes and sha256 of the stored output (recorded as an artifact)
+    output_sha256: str | None = None
+    input_key: str | None = None  # the run's stored input, as the tester found it (recorded as an artifact)
+    input_size: int | None = None
+    input_sha256: str | None = None
+
+
+class InferenceFailed(Event):
+    type: Literal["inference.failed"] = "inference.failed"
+    run_id: str
+    reason: str
+    verdict: dict[str, Any] | None = None
+    input_key: str | None = None  # the run's stored input, as the tester found it (recorded as an artifact)
+    input_size: int | None = None
+    input_sha256: str | None = None
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.model_fields["type"].default: cls
+    for cls in (
+        JobSubmitted, JobProfiled, JobPlanned, JobCoded, JobFeedback, JobSucceeded, JobFailed, JobProgress,
+        InferenceRequested, InferenceCompleted, InferenceFailed,
+    )
+}
+
+
+def parse_event(data: dict[str, Any] | bytes | str) -> Event:
+    """Decode any pipeline event by its `type` field."""
+    import json
+
+    if isinstance(data, (bytes, str)):
+        data = json.loads(data)
+    return EVENT_TYPES[data["type"]].model_validate(data)

@@ -1,0 +1,263 @@
+"""Kafka helpers shared by every service: broker factory, topic setup, lag/membership status, publishing.
+
+Written against Tansu (Kafka-compatible broker storing topics in S3). Two Tansu quirks shape this module:
+idempotent producers fail (so `enable_idempotence` stays off and consumers are idempotent instead), and the
+admin client's `list_consumer_group_offsets` cannot decode Tansu's reply, so lag is computed from a plain
+consumer's `committed()` and the high watermark of a Fetch (Tansu's ListOffsets, behind `end_offsets()`, is
+wrong).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+
+from recast_common.events import Event, Topics
+from recast_common.settings import Settings
+
+log = logging.getLogger(__name__)
+
+JSON_HEADERS = {"content-type": "application/json"}
+
+# Which topics each consumer group (= service name) reads; lag is summed over these.
+GROUP_TOPICS: dict[str, tuple[str, ...]] = {
+    "profiler": (Topics.JOB_SUBMITTED,),
+    "planner": (Topics.JOB_PROFILED, Topics.JOB_FEEDBACK),
+    "coder": (Topics.JOB_PLANNED,),
+    "tester": (Topics.JOB_CODED, Topics.INFERENCE_REQUESTED),
+    "projector": Topics.PROJECTED,
+}
+
+
+def all_topic_names() -> list[str]:
+    """Every pipeline topic and its dead-letter topic."""
+    return [*Topics.ALL, *(Topics.dlq(t) for t in Topics.ALL)]
+
+
+def make_broker(settings: Settings, **kw: Any) -> KafkaBroker:
+    """A FastStream KafkaBroker for the configured bootstrap servers (never idempotent: Tansu refuses it)."""
+    kw.setdefault("enable_idempotence", False)
+    kw.setdefault("request_timeout_ms", 20_000)
+    return KafkaBroker(settings.kafka_bootstrap, **kw)
+
+
+def subscriber_options(group: str, **overrides: Any) -> dict[str, Any]:
+    """Keyword arguments every pipeline subscriber should use: its service's group, start from the earliest
+    offset when the group is new (FastStream's default "latest" silently skips earlier events), and commit
+    only after the handler finished (at-least-once). A handler that still raises (say the DLQ publish failed)
+    is nacked: the message comes back instead of being committed unhandled."""
+    options: dict[str, Any] = {
+        "group_id": group,
+        "auto_offset_reset": "earliest",
+        "ack_policy": AckPolicy.NACK_ON_ERROR,
+        "session_timeout_ms": 10_000,
+        "heartbeat_interval_ms": 2_000,
+    }
+    options.update(overrides)
+    return options
+
+
+def event_payload(event: Event) -> bytes:
+    return event.model_dump_json().encode()
+
+
+async def publish_event(producer_or_broker: KafkaBroker | AIOKafkaProducer, event: Event) -> None:
+    """Publish one event to the topic named by its type, keyed by job id so a job's events stay ordered.
+
+    Waits for the broker's acknowledgement. Works with a started FastStream KafkaBroker or aiokafka producer.
+    """
+    key = event.job_id.encode()
+    headers = {**JSON_HEADERS, "event_id": event.event_id}
+    if isinstance(producer_or_broker, KafkaBroker):
+        await producer_or_broker.publish(
+            event.model_dump(mode="json"), topic=event.type, key=key, headers=headers
+        )
+        return
+    await producer_or_broker.send_and_wait(
+        event.type,
+        value=event_payload(event),
+        key=key,
+        headers=[(name, value.encode()) for name, value in headers.items()],
+    )
+
+
+def _admin(settings: Settings, timeout_ms: int = 10_000) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=timeout_ms, client_id="recast-admin"
+    )
+
+
+async def ensure_topics(settings: Settings, topics: list[str] | None = None) -> list[str]:
+    """Create every pipeline topic (and its `.dlq`) that does not exist yet; returns the names created.
+
+    Idempotent and safe to race with another caller. Existing topics are left as they are, even when their
+    partition count differs from settings.topic_partitions.
+    """
+    wanted = topics if topics is not None else all_topic_names()
+    admin = _admin(settings)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t not in existing]
+        if not missing:
+            return []
+        new = [NewTopic(t, num_partitions=settings.topic_partitions, replication_factor=1) for t in missing]
+        try:
+            response = await admin.create_topics(new)
+        except TopicAlreadyExistsError:
+            return []
+        for topic_error in getattr(response, "topic_errors", []) or getattr(response, "topics", []):
+            name, code = topic_error[0], topic_error[1]
+            if code not in (0, TopicAlreadyExistsError.errno):
+                raise KafkaError(f"creating topic {name} failed with error code {code}")
+        return missing
+    finally:
+        await admin.close()
+
+
+async def topic_partitions(settings: Settings, topics: list[str]) -> dict[str, int]:
+    """Number of partitions of each existing topic among `topics`."""
+    admin = _admin(settings)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+        return {t["topic"]: len(t["partitions"]) for t in described if t["error_code"] == 0}
+    finally:
+        await admin.close()
+
+
+async def ping(settings: Settings, timeout: float = 3.0) -> bool:
+    """True when the broker answers a metadata request within `timeout` seconds."""
+    admin = _admin(settings, timeout_ms=int(timeout * 1000))
+    try:
+        await asyncio.wait_for(admin.start(), timeout)
+        await asyncio.wait_for(admin.list_topics(), timeout)
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not reachable"
+        return False
+    finally:
+        try:
+            await admin.close()
+        except Exception as exc:  # noqa: BLE001
+            log.debug("closing the admin client after ping failed: %s", exc)
+
+
+async def _group_members(admin: AIOKafkaAdminClient, group: str) -> list[str] | None:
+    """Member ids of a group from DescribeGroups, or None when the broker cannot tell."""
+    try:
+        responses = await admin.describe_consumer_groups([group])
+    except Exception as exc:  # noqa: BLE001 - membership is best effort
+        log.debug("describe_consumer_groups(%s) failed: %s", group, exc)
+        return None
+    members: list[str] = []
+    for response in responses:
+        for described in response.to_object().get("groups", []):
+            if described.get("group") != group or described.get("error_code", 0) != 0:
+                continue
+            members.extend(m["member_id"] for m in described.get("members", []))
+    return members
+
+
+def partition_lag(end_offset: int, committed: int | None, beginning: int) -> int:
+    """Messages the group still has to handle on one partition (from the start if it never committed)."""
+    position = committed if committed is not None else beginning
+    return max(0, end_offset - position)
+
+
+async def queue_status(
+    settings: Settings, groups: list[str], group_topics: dict[str, tuple[str, ...]] | None = None
+) -> dict[str, Any]:
+    """Per consumer group: total lag, lag per topic, and members (best effort).
+
+    Returns {group: {"lag": int, "topics": {topic: lag}, "members": int | None, "member_ids": [str]}}.
+    A group's topics come from `group_topics` (default GROUP_TOPICS); for an unknown group every pipeline
+    topic is inspected and only partitions it has committed on count.
+    """
+    mapping = group_topics or GROUP_TOPICS
+    admin = _admin(settings)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        described = await admin.describe_topics(sorted(existing))
+        partitions_by_topic = {t["topic"]: [p["partition"] for p in t["partitions"]] for t in described}
+        result: dict[str, Any] = {}
+        for group in groups:
+            known = group in mapping
+            topics = [t for t in (mapping[group] if known else Topics.ALL) if t in existing]
+            tps = [TopicPartition(t, p) for t in topics for p in partitions_by_topic.get(t, [])]
+            lags = await _group_lag(settings, group, tps, count_uncommitted=known)
+            per_topic: dict[str, int] = {t: 0 for t in topics}
+            for tp, lag in lags.items():
+                per_topic[tp.topic] += lag
+            members = await _group_members(admin, group)
+            result[group] = {
+                "lag": sum(per_topic.values()),
+                "topics": per_topic,
+                "members": len(members) if members is not None else None,
+                "member_ids": members or [],
+            }
+        return result
+    finally:
+        await admin.close()
+
+
+async def _group_lag(
+    settings: Settings, group: str, tps: list[TopicPartition], count_uncommitted: bool, timeout: float = 10.0
+) -> dict[TopicPartition, int]:
+    if not tps:
+        return {}
+    # A consumer that never subscribes does not join the group: it only reads the group's offsets.
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False,
+        fetch_max_wait_ms=50, max_partition_fetch_bytes=1024,
+    )
+    await consumer.start()
+    try:
+        committed = dict(zip(tps, await asyncio.gather(*(consumer.committed(tp) for tp in tps))))
+        beginning = await consumer.beginning_offsets(tps)
+        end = await _high_watermarks(consumer, tps, committed, beginning, timeout)
+        lags: dict[TopicPartition, int] = {}
+        for tp in tps:
+            if committed[tp] is None and not count_uncommitted:
+                continue
+            lags[tp] = partition_lag(end[tp], committed[tp], beginning[tp])
+        return lags
+    finally:
+        await consumer.stop()
+
+
+async def _high_watermarks(
+    consumer: AIOKafkaConsumer,
+    tps: list[TopicPartition],
+    committed: dict[TopicPartition, int | None],
+    beginning: dict[TopicPartition, int],
+    timeout: float,
+) -> dict[TopicPartition, int]:
+    """End offsets as reported by Fetch responses.
+
+    Tansu (0.6, S3 storage) answers ListOffsets(latest) with a wrong offset (1 for every non-empty partition),
+    so `end_offsets()` cannot be trusted; the high watermark in a Fetch response is right. Fetching from the
+    committed position with a tiny byte limit keeps this cheap.
+    """
+    consumer.assign(tps)
+    for tp in tps:
+        consumer.seek(tp, committed[tp] if committed[tp] is not None else beginning[tp])
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while any(consumer.highwater(tp) is None for tp in tps):
+        if loop.time() > deadline:
+            missing = [f"{tp.topic}/{tp.partition}" for tp in tps if consumer.highwater(tp) is None]
+            raise TimeoutError(f"no high watermark for {missing}")
+        await consumer.getmany(*tps, timeout_ms=100)
+    return {tp: consumer.highwater(tp) for tp in tps}
+
+
+def decode_event_value(value: bytes) -> dict[str, Any]:
+    return json.loads(value)

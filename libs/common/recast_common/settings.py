@@ -1,0 +1,53 @@
+"""Runtime configuration, read from the environment (prefix RECAST_) with development defaults.
+
+One Settings object serves every service: each reads only what it needs.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RECAST_", env_file=None, extra="ignore")
+
+    # Postgres (SQLAlchemy async URL, e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/recast)
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/recast"
+
+    # Kafka
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_partitions: int = 4
+    consumer_max_retries: int = 3
+
+    # S3
+    s3_endpoint: str = "http://127.0.0.1:8333"
+    s3_bucket: str = "recast"
+    s3_access_key: str = "recast"
+    s3_secret_key: str = "recast-secret"
+    s3_region: str = "us-east-1"
+
+    # Gateway
+    admin_api_key: str = "recast-admin-dev-key"
+    max_upload_bytes: int = 50 * 1024 * 1024
+    inference_wait_seconds: float = 20.0
+    max_active_jobs: int = 100
+
+    # Pipeline
+    max_attempts: int = 5
+    search_timeout_seconds: float = 30.0
+    sandbox_timeout_seconds: float = 300.0
+    sandbox_memory_mb: int = 2048
+
+    # LLM (optional; the by-example engine runs first and alone when unset)
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str = "gpt-4o-mini"
+
+    relay_poll_seconds: float = Field(default=1.0, gt=0)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

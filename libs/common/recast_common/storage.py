@@ -1,0 +1,167 @@
+"""S3 object storage (aiobotocore). Keys look like `{client_id}/{job_id}/...`.
+
+async with Storage(settings) as s:
+    await s.put_bytes("c1/j1/input.csv", data)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from aiobotocore.session import get_session
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from recast_common.settings import Settings
+
+_CHUNK = 1024 * 1024
+
+
+class StorageError(RuntimeError):
+    """S3 answered, but did not do all that was asked."""
+_MULTIPART_THRESHOLD = 16 * 1024 * 1024
+_PART_SIZE = 8 * 1024 * 1024
+_NOT_FOUND = ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
+
+
+class Storage:
+    def __init__(self, settings: Settings, bucket: str | None = None):
+        self.settings = settings
+        self.bucket = bucket or settings.s3_bucket
+        self._client_cm = None
+        self._client = None
+
+    async def __aenter__(self) -> "Storage":
+        session = get_session()
+        self._client_cm = session.create_client(
+            "s3",
+            endpoint_url=self.settings.s3_endpoint,
+            region_name=self.settings.s3_region,
+            aws_access_key_id=self.settings.s3_access_key,
+            aws_secret_access_key=self.settings.s3_secret_key,
+            config=Config(
+                s3={"addressing_style": "path"},
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=60,
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            ),
+        )
+        self._client = await self._client_cm.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self._client_cm is not None:
+            await self._client_cm.__aexit__(*exc)
+        self._client = self._client_cm = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            raise RuntimeError("use Storage inside `async with`")
+        return self._client
+
+    async def ensure_bucket(self) -> None:
+        try:
+            await self.client.head_bucket(Bucket=self.bucket)
+        except ClientError:
+            try:
+                await self.client.create_bucket(Bucket=self.bucket)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in (
+                    "BucketAlreadyOwnedByYou",
+                    "BucketAlreadyExists",
+                ):
+                    raise
+
+    async def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        await self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    async def get_bytes(self, key: str) -> bytes:
+        response = await self.client.get_object(Bucket=self.bucket, Key=key)
+        async with response["Body"] as stream:
+            return await stream.read()
+
+    async def upload_file(self, key: str, path: str | os.PathLike) -> None:
+        """Upload from disk without loading the whole file (multipart above 16 MiB)."""
+        path = Path(path)
+        size = path.stat().st_size
+        if size <= _MULTIPART_THRESHOLD:
+            await self.put_bytes(key, path.read_bytes())
+            return
+        upload = await self.client.create_multipart_upload(Bucket=self.bucket, Key=key)
+        upload_id = upload["UploadId"]
+        parts = []
+        try:
+            with path.open("rb") as handle:
+                number = 1
+                while chunk := handle.read(_PART_SIZE):
+                    part = await self.client.upload_part(
+                        Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=chunk
+                    )
+                    parts.append({"ETag": part["ETag"], "PartNumber": number})
+                    number += 1
+            await self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+        except BaseException:
+            await self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            raise
+
+    async def download_file(self, key: str, path: str | os.PathLike) -> None:
+        """Stream an object to disk in chunks."""
+        response = await self.client.get_object(Bucket=self.bucket, Key=key)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        async with response["Body"] as stream:
+            with open(path, "wb") as handle:
+                while chunk := await stream.read(_CHUNK):
+                    handle.write(chunk)
+
+    async def list_keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            keys.extend(obj["Key"] for obj in page.get("Contents", []))
+        return keys
+
+    async def delete_keys(self, keys: list[str]) -> int:
+        for start in range(0, len(keys), 1000):
+            batch = keys[start : start + 1000]
+            response = await self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+            )
+            if failed := response.get("Errors"):  # Quiet mode reports only the keys it could not delete
+                first = failed[0]
+                raise StorageError(
+                    f"could not delete {len(failed)} object(s), e.g. {first.get('Key')}: {first.get('Message')}"
+                )
+        return len(keys)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under prefix (a trailing '/' is added so 'c1/j1' never matches 'c1/j10')."""
+        if not prefix:
+            raise ValueError("refusing to delete the whole bucket")
+        if not prefix.endswith("/"):
+            prefix += "/"
+        return await self.delete_keys(await self.list_keys(prefix))
+
+    async def head(self, key: str) -> int | None:
+        try:
+            response = await self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _NOT_FOUND:
+                return None
+            raise
+        return int(response["ContentLength"])
+
+    async def exists(self, key: str) -> bool:
+        return await self.head(key) is not None
+
+    async def ping(self) -> bool:
+        try:
+            await self.client.head_bucket(Bucket=self.bucket)
+            return True
+        except Exception:
+            return False

@@ -1,0 +1,128 @@
+"""Job metadata, listing and deletion. Registered last: GET /{client_id}/{job_id} matches any two segments."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from recast_common.api import ArtifactOut, AttemptOut, JobDetail, JobOut, JobPage
+from recast_common.db.models import JOB_STATUSES, Artifact, Attempt, Job
+from sqlalchemy import and_, delete, or_, select
+
+from gateway.core.cursor import BadCursor, decode_cursor, encode_cursor
+from gateway.core.ids import client_prefix, job_prefix
+from gateway.deps import PrincipalDep, SessionDep, StorageDep, authorize_client, load_job
+
+router = APIRouter(tags=["jobs"])
+
+_ATTEMPT_FOLDER = re.compile(r"/attempt-(\d+)/")
+
+
+def attempt_of_key(key: str) -> int | None:
+    """The attempt of a file under {client}/{job}/attempt-N/ (scripts, verdicts); None for job-wide files."""
+    match = _ATTEMPT_FOLDER.search(key)
+    return int(match.group(1)) if match else None
+
+
+def job_out(job: Job) -> dict:
+    return dict(
+        job_id=job.id,
+        user_id=job.client_id,
+        status=job.status,
+        stage=job.stage,
+        percent=job.percent,
+        message=job.message,
+        header=job.header,
+        attempt=job.attempt,
+        error=job.error,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+    )
+
+
+@router.get("/users/{client_id}/jobs", response_model=JobPage)
+async def list_jobs(
+    client_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    cursor: str | None = None,
+    status_filter: Annotated[str | None, Query(alias="status")] = None,
+) -> JobPage:
+    authorize_client(principal, client_id)
+    query = select(Job).where(Job.client_id == client_id)
+    if status_filter is not None:
+        if status_filter not in JOB_STATUSES:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_ENTITY,
+                f"unknown status {status_filter!r}; one of {', '.join(JOB_STATUSES)}",
+            )
+        query = query.where(Job.status == status_filter)
+    if cursor:
+        try:
+            created, last_id = decode_cursor(cursor)
+        except BadCursor:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "invalid cursor") from None
+        query = query.where(or_(Job.created_at < created, and_(Job.created_at == created, Job.id < last_id)))
+    rows = list(await session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)))
+    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    return JobPage(jobs=[JobOut(**job_out(j)) for j in rows[:limit]], next_cursor=next_cursor)
+
+
+@router.delete("/delete/job/{user_id}/{job_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_job(
+    user_id: str, job_id: str, session: SessionDep, principal: PrincipalDep, storage: StorageDep
+) -> Response:
+    job = await load_job(session, principal, user_id, job_id)
+    await session.execute(delete(Job).where(Job.id == job.id))
+    await session.commit()
+    await storage.delete_prefix(job_prefix(user_id, job_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete("/delete/user/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_user(
+    user_id: str, session: SessionDep, principal: PrincipalDep, storage: StorageDep
+) -> Response:
+    """Delete every job of the user (rows and files). The client and its API keys stay."""
+    authorize_client(principal, user_id)
+    await session.execute(delete(Job).where(Job.client_id == user_id))
+    await session.commit()
+    await storage.delete_prefix(client_prefix(user_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{client_id}/{job_id}", response_model=JobDetail)
+async def get_job(
+    client_id: str, job_id: str, session: SessionDep, principal: PrincipalDep, storage: StorageDep
+) -> JobDetail:
+    job = await load_job(session, principal, client_id, job_id)
+    attempts = await session.scalars(select(Attempt).where(Attempt.job_id == job.id).order_by(Attempt.number))
+    artifacts = await session.scalars(
+        select(Artifact).where(Artifact.job_id == job.id).order_by(Artifact.created_at, Artifact.id)
+    )
+    detail = JobDetail(
+        **job_out(job),
+        attempts=[
+            AttemptOut(
+                number=a.number,
+                status=a.status,
+                program_fingerprint=a.program_fingerprint,
+                verdict=a.verdict,
+                metrics=a.metrics,
+            )
+            for a in attempts
+        ],
+        script_key=job.script_key,
+        artifacts=[
+            ArtifactOut(kind=a.kind, key=a.s3_key, size=a.size, sha256=a.sha256, attempt=attempt_of_key(a.s3_key))
+            for a in artifacts
+        ],
+    )
+    if job.status == "succeeded" and job.script_key:
+        try:
+            detail.script = (await storage.get_bytes(job.script_key)).decode("utf-8", errors="replace")
+        except Exception:
+            detail.script = None
+    return detail

@@ -1,0 +1,64 @@
+"""The FastAPI application: `create_app(settings)`; resources live on app.state for the app's lifetime."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from recast_common.db.session import make_engine
+from recast_common.settings import Settings
+from recast_common.storage import Storage
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from gateway.api.main import api_router
+from gateway.api.routes import health
+from gateway.errors import install_error_handlers
+from gateway.limits import BodySizeLimit
+from gateway.metrics import install_metrics
+from gateway.notify import INFERENCE_CHANNEL, Notifications
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+# Multipart framing and form fields on top of two files of max_upload_bytes each.
+FORM_OVERHEAD_BYTES = 1024 * 1024
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        engine = make_engine(settings.database_url)
+        app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        notifications = Notifications(settings.database_url, INFERENCE_CHANNEL)
+        await notifications.start()
+        app.state.notifications = notifications
+        async with Storage(settings) as storage:
+            app.state.storage = storage
+            try:
+                yield
+            finally:
+                await notifications.stop()
+                await engine.dispose()
+
+    app = FastAPI(
+        title="Recast",
+        description="Learn a CSV-to-CSV conversion from one example pair, then run it on new files.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=2 * settings.max_upload_bytes + FORM_OVERHEAD_BYTES)
+    app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    install_metrics(app)  # last: its middleware is outermost and counts every request, 413s included
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

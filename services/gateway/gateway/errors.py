@@ -1,0 +1,43 @@
+"""A backing service being down is a 503 with a clear detail, not a bare 500."""
+
+from __future__ import annotations
+
+import logging
+
+from botocore.exceptions import BotoCoreError, ClientError
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+log = logging.getLogger(__name__)
+
+
+def _unavailable(what: str):
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        log.error("%s %s: %s unavailable: %s", request.method, request.url.path, what, exc)
+        return JSONResponse(
+            {"detail": f"{what} is unavailable; retry later"}, status_code=503, headers={"Retry-After": "5"}
+        )
+
+    return handler
+
+
+async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+        return await _unavailable("the database")(request, exc)
+    log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+async def _storage_error(request: Request, exc: ClientError) -> JSONResponse:
+    if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+        return JSONResponse({"detail": "a stored file of this job is missing"}, status_code=404)
+    return await _unavailable("object storage")(request, exc)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(BotoCoreError, _unavailable("object storage"))
+    app.add_exception_handler(ClientError, _storage_error)
+    app.add_exception_handler(ConnectionError, _unavailable("a backing service"))
+    app.add_exception_handler(OSError, _unavailable("a backing service"))
+    app.add_exception_handler(DBAPIError, _database_error)

@@ -1,0 +1,102 @@
+"""Inference runs: store the input, commit the run row with its outbox event, then wait for the projection."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+
+from fastapi import HTTPException, status
+from recast_common.api import InferenceResult
+from recast_common.db import outbox
+from recast_common.db.models import InferenceRun, Job
+from recast_common.events import InferenceRequested
+from recast_common.storage import Storage
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from gateway.core.ids import job_prefix, new_id
+from gateway.notify import Notifications
+from gateway.training import delete_quietly
+
+POLL_SECONDS = 1.0
+
+
+def status_url(run_id: str) -> str:
+    return f"/api/v1/inference/{run_id}"
+
+
+async def request_run(sessions: async_sessionmaker, storage: Storage, job: Job, input_csv: bytes) -> str:
+    if job.status != "succeeded" or not job.script_key:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"job {job.id} has no learned script yet (status {job.status})"
+        )
+    run_id = new_id()
+    folder = f"{job_prefix(job.client_id, job.id)}runs/{run_id}/"
+    input_key, output_key = folder + "input.csv", folder + "output.csv"
+    await storage.put_bytes(input_key, input_csv, "text/csv")
+    try:
+        async with sessions() as session, session.begin():
+            session.add(
+                InferenceRun(
+                    id=run_id,
+                    job_id=job.id,
+                    client_id=job.client_id,
+                    status="pending",
+                    input_key=input_key,
+                    output_key=output_key,
+                )
+            )
+            await session.flush()
+            await outbox.enqueue(
+                session,
+                InferenceRequested(
+                    job_id=job.id,
+                    client_id=job.client_id,
+                    attempt=job.attempt,
+                    run_id=run_id,
+                    input_key=input_key,
+                    output_key=output_key,
+                    script_key=job.script_key,
+                ),
+            )
+    except BaseException:
+        await delete_quietly(storage, [input_key])
+        raise
+    return run_id
+
+
+async def wait_for_run(
+    sessions: async_sessionmaker, notifications: Notifications | None, run_id: str, timeout: float
+) -> InferenceRun | None:
+    """The run once it left 'pending', or its pending row when `timeout` passed (None if it vanished)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        async with sessions() as session:
+            run = await session.get(InferenceRun, run_id)
+        if run is None or run.status != "pending":
+            return run
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return run
+        if notifications is not None and notifications.listening:
+            await notifications.wait(run_id, min(left, POLL_SECONDS * 5))
+        else:
+            await asyncio.sleep(min(left, POLL_SECONDS))
+
+
+async def describe_run(sessions: async_sessionmaker, storage: Storage, run: InferenceRun) -> InferenceResult:
+    result = InferenceResult(
+        run_id=run.id,
+        job_id=run.job_id,
+        status=run.status,
+        status_url=status_url(run.id),
+        error=run.error,
+        metrics=run.metrics,
+    )
+    if run.status == "succeeded":
+        async with sessions() as session:
+            job = await session.get(Job, run.job_id)
+        if job is not None and job.script_key:
+            result.script = (await storage.get_bytes(job.script_key)).decode("utf-8", errors="replace")
+        result.output_file_base64 = base64.b64encode(await storage.get_bytes(run.output_key)).decode()
+    return result

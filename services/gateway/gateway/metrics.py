@@ -1,0 +1,139 @@
+"""Gateway and projector metrics: HTTP requests (middleware), GET /metrics, and end-to-end job durations.
+
+`route` is the route template ("/api/v1/{client_id}/{job_id}"), never the raw path, so that the number of
+series stays bounded whatever clients request; requests no route matches share the label "unmatched".
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+UNMATCHED_ROUTE = "unmatched"
+
+HTTP_REQUESTS = Counter(
+    "http_requests",  # exposed as http_requests_total
+    "HTTP requests served by the gateway.",
+    ["method", "route", "status"],
+)
+HTTP_REQUEST_DURATION = Histogram(
+    "http_request_duration_seconds",
+    "Time to serve one HTTP request (inference requests may wait for their result).",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0),
+)
+JOB_DURATION = Histogram(
+    "recast_job_duration_seconds",
+    "From a job's creation to its terminal event (job.succeeded or job.failed), once per job.",
+    ["outcome"],
+    buckets=(1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0),
+)
+
+router = APIRouter()
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@dataclass(frozen=True)
+class RouteTemplate:
+    template: str
+    regex: re.Pattern
+    methods: frozenset[str]
+
+
+def route_templates(routes: Iterable[Any]) -> list[RouteTemplate]:
+    """Full path templates of an app's routes, in routing order.
+
+    Recent FastAPI keeps an included router as one lazy entry whose own routes lack the include prefix, so the
+    matched route in the scope does not tell the full template; its effective route contexts do.
+    """
+    found: list[RouteTemplate] = []
+    for route in routes:
+        if hasattr(route, "effective_route_contexts"):
+            entries = [(c.path_format, c.methods) for c in route.effective_route_contexts()]
+        else:
+            entries = [(getattr(route, "path_format", None) or getattr(route, "path", None),
+                        getattr(route, "methods", None))]
+        for template, methods in entries:
+            if template:
+                regex, _, _ = compile_path(template)
+                found.append(RouteTemplate(template, regex, frozenset(methods or ())))
+    return found
+
+
+def match_template(templates: list[RouteTemplate], method: str, path: str) -> str:
+    """The template that serves (method, path), else one matching the path only (a 405), else "unmatched"."""
+    path_only = None
+    for route in templates:
+        if route.regex.match(path):
+            if not route.methods or method in route.methods or (method == "HEAD" and "GET" in route.methods):
+                return route.template
+            path_only = path_only or route.template
+    return path_only or UNMATCHED_ROUTE
+
+
+class RequestMetrics:
+    """Pure ASGI middleware counting every HTTP request by method, route template and status."""
+
+    def __init__(self, app: ASGIApp, routes_of: FastAPI):
+        self.app = app
+        self.routes_of = routes_of
+        self._templates: list[RouteTemplate] | None = None  # built on the first request: routes are final then
+
+    def templates(self) -> list[RouteTemplate]:
+        if self._templates is None:
+            self._templates = route_templates(self.routes_of.routes)
+        return self._templates
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # an exception escaping the app becomes a 500 further out
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            method = scope.get("method", "GET")
+            route = match_template(self.templates(), method, scope.get("path", ""))
+            HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            HTTP_REQUEST_DURATION.labels(method, route).observe(time.perf_counter() - started)
+
+
+def install_metrics(app: FastAPI) -> None:
+    """GET /metrics (no auth, not in the OpenAPI schema) and request counting; call after other middleware."""
+    app.include_router(router)
+    app.add_middleware(RequestMetrics, routes_of=app)
+
+
+def job_duration_seconds(created_at: datetime, finished_at: datetime) -> float:
+    """Seconds from job creation to its terminal event (never negative, whatever the clocks did)."""
+    if created_at.tzinfo is None:  # a naive timestamp is UTC here (the database stores timestamptz)
+        created_at = created_at.replace(tzinfo=timezone.utc)
+    if finished_at.tzinfo is None:
+        finished_at = finished_at.replace(tzinfo=timezone.utc)
+    return max(0.0, (finished_at - created_at).total_seconds())
+
+
+def observe_job_finished(outcome: str, created_at: datetime, finished_at: datetime) -> None:
+    JOB_DURATION.labels(outcome).observe(job_duration_seconds(created_at, finished_at))

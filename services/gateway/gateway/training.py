@@ -1,0 +1,160 @@
+"""Submitting a training job: files to S3 first, then the job row and its outbox event in one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from datetime import datetime, timezone
+
+from fastapi import HTTPException, status
+from recast_common.db import outbox
+from recast_common.db.models import TERMINAL_JOB_STATUSES, Artifact, Client, Job
+from recast_common.events import JobSubmitted
+from recast_common.settings import Settings
+from recast_common.storage import Storage
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gateway.core.ids import job_prefix, new_id
+from gateway.deps import Principal
+
+log = logging.getLogger(__name__)
+
+
+async def count_active_jobs(session: AsyncSession) -> int:
+    return (
+        await session.scalar(
+            select(func.count()).select_from(Job).where(Job.status.not_in(TERMINAL_JOB_STATUSES))
+        )
+        or 0
+    )
+
+
+async def submit_training(
+    *,
+    sessions: async_sessionmaker,
+    storage: Storage,
+    settings: Settings,
+    principal: Principal,
+    client_id: str,
+    input_csv: bytes,
+    expected_csv: bytes,
+    header: str,
+    job_id: str | None,
+) -> Job:
+    async with sessions() as session:
+        if await count_active_jobs(session) >= settings.max_active_jobs:
+            raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many active jobs; retry later")
+        if job_id is not None:
+            existing = await session.get(Job, job_id)
+            if existing is not None and existing.client_id != client_id:
+                if principal.may_access(existing.client_id):
+                    raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} belongs to another user")
+                raise HTTPException(status.HTTP_403_FORBIDDEN, "this API key may not access that job")
+            if existing is not None and existing.status not in TERMINAL_JOB_STATUSES:
+                # Its stages are still running and would write into the replacement's folder and events.
+                raise HTTPException(
+                    status.HTTP_409_CONFLICT,
+                    f"job {job_id} is still {existing.status}; replace it once it has finished (or delete it)",
+                )
+    replacing = job_id is not None
+    job_id = job_id or new_id()
+    submission = new_id()[:12]
+    folder = f"{job_prefix(client_id, job_id)}train-{submission}/"
+    input_key, expected_key = folder + "input.csv", folder + "expected.csv"
+    try:
+        uploads = await asyncio.gather(
+            storage.put_bytes(input_key, input_csv, "text/csv"),
+            storage.put_bytes(expected_key, expected_csv, "text/csv"),
+            return_exceptions=True,  # both settle before any clean-up, so no upload lands after it
+        )
+        for outcome in uploads:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        try:
+            job = await _commit_job(
+                sessions, client_id, job_id, header, input_key, expected_key, input_csv, expected_csv
+            )
+        except IntegrityError:  # another request created or replaced this job id meanwhile
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, f"job {job_id} was created or replaced by another request; retry"
+            ) from None
+    except BaseException:
+        await delete_quietly(storage, [input_key, expected_key])
+        raise
+    if replacing:
+        await _remove_replaced_files(sessions, storage, job_id, job_prefix(client_id, job_id), keep=folder)
+    return job
+
+
+async def _commit_job(
+    sessions, client_id, job_id, header, input_key, expected_key, input_csv, expected_csv
+) -> Job:
+    event = JobSubmitted(
+        job_id=job_id, client_id=client_id, input_key=input_key, expected_key=expected_key, header=header
+    )
+    async with sessions() as session, session.begin():
+        await session.execute(
+            pg_insert(Client)
+            .values(id=client_id, name=client_id)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        # A replaced job loses its attempts, events, runs and artifacts with the old row (ON DELETE CASCADE).
+        await session.execute(delete(Job).where(Job.id == job_id, Job.client_id == client_id))
+        job = Job(
+            id=job_id,
+            client_id=client_id,
+            status="queued",
+            stage="queued",
+            percent=0,
+            message="queued",
+            header=header,
+            input_key=input_key,
+            expected_key=expected_key,
+            attempt=1,
+            created_at=event.created_at,
+            updated_at=datetime.now(timezone.utc),
+        )
+        session.add(job)
+        await session.flush()
+        for kind, key, data in (
+            ("train_input", input_key, input_csv),
+            ("train_expected", expected_key, expected_csv),
+        ):
+            session.add(
+                Artifact(
+                    job_id=job_id,
+                    kind=kind,
+                    s3_key=key,
+                    size=len(data),
+                    sha256=hashlib.sha256(data).hexdigest(),
+                )
+            )
+        await outbox.enqueue(session, event)
+    return job
+
+
+async def delete_quietly(storage: Storage, keys: list[str]) -> None:
+    """Undo uploads after a failed request without hiding the error that caused it."""
+    try:
+        await storage.delete_keys(keys)
+    except Exception as exc:
+        log.error("could not delete %s after a failed request: %s", keys, exc)
+
+
+async def _remove_replaced_files(
+    sessions: async_sessionmaker, storage: Storage, job_id: str, prefix: str, keep: str
+) -> None:
+    try:
+        async with sessions() as session:
+            current = await session.scalar(select(Job.input_key).where(Job.id == job_id))
+        if current is None or not current.startswith(keep):
+            return  # a newer submission replaced this one meanwhile: its request cleans up
+        stale = [k for k in await storage.list_keys(prefix) if not k.startswith(keep)]
+        if stale:
+            await storage.delete_keys(stale)
+    except Exception as exc:  # the new job is committed; leftovers only cost space
+        log.warning("could not delete replaced files under %s: %s", prefix, exc)

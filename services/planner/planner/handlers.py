@@ -1,0 +1,117 @@
+"""planner: job.profiled | job.feedback -> job.planned (search candidate or LLM script) or job.failed.
+
+The search is deterministic, so on feedback it is re-run with the failed fingerprints excluded and its best
+remaining candidate is the next plan. When nothing is left and an LLM endpoint is configured, the LLM writes a
+whole script instead.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from recast_common.consumer import HandlerContext
+from recast_common.events import Event, JobFailed, JobFeedback, JobPlanned, JobProfiled
+from recast_common.program import script_fingerprint
+
+from planner import llm
+from planner.plan import SearchOutcome, decide, search_candidates, search_failure_message
+
+log = logging.getLogger(__name__)
+
+STAGE = "planning"
+_pool: ProcessPoolExecutor | None = None
+
+
+def _executor() -> ProcessPoolExecutor:
+    # The search is CPU-bound: a worker process keeps the event loop (and Kafka heartbeats) responsive.
+    global _pool
+    if _pool is None:
+        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return _pool
+
+
+# The search stops itself at its timeout; past this grace the worker is killed so no job waits forever.
+HARD_STOP_GRACE_SECONDS = 15.0
+
+
+async def run_search(input_bytes: bytes, expected_bytes: bytes, header: str, timeout: float,
+                     exclude: list[str]) -> SearchOutcome:
+    global _pool
+    loop = asyncio.get_running_loop()
+    pool = _executor()
+    future = loop.run_in_executor(pool, search_candidates, input_bytes, expected_bytes, header, timeout, exclude)
+    try:
+        return await asyncio.wait_for(future, timeout + HARD_STOP_GRACE_SECONDS)
+    except TimeoutError:
+        _pool = None
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        log.warning("search overran its %.0fs budget: worker killed", timeout)
+        return SearchOutcome([], error=f"the search did not stop within its {timeout:g}s budget and was killed")
+    except BrokenProcessPool:
+        _pool = None
+        raise
+
+
+async def _profile_info(ctx: HandlerContext, event: Event) -> tuple[str, dict]:
+    """Header mode and profile summary of a job (the feedback event does not carry them)."""
+    if isinstance(event, JobProfiled):
+        return event.header, event.summary
+    key = f"{event.client_id}/{event.job_id}/profile.json"
+    try:
+        profile = json.loads(await ctx.storage.get_bytes(key))
+    except Exception as exc:  # noqa: BLE001 - a missing profile only costs the header hint
+        log.warning("profile %s unreadable (%s): header mode auto", key, exc)
+        return "auto", {}
+    return profile.get("header_mode", "auto"), profile.get("summary", {})
+
+
+async def handle(event: Event, ctx: HandlerContext) -> list[Event]:
+    if isinstance(event, JobProfiled):
+        attempt, excluded, verdict, rank = event.attempt, [], None, 0
+    elif isinstance(event, JobFeedback):
+        attempt, excluded, verdict, rank = event.attempt + 1, list(event.excluded), event.verdict, event.next_rank
+    else:
+        return []
+    settings = ctx.settings
+    common = {"job_id": event.job_id, "client_id": event.client_id, "attempt": attempt}
+    if attempt > settings.max_attempts:
+        return [JobFailed(**common, reason=f"no passing conversion after {settings.max_attempts} attempts",
+                          verdict=verdict, stage=STAGE)]
+
+    header, summary = await _profile_info(ctx, event)
+    await ctx.progress(STAGE, 5, f"searching for a conversion (attempt {attempt})", attempt=attempt)
+    input_bytes = await ctx.storage.get_bytes(event.input_key)
+    expected_bytes = await ctx.storage.get_bytes(event.expected_key)
+    outcome = await run_search(input_bytes, expected_bytes, header, settings.search_timeout_seconds, excluded)
+    choice = decide(outcome, attempt=attempt, max_attempts=settings.max_attempts,
+                    llm_enabled=bool(settings.llm_base_url))
+    planned = dict(**common, input_key=event.input_key, expected_key=event.expected_key, excluded=excluded)
+
+    if choice.decision == "planned":
+        await ctx.progress(STAGE, 100, f"candidate found in {outcome.elapsed:.1f}s", attempt=attempt)
+        return [JobPlanned(**planned, program=choice.program, source="search", candidate_rank=rank)]
+
+    if choice.decision == "llm":
+        await ctx.progress(STAGE, 50, "search found nothing; asking the LLM", attempt=attempt)
+        messages = llm.build_messages(summary, llm.head(input_bytes), llm.head(expected_bytes), verdict)
+        try:
+            script = await llm.propose_script(settings, messages)
+        except Exception as exc:  # noqa: BLE001 - an unreachable LLM ends the job with a clear reason
+            script, llm_error = None, f"LLM request failed: {type(exc).__name__}: {exc}"
+        else:
+            llm_error = "the LLM reply held no usable script"
+        if script is not None and script_fingerprint(script) not in excluded:
+            await ctx.progress(STAGE, 100, "the LLM proposed a script", attempt=attempt)
+            return [JobPlanned(**planned, llm_script=script, source="llm", candidate_rank=rank)]
+        if script is not None:
+            llm_error = "the LLM proposed a script that already failed"
+        return [JobFailed(**common, reason=f"{choice.reason}; {llm_error}", verdict=verdict, stage=STAGE)]
+
+    reason = choice.reason if verdict is None else f"every candidate failed on the train pair ({choice.reason})"
+    return [JobFailed(**common, reason=reason or search_failure_message(outcome), verdict=verdict, stage=STAGE)]

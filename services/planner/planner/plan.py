@@ -1,0 +1,75 @@
+"""Planning decisions, free of I/O: run the search on a train pair and turn its result into the next event.
+
+`search_candidates` is the CPU-bound part (run in a worker process by the handler); `decide` picks what the
+planner emits: the next search candidate, a request for the LLM, or the job's failure.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from recast_common.csvgrid import parse_grid
+
+Decision = Literal["planned", "llm", "failed"]
+
+
+@dataclass
+class SearchOutcome:
+    programs: list[dict[str, Any]]  # Program JSON, best first, excluded fingerprints already left out
+    tried: list[str] = field(default_factory=list)
+    unexplained: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    error: str = ""
+
+
+def search_candidates(
+    input_bytes: bytes,
+    expected_bytes: bytes,
+    header: str,
+    timeout: float,
+    exclude: list[str],
+    max_candidates: int = 3,
+) -> SearchOutcome:
+    """Run the by-example search (planner.synthesis.search.learn) on a train pair given as CSV bytes."""
+    from planner.synthesis.search import learn
+
+    input_grid = parse_grid(input_bytes, strict=False)
+    expected_grid = parse_grid(expected_bytes, strict=False)
+    if not input_grid or not expected_grid:
+        return SearchOutcome([], error="the train input or the expected output is empty")
+    result = learn(
+        input_grid, expected_grid, header=header if header in ("auto", "yes", "no") else "auto",
+        timeout=timeout, exclude=frozenset(exclude), max_candidates=max_candidates,
+    )
+    programs = [p.model_dump(mode="json") for p in result.programs if p.fingerprint() not in set(exclude)]
+    return SearchOutcome(programs, list(result.tried), list(result.unexplained), float(result.elapsed))
+
+
+@dataclass
+class PlanChoice:
+    decision: Decision
+    program: dict[str, Any] | None = None
+    reason: str = ""
+
+
+def decide(outcome: SearchOutcome, *, attempt: int, max_attempts: int, llm_enabled: bool) -> PlanChoice:
+    """What to do for `attempt` given the search outcome (with failed candidates already excluded)."""
+    if attempt > max_attempts:
+        return PlanChoice("failed", reason=f"no passing conversion after {max_attempts} attempts")
+    if outcome.programs:
+        return PlanChoice("planned", program=outcome.programs[0])
+    if llm_enabled:
+        return PlanChoice("llm", reason=search_failure_message(outcome))
+    return PlanChoice("failed", reason=search_failure_message(outcome))
+
+
+def search_failure_message(outcome: SearchOutcome) -> str:
+    if outcome.error:
+        return outcome.error
+    parts = [f"no conversion found in {outcome.elapsed:.1f}s"]
+    if outcome.unexplained:
+        parts.append("unexplained output: " + "; ".join(outcome.unexplained[:5]))
+    if outcome.tried:
+        parts.append(f"tried {len(outcome.tried)} step sequences, e.g. " + "; ".join(outcome.tried[:3]))
+    return ". ".join(parts)
+

@@ -1,0 +1,127 @@
+"""tester: job.coded -> job.succeeded | job.feedback | job.failed; inference.requested -> inference.*.
+
+A train attempt runs the script in the sandbox on the whole train input and compares with the expected output.
+Each attempt's verdict is stored next to its script (attempt-N/verdict.json) so that a job failing for good
+reports its best attempt.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from recast_common.consumer import HandlerContext
+from recast_common.events import Event, InferenceRequested, JobCoded, JobFailed, JobFeedback, JobSucceeded
+from recast_common.program import candidate_fingerprint, script_fingerprint
+
+from tester.inference import (
+    compare,
+    handle_inference,
+    passed,
+    run_failure_verdict,
+    run_script_sandboxed,
+    score,
+)
+
+log = logging.getLogger(__name__)
+
+STAGE = "testing"
+
+
+def verdict_key(client_id: str, job_id: str, attempt: int) -> str:
+    return f"{client_id}/{job_id}/attempt-{attempt}/verdict.json"
+
+
+def attempt_fingerprint(event: JobCoded, script: str) -> str:
+    if event.program is not None:
+        try:
+            return candidate_fingerprint(event.program)
+        except Exception as exc:  # noqa: BLE001 - an unreadable program is still excluded by its script
+            log.warning("job %s: program unreadable (%s); excluding the script instead", event.job_id, exc)
+    return script_fingerprint(script)
+
+
+async def handle(event: Event, ctx: HandlerContext) -> list[Event]:
+    if isinstance(event, InferenceRequested):
+        return await handle_inference(event, ctx)
+    if isinstance(event, JobCoded):
+        return await handle_coded(event, ctx)
+    return []
+
+
+async def test_attempt(event: JobCoded, ctx: HandlerContext) -> tuple[dict[str, Any], str]:
+    """Run the attempt's script on the train input; returns its verdict and the script text."""
+    with tempfile.TemporaryDirectory(prefix="recast-test-") as tmp:
+        folder = Path(tmp)
+        script, source, expected, output = (folder / n for n in ("script.py", "input.csv", "expected.csv",
+                                                                  "output.csv"))
+        await ctx.storage.download_file(event.script_key, script)
+        await ctx.storage.download_file(event.input_key, source)
+        await ctx.storage.download_file(event.expected_key, expected)
+        await ctx.progress(STAGE, 20, f"running the script on the train input (attempt {event.attempt})")
+        run = await asyncio.to_thread(run_script_sandboxed, script, source, output, ctx.settings)
+        text = script.read_text(encoding="utf-8", errors="replace")
+        if not run.ok:
+            return run_failure_verdict(run), text
+        if not output.exists():
+            missing = {"reason": "no output file", "summary": "the script wrote no output"}
+            return run_failure_verdict(run) | missing, text
+        await ctx.progress(STAGE, 80, "comparing with the expected output")
+        verdict = await asyncio.to_thread(compare, expected, output, await header_guess(ctx, event))
+        verdict.setdefault("wall_seconds", round(run.wall_seconds, 3))
+        verdict.setdefault("peak_rss_mb", round(run.peak_rss_mb, 1))
+        return verdict, text
+
+
+async def header_guess(ctx: HandlerContext, event: JobCoded) -> bool:
+    """Whether the expected output has a header row, from the job's profile (only names the diff's columns)."""
+    try:
+        profile = json.loads(await ctx.storage.get_bytes(f"{event.client_id}/{event.job_id}/profile.json"))
+    except Exception:  # noqa: BLE001 - no profile: compare without naming columns
+        return False
+    return bool(profile.get("header_guess"))
+
+
+async def best_verdict(ctx: HandlerContext, event: JobCoded, current: dict[str, Any]) -> dict[str, Any]:
+    best = current
+    for attempt in range(1, event.attempt):
+        try:
+            earlier = json.loads(await ctx.storage.get_bytes(verdict_key(event.client_id, event.job_id, attempt)))
+        except Exception as exc:  # noqa: BLE001 - an attempt without a stored verdict (e.g. failed while coding)
+            log.info("job %s attempt %d has no stored verdict: %s", event.job_id, attempt, exc)
+            continue
+        if score(earlier) > score(best):
+            best = earlier | {"attempt": attempt}
+    return best
+
+
+async def handle_coded(event: JobCoded, ctx: HandlerContext) -> list[Event]:
+    verdict, script = await test_attempt(event, ctx)
+    verdict = _json_ready(verdict) | {"attempt": event.attempt}
+    key, stored = verdict_key(event.client_id, event.job_id, event.attempt), json.dumps(verdict).encode()
+    await ctx.storage.put_bytes(key, stored, content_type="application/json")
+    common = {"job_id": event.job_id, "client_id": event.client_id, "attempt": event.attempt,
+              "verdict_key": key, "verdict_size": len(stored), "verdict_sha256": hashlib.sha256(stored).hexdigest()}
+    if passed(verdict):
+        await ctx.progress(STAGE, 100, f"attempt {event.attempt} reproduces the expected output")
+        return [JobSucceeded(**common, script_key=event.script_key, verdict=verdict)]
+    summary = str(verdict.get("summary") or verdict.get("reason") or "output differs from the expected output")
+    await ctx.progress(STAGE, 100, f"attempt {event.attempt} failed: {summary}"[:500])
+    if event.attempt < ctx.settings.max_attempts:
+        excluded = [*event.excluded, attempt_fingerprint(event, script)]
+        return [JobFeedback(**common, input_key=event.input_key, expected_key=event.expected_key,
+                            verdict=verdict, excluded=list(dict.fromkeys(excluded)),
+                            next_rank=event.candidate_rank + 1)]
+    best = await best_verdict(ctx, event, verdict)
+    reason = f"attempt {event.attempt} of {ctx.settings.max_attempts} failed, none left: {summary}"
+    if best.get("attempt", event.attempt) != event.attempt:
+        reason += f" (closest: attempt {best['attempt']}: {best.get('summary') or best.get('reason') or ''})"
+    return [JobFailed(**common, reason=reason[:1000], verdict=best, attempt_verdict=verdict, stage=STAGE)]
+
+
+def _json_ready(verdict: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(verdict, default=str))

@@ -1,0 +1,4 @@
+"""Hostile: burns CPU forever."""
+n = 0
+while True:
+    n += 1

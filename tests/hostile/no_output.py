@@ -1,0 +1,2 @@
+"""Hostile: succeeds without writing its output."""
+print("done")

@@ -1,0 +1,4 @@
+"""Hostile: dereferences a null pointer."""
+import ctypes
+
+ctypes.string_at(0)

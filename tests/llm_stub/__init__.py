@@ -1,0 +1,1 @@
+"""A tiny OpenAI-compatible chat completions server for tests (see server.py)."""

@@ -1,0 +1,154 @@
+"""The `recast` CLI (learn, apply, --version) and the benchmark's scoring and task runner."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from recast_cli import bench
+from recast_cli.main import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, main
+from recast_cli.runner import run_plain
+from recast_cli.scoring import embedded_cells, embeds_answers, grid_difference, percentile
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def reorder_pair(tmp_path: Path) -> tuple[Path, Path]:
+    """A conversion every engine version can learn: keep and reorder columns."""
+    train_in = write(tmp_path / "in.csv", "a,b,c\n1,x,10\n2,y,20\n3,z,30\n")
+    train_out = write(tmp_path / "out.csv", "c,a\n10,1\n20,2\n30,3\n")
+    return train_in, train_out
+
+
+def test_learn_then_apply_reproduces_and_generalizes(reorder_pair, tmp_path: Path, capsys) -> None:
+    train_in, train_out = reorder_pair
+    script = tmp_path / "learned" / "script.py"
+    assert main(["learn", str(train_in), str(train_out), "-o", str(script), "--timeout", "10"]) == EXIT_OK
+    assert script.is_file()
+
+    new_input = write(tmp_path / "new.csv", "\ufeffa,b,c\n7,q,70\n8,\"r,s\",80\n")
+    output = tmp_path / "result.csv"
+    assert main(["apply", str(script), str(new_input), "-o", str(output)]) == EXIT_OK
+    assert output.read_text(encoding="utf-8") == "c,a\n70,7\n80,8\n"
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_learn_reports_what_was_tried_when_nothing_fits(tmp_path: Path, capsys) -> None:
+    train_in = write(tmp_path / "in.csv", "a\n1\n1\n1\n")
+    train_out = write(tmp_path / "out.csv", "z\nqq8\nrr1\nvv0\n")  # equal rows, different outputs
+    code = main(["learn", str(train_in), str(train_out), "-o", str(tmp_path / "s.py"), "--timeout", "3"])
+    assert code == EXIT_NOT_FOUND
+    err = capsys.readouterr().err
+    assert "no conversion found" in err and "tried" in err
+    assert not (tmp_path / "s.py").exists()
+
+
+@pytest.mark.parametrize("problem", ["missing", "empty", "not utf-8"])
+def test_unusable_files_give_a_message_not_a_traceback(problem: str, reorder_pair, tmp_path: Path, capsys) -> None:
+    _, train_out = reorder_pair
+    bad = tmp_path / "bad.csv"
+    if problem == "empty":
+        bad.write_text("")
+    elif problem == "not utf-8":
+        bad.write_bytes(b"a,b\n\xff\xfe,\x80\n")
+    code = main(["learn", str(bad), str(train_out), "-o", str(tmp_path / "s.py")])
+    assert code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert str(bad) in err and "Traceback" not in err
+
+
+def test_apply_with_a_missing_script_or_a_failing_script(tmp_path: Path, capsys) -> None:
+    data = write(tmp_path / "in.csv", "a\n1\n")
+    assert main(["apply", str(tmp_path / "none.py"), str(data), "-o", str(tmp_path / "o.csv")]) == EXIT_USAGE
+    broken = write(tmp_path / "broken.py", "raise SystemExit('boom: cannot convert')\n")
+    assert main(["apply", str(broken), str(data), "-o", str(tmp_path / "o.csv")]) == EXIT_NOT_FOUND
+    assert "boom: cannot convert" in capsys.readouterr().err
+
+
+def test_version(capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.startswith("recast ")
+
+
+def test_plain_runner_enforces_the_time_limit(tmp_path: Path) -> None:
+    sleeper = write(tmp_path / "sleep.py", "import time\ntime.sleep(30)\n")
+    outcome = run_plain(sleeper, tmp_path / "i.csv", tmp_path / "o.csv", timeout_seconds=0.5)
+    assert not outcome.ok and "timed out" in outcome.reason
+
+
+def test_grid_difference() -> None:
+    assert grid_difference([["a", "b"]], [["a", "b"]]) == ""
+    assert "rows" in grid_difference([["a"]], [["a"], ["b"]])
+    assert "row 2 column 2" in grid_difference([["a", "b"], ["c", "d"]], [["a", "b"], ["c", "x"]])
+
+
+def test_embedded_answers_count_distinct_expected_cells_found_as_string_literals() -> None:
+    expected = [["name", "total"], ["ann", "3"], ["bob", "4"], ["cy", "5"], ["dee", ""]] + [
+        [f"p{i}", str(i)] for i in range(10, 20)
+    ]
+    general = "def f(row):\n    return [row[0], str(int(row[1]) + 1)]\n"
+    table = "ANSWERS = {'ann': 'name', 'bob': 'total', 'cy': 'x', 'dee': 'y'}\n"
+    assert embedded_cells(general, expected) == (0, 29)
+    assert embedded_cells(table, expected)[0] == 6
+    assert not embeds_answers(general, expected)
+    assert embeds_answers(table, expected)
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 21)]
+    assert percentile(values, 50) == 10.0
+    assert percentile(values, 95) == 19.0
+    assert percentile([], 95) == 0.0
+
+
+def make_task(root: Path, suite: str, name: str, files: dict[str, str], header: bool = True) -> Path:
+    folder = root / suite / name
+    folder.mkdir(parents=True)
+    for file, text in files.items():
+        write(folder / file, text)
+    write(folder / "meta.json", json.dumps({"suite": suite, "name": name, "header": header}))
+    return folder
+
+
+def test_bench_scores_tasks_with_the_rendered_script(tmp_path: Path) -> None:
+    make_task(tmp_path, "prose", "reorder", {
+        "train_input.csv": "a,b\n1,x\n2,y\n", "train_expected.csv": "b,a\nx,1\ny,2\n",
+        "test_input.csv": "a,b\n5,v\n", "test_expected.csv": "b,a\nv,5\n",
+    })
+    make_task(tmp_path, "prose", "wrong-test", {
+        "train_input.csv": "a,b\n1,x\n2,y\n", "train_expected.csv": "b,a\nx,1\ny,2\n",
+        "test_input.csv": "a,b\n5,v\n", "test_expected.csv": "b,a\nv,6\n",
+    })
+    make_task(tmp_path, "atbench", "copy", {
+        "train_input.csv": "k,v\n1,a\n2,b\n", "train_expected.csv": "k\n1\n2\n",
+    })
+    tasks = bench.discover(tmp_path, ["prose", "atbench"])
+    assert [t.name for t in tasks] == ["reorder", "wrong-test", "copy"]
+    results = bench.run_all(tasks, timeout=5, jobs=2, header_mode="meta")
+    by_name = {r.name: r for r in results}
+    assert by_name["reorder"].solved and by_name["reorder"].reason == "solved"
+    assert not by_name["wrong-test"].solved and "wrong test output" in by_name["wrong-test"].reason
+    assert not any(r.render_mismatch for r in results)
+    summary = {row["suite"]: row for row in bench.summarize(results)}
+    assert summary["prose"]["tasks"] == 2 and summary["prose"]["solved"] == 1
+
+
+def test_the_first_candidate_whose_script_reproduces_the_train_pair_is_kept() -> None:
+    from recast_cli.choose import choose_script
+    from recast_common.program import OutputColumn, Program, col
+
+    grid = [["a", "b"], ["1", "2"], ["3", "4"]]
+    expected = [["a"], ["1"], ["3"]]
+    wrong = Program(columns=[OutputColumn(value=col(1))])
+    right = Program(columns=[OutputColumn(value=col(0))])
+    chosen, rejected = choose_script([wrong, right], grid, expected, title="t")
+    assert chosen is not None and chosen.program == right and len(rejected) == 1
+    assert "def convert_row" in chosen.script
+    none, reasons = choose_script([wrong], grid, expected, title="t")
+    assert none is None and reasons

@@ -1,0 +1,223 @@
+"""The rendered script must reproduce the reference interpreter exactly, stream, and stay standalone."""
+from __future__ import annotations
+
+import ast
+import csv
+import inspect
+import io
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from coder.render import literal, render_script
+from recast_common.program import OutputColumn, Program, Step, call, col, const
+from recast_common.program.interpret import run
+from recast_common.runtime import cells, tables
+
+GRID = [
+    ["name", "date", "amount", "note"],
+    ["alice smith", "2024-03-05", "1,234.50", "x; y"],
+    ["Bob", "1999-12-31", "-7", ""],
+    ["", "", "", ""],
+    ["carol", "bad date", "3.14159"],  # a short row
+    ["  dave  ", "2000-01-01", "1e3", 'quote " and, comma'],
+]
+
+
+def load_script(source: str) -> dict:
+    namespace: dict = {"__name__": "rendered_script"}
+    exec(compile(source, "<rendered>", "exec"), namespace)  # noqa: S102 - the script under test
+    return namespace
+
+
+def run_rendered(program: Program, grid: list[list[str]], tmp_path: Path) -> list[list[str]]:
+    """Write grid as CSV, run the rendered script's main on it, read the output back with csv."""
+    source = tmp_path / "in.csv"
+    target = tmp_path / "out.csv"
+    with source.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\n").writerows(grid)
+    assert load_script(render_script(program))["main"]([str(source), str(target)]) == 0
+    with target.open(newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))
+
+
+def through_csv(grid: list[list]) -> list[list[str]]:
+    """What a grid becomes once written by csv.writer and read back (the interpreter's output as a file)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(grid)
+    return list(csv.reader(io.StringIO(buffer.getvalue())))
+
+
+HAND_WRITTEN = {
+    "copy and reorder": Program(columns=[OutputColumn(value=col(2)), OutputColumn(value=col(0))]),
+    "with header": Program(
+        header_rows=1,
+        columns=[
+            OutputColumn(header=const("Amount"), value=col(2)),
+            OutputColumn(header=col(0), value=const("fixed")),
+            OutputColumn(value=col(7)),  # past the end of every row
+        ],
+    ),
+    "negative index reads from the end": Program(
+        header_rows=1, columns=[OutputColumn(header=col(-1), value=col(-1)), OutputColumn(value=col(1))]
+    ),
+    "no columns": Program(steps=[Step(op="identity")]),
+    "header and no columns": Program(header_rows=1),
+    "step then columns": Program(steps=[Step(op="identity")], header_rows=1, columns=[OutputColumn(value=col(3))]),
+    "awkward literals": Program(
+        columns=[OutputColumn(value=const('tab\there "quoted" \\ back """ triple')), OutputColumn(value=const(""))],
+        notes=['a note with """ quotes and \\ backslash', "second\nline"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HAND_WRITTEN))
+def test_hand_written_programs_match_the_interpreter(name: str, tmp_path: Path) -> None:
+    program = HAND_WRITTEN[name]
+    expected = through_csv(run(program, [list(r) for r in GRID]))
+    assert run_rendered(program, GRID, tmp_path) == expected
+
+
+def test_header_row_is_produced_even_for_an_empty_input(tmp_path: Path) -> None:
+    program = HAND_WRITTEN["with header"]
+    assert run_rendered(program, [], tmp_path) == through_csv(run(program, []))
+
+
+def _public_functions(module) -> list[str]:
+    return sorted(
+        name
+        for name, fn in vars(module).items()
+        if inspect.isfunction(fn) and not name.startswith("_") and fn.__module__ == module.__name__
+    )
+
+
+# sample arguments by annotation, to exercise operators whose parameters have no defaults
+_SAMPLE_ARGS = {"int": 1, "int | None": 1, "str": ",", "bool": False, "list[int]": [0, 1], "list[str]": ["%Y-%m-%d"],
+                "dict": {"Bob": "B"}}
+
+
+def _sample_args(fn, leading: int) -> dict | None:
+    args = {}
+    for p in list(inspect.signature(fn).parameters.values())[leading:]:
+        if p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        annotation = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", "")
+        if annotation not in _SAMPLE_ARGS:
+            return None
+        args[p.name] = _SAMPLE_ARGS[annotation]
+    return args
+
+
+@pytest.mark.parametrize("op", _public_functions(tables))
+def test_every_table_operator_renders_like_the_interpreter(op: str, tmp_path: Path) -> None:
+    """Whatever table operators exist today: those callable with defaults only are run both ways."""
+    args = _sample_args(getattr(tables, op), 1)
+    if args is None:
+        pytest.skip(f"{op} needs arguments of unknown kinds")
+    program = Program(steps=[Step(op=op, args=args)])
+    try:
+        expected = through_csv(run(program, [list(r) for r in GRID]))
+    except Exception as e:  # noqa: BLE001 - not an operator this grid suits
+        pytest.skip(f"{op} fails on the sample grid: {e}")
+    assert run_rendered(program, GRID, tmp_path) == expected
+
+
+@pytest.mark.parametrize("op", _public_functions(cells))
+def test_every_cell_operator_renders_like_the_interpreter(op: str, tmp_path: Path) -> None:
+    """Whatever cell operators exist today, applied to column 1 (and 2 when they take two cells)."""
+    fn = getattr(cells, op)
+    params = list(inspect.signature(fn).parameters.values())
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+    variadic = any(p.kind == p.VAR_POSITIONAL for p in params)
+    inputs = [col(1), col(2)] if variadic else [col(1), col(2)][: len(positional)]
+    args = _sample_args(fn, len(inputs)) if len(positional) <= 2 else None
+    if args is None:
+        pytest.skip(f"{op} needs arguments of unknown kinds")
+    program = Program(
+        header_rows=1, columns=[OutputColumn(value=call(op, *inputs, **args)), OutputColumn(value=col(0))]
+    )
+    try:
+        expected = through_csv(run(program, [list(r) for r in GRID]))
+    except Exception as e:  # noqa: BLE001
+        pytest.skip(f"{op} fails on the sample grid: {e}")
+    assert run_rendered(program, GRID, tmp_path) == expected
+
+
+def test_script_contains_exactly_the_runtime_functions_it_uses() -> None:
+    op = _public_functions(tables)[0]
+    script = render_script(Program(steps=[Step(op=op)]))
+    defined = {n.name for n in ast.parse(script).body if isinstance(n, ast.FunctionDef)}
+    public_tables = set(_public_functions(tables))
+    public_cells = set(_public_functions(cells))
+    assert defined & (public_tables | public_cells) == {op}
+    assert {"convert", "main"} <= defined
+
+
+def test_script_imports_only_the_standard_library_pandas_and_pyarrow() -> None:
+    ops = _public_functions(cells)
+    columns = [OutputColumn(value=call(op, col(0))) for op in ops]
+    steps = [Step(op=op) for op in _public_functions(tables)]
+    script = render_script(Program(steps=steps, columns=columns))
+    allowed = set(sys.stdlib_module_names) | {"pandas", "pyarrow"}
+    for node in ast.walk(ast.parse(script)):
+        if isinstance(node, ast.Import):
+            assert {a.name.split(".")[0] for a in node.names} <= allowed
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0 and node.module.split(".")[0] in allowed
+
+
+def test_rows_stream_without_reading_the_whole_input() -> None:
+    program = Program(header_rows=1, columns=[OutputColumn(value=col(1)), OutputColumn(value=const("k"))])
+    convert = load_script(render_script(program))["convert"]
+    endless = ([str(i), str(i * 2)] for i in itertools.count())
+    assert list(itertools.islice(convert(endless), 3)) == [["", ""], ["2", "k"], ["4", "k"]]
+
+
+def test_script_runs_standalone_and_ignores_a_byte_order_mark(tmp_path: Path) -> None:
+    program = Program(header_rows=1, columns=[OutputColumn(header=col(1), value=col(1)), OutputColumn(value=col(0))])
+    script = tmp_path / "script.py"
+    script.write_text(render_script(program, title="swap"))
+    source = tmp_path / "in.csv"
+    source.write_bytes('\ufeffa,b\r\n1,"x\ny"\r\n'.encode())
+    target = tmp_path / "out.csv"
+    command = [sys.executable, "-I", str(script), str(source), str(target)]
+    done = subprocess.run(command, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert target.read_text(encoding="utf-8") == 'b,\n"x\ny",1\n'
+
+
+def test_header_comment_states_the_plan_and_notes() -> None:
+    program = Program(columns=[OutputColumn(value=col(3))], notes=["keeps the fourth column"])
+    script = render_script(program, title="Keep one column")
+    docstring = ast.get_docstring(ast.parse(script))
+    assert "Keep one column" in docstring
+    assert "output column 1 = column 3" in docstring
+    assert "keeps the fourth column" in docstring
+
+
+def test_unknown_operators_are_rejected() -> None:
+    with pytest.raises(KeyError):
+        render_script(Program(columns=[OutputColumn(value=call("no_such_operator_xyz", col(0)))]))
+    with pytest.raises(KeyError):
+        render_script(Program(steps=[Step(op="_private")]))
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "it's", 'say "hi"', "a\\b", 0, -3, 2.5, True, None, [1, "a", [2]], {"k": "v", "n": [1, 2]}, (1,),
+     float("inf"), float("-inf")],
+)
+def test_literals_evaluate_to_their_value(value) -> None:
+    assert eval(literal(value)) == value
+
+
+def test_keyword_arguments_that_are_not_identifiers_still_render() -> None:
+    program = Program(steps=[Step(op="identity", args={})], columns=[OutputColumn(value=const("x"))])
+    script = render_script(program)
+    ast.parse(script)
+    from coder.render import _call_text
+
+    text = _call_text("f", ["rows"], {"class": 1, "ok": 2})
+    assert eval(text, {"f": lambda *a, **k: (a, k), "rows": "r"}) == (("r",), {"class": 1, "ok": 2})

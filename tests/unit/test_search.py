@@ -1,0 +1,82 @@
+"""Whole-table search: header detection, single operators and compositions on small pairs."""
+from planner.synthesis.search import learn
+from recast_common.program.interpret import run
+
+
+def solve(inp, out, **kw):
+    result = learn(inp, out, timeout=5.0, **kw)
+    assert result.programs, (result.tried, result.unexplained)
+    program = result.programs[0]
+    assert run(program, inp) == out
+    return program
+
+
+def test_identity_and_column_copies():
+    inp = [["a", "b", "c"], ["1", "2", "3"], ["4", "5", "6"]]
+    program = solve(inp, inp)
+    assert program.steps == []
+    reordered = solve(inp, [["c", "a"], ["3", "1"], ["6", "4"]])
+    assert [c.value.args["index"] for c in reordered.columns] == [2, 0]
+
+
+def test_header_detection_modes():
+    inp = [["name", "x"], ["a", "1"], ["", "2"]]
+    out = [["name", "x"], ["a", "1"], ["a", "2"]]
+    assert solve(inp, out, header="auto").steps[0].op == "fill_down"
+    assert solve(inp, out, header="yes").header_rows in (0, 1)
+    no_header = [["a", "1"], ["", "2"]]
+    assert solve(no_header, [["a", "1"], ["a", "2"]], header="no").steps[0].args["header"] is False
+
+
+def test_melt_generalizes_to_new_rows():
+    inp = [["id", "p", "q"], ["1", "a", "b"], ["2", "c", "d"]]
+    out = [["id", "var", "value"], ["1", "p", "a"], ["2", "p", "c"], ["1", "q", "b"], ["2", "q", "d"]]
+    program = solve(inp, out)
+    assert program.steps[0].op == "melt"
+    expected = [["id", "var", "value"], ["7", "p", "x"], ["7", "q", "y"]]
+    assert run(program, [["id", "p", "q"], ["7", "x", "y"]]) == expected
+
+
+def test_explode_then_ffill_composition():
+    inp = [["k", "v"], ["a/b", "1"], ["", "2"]]
+    out = [["k", "v"], ["a", "1"], ["b", "1"], ["a", "2"], ["b", "2"]]
+    program = solve(inp, out)
+    assert [s.op for s in program.steps] == ["fill_down", "explode"]
+
+
+def test_transpose_blocks_wraps_records():
+    inp = [["Name1"], ["Age1"], ["Name2"], ["Age2"]]
+    program = solve(inp, [["Name1", "Age1"], ["Name2", "Age2"]], header="no")
+    assert run(program, [["N"], ["A"]]) == [["N", "A"]]
+
+
+def test_exclude_skips_failed_candidates():
+    inp = [["a", "b"], ["1", "2"]]
+    first = learn(inp, inp, timeout=5.0).programs[0]
+    again = learn(inp, inp, timeout=5.0, exclude=frozenset({first.fingerprint()}))
+    assert all(p.fingerprint() != first.fingerprint() for p in again.programs)
+
+
+def test_memorizing_programs_rank_below_structural_ones():
+    inp = [["k", "v"], ["a/b", "1"], ["", "2"]]
+    out = [["k", "v"], ["a", "1"], ["b", "1"], ["a", "2"], ["b", "2"]]
+    result = learn(inp, out, timeout=5.0)
+    assert all(c.value.op == "col" for c in result.programs[0].columns)
+
+
+def test_failure_reports_unexplained_and_respects_timeout():
+    result = learn([], [["zz", "qq"], ["1", "2"], ["3", "4"]], timeout=1.0)
+    assert result.programs == []
+    assert result.unexplained
+    assert result.elapsed < 2.0
+
+
+def test_filter_sort_and_split_are_found():
+    inp = [["a1", "x"], ["total", "y"], ["b2", "z"]]
+    kept = solve(inp, [["a1", "x"], ["b2", "z"]], header="no")
+    assert run(kept, [["q9", "1"], ["sum", "2"]]) == [["q9", "1"]]
+    unsorted = [["n", "v"], ["b", "2"], ["a", "1"], ["c", "3"]]
+    ordered = solve(unsorted, [["n", "v"], ["a", "1"], ["b", "2"], ["c", "3"]], header="yes")
+    assert [s.op for s in ordered.steps] == ["sort_rows"]
+    split = solve([["k: v"], ["a: b"]], [["k", " v"], ["a", " b"]], header="no")
+    assert split.steps[0].op == "split_column"
