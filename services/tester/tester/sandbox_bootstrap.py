@@ -9,10 +9,11 @@ Layers, each applied when the machine allows it (the applied ones are reported a
 - "netns":    a new network namespace (only a loopback that is down): no network at all.
 - "pidns":    a new PID namespace; the script is its init, so when it ends (or is killed) every process it
               started dies with it. /proc is remounted so it shows only the sandbox's own processes.
-- "mountns":  a private mount namespace where every mount is read-only except the work folder. The folders
-              where data lives (HIDDEN_FOLDERS: /tmp, /work, /home, /root, /var, ...) and those the sandbox user
-              could not enter anyway (e.g. /root holding pyenv) are replaced by an empty tmpfs showing only the
-              paths the run needs (interpreter, its libraries, the work folder).
+- "mountns":  a private mount namespace where every mount is read-only except the work folder. Every top-level
+              folder but the system ones (SYSTEM_FOLDERS: /usr, /etc, /lib, ...), plus /dev/shm and those the
+              sandbox user could not enter anyway (e.g. /root holding pyenv), is replaced by an empty tmpfs
+              showing only the paths the run needs (interpreter, its libraries, the work folder). An allowlist,
+              not a list of where data usually lives: a checkout under /check or /data is hidden all the same.
 - "uid":      (when started as root) a fresh unprivileged uid/gid per run, no capabilities, no_new_privs.
               Besides the obvious, this is what makes RLIMIT_NPROC bind: the kernel ignores it for root, and it
               counts every process of the uid, so a uid of its own gives each run an exact process budget.
@@ -37,8 +38,10 @@ MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP = 1, 38, 24
 SYS_MOUNT_SETATTR = {"x86_64": 442, "aarch64": 442}
 AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 0x1
-# where data lives on a typical machine or image: the sandbox sees these empty but for the paths it needs
-HIDDEN_FOLDERS = ("/root", "/home", "/work", "/tmp", "/var", "/dev/shm", "/mnt", "/media", "/srv", "/opt", "/run")
+# the only top-level folders the sandbox sees whole; every other one shows only the paths the run needs
+SYSTEM_FOLDERS = frozenset({"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/dev", "/proc",
+                            "/sys"})
+HIDDEN_INSIDE_SYSTEM = ("/dev/shm",)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -131,10 +134,15 @@ def _expose_only(folder: str, paths: list[str]) -> None:
         os.close(fd)
 
 
+def _data_folders() -> list[str]:
+    top_level = [os.path.join("/", name) for name in os.listdir("/")]
+    return [folder for folder in top_level if folder not in SYSTEM_FOLDERS] + list(HIDDEN_INSIDE_SYSTEM)
+
+
 def _hide_all_but(needed: set[str]) -> None:
     """Replace the folders where data lives (and the ones the sandbox user could not enter anyway) by empty
     ones that show only the paths the run needs: the interpreter, its libraries, the work folder."""
-    folders = {f for f in HIDDEN_FOLDERS if os.path.isdir(f) and not os.path.islink(f)} | _blocking_ancestors(needed)
+    folders = {f for f in _data_folders() if os.path.isdir(f) and not os.path.islink(f)} | _blocking_ancestors(needed)
     for folder in sorted(folders, key=len):  # outer first: an inner one is then hidden inside what stays visible
         if not os.path.isdir(folder) or any(p == folder or folder.startswith(p.rstrip("/") + "/") for p in needed):
             continue  # gone, or needed as a whole
