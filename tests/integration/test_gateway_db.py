@@ -8,6 +8,7 @@ import uuid
 
 import asyncpg
 import pytest
+from alembic.script import ScriptDirectory
 from recast_common.db import inbox, migrate, outbox, session_factory
 from recast_common.db.outbox import NOTIFY_CHANNEL
 from recast_common.db.session import asyncpg_dsn
@@ -21,7 +22,8 @@ async def test_migrations_run_again_from_a_libpq_url_and_inside_an_event_loop(st
     migrate.upgrade(asyncpg_dsn(stack.settings.database_url))  # already at head: a no-op, not an error
     conn = await asyncpg.connect(asyncpg_dsn(stack.settings.database_url))
     try:
-        assert await conn.fetchval("SELECT version_num FROM alembic_version") == "0001"
+        head = ScriptDirectory.from_config(migrate.alembic_config(stack.settings.database_url)).get_current_head()
+        assert await conn.fetchval("SELECT version_num FROM alembic_version") == head
         tables = {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables")}
     finally:
         await conn.close()

@@ -21,6 +21,17 @@ def handled(log_file: Path) -> list[dict]:
     return [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()]
 
 
+async def handled_by(logs: list[Path], event_ids: set[str], timeout: float = 30.0) -> list[dict]:
+    """The log lines of `event_ids`, once every one is there: a replica writes its line after it publishes, so
+    the output event can be seen a moment before the line is."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = [h for path in logs for h in handled(path) if h["event_id"] in event_ids]
+        if {h["event_id"] for h in rows} == event_ids or time.monotonic() > deadline:
+            return rows
+        await asyncio.sleep(0.2)
+
+
 async def wait_for_members(settings, group: str, count: int, timeout: float = 40.0) -> None:
     """Until the group has `count` members (or, when the broker cannot tell, a rebalance's worth of time)."""
     deadline = time.monotonic() + timeout
@@ -62,6 +73,7 @@ async def test_two_replicas_share_partitions_and_handle_each_job_once(stack, spa
         for event in first:
             await log.wait_for(lambda e, j=event.job_id: e.job_id == j, timeout=120, what=f"profile of {event.job_id}")
         first_ids = {e.event_id for e in first}
+        await handled_by(list(logs.values()), first_ids)
         by_replica = {name: [h for h in handled(path) if h["event_id"] in first_ids] for name, path in logs.items()}
         assert all(by_replica.values()), f"one replica handled nothing: { {k: len(v) for k, v in by_replica.items()} }"
         counts = Counter(h["event_id"] for rows in by_replica.values() for h in rows)
@@ -73,7 +85,7 @@ async def test_two_replicas_share_partitions_and_handle_each_job_once(stack, spa
         for event in second:
             await log.wait_for(lambda e, j=event.job_id: e.job_id == j, timeout=120, what=f"profile of {event.job_id}")
         second_ids = {e.event_id for e in second}
-        survivor = Counter(h["event_id"] for h in handled(logs["replica-b"]) if h["event_id"] in second_ids)
+        survivor = Counter(h["event_id"] for h in await handled_by([logs["replica-b"]], second_ids))
         assert set(survivor) == second_ids
         jobs = {x.job_id for x in first + second}
         unique = {(e.job_id, e.event_id): e for e in log.events}.values()

@@ -6,14 +6,19 @@
 1. decodes the event (undecodable messages go straight to `<topic>.dlq`);
 2. opens a database transaction and claims (name, event_id) in the inbox table: a redelivered event that was
    already handled is skipped; a concurrent duplicate waits on the row lock and is skipped after the commit;
-3. calls `handle(event, ctx)`, which returns the events to publish (and may call `ctx.progress(...)`);
-4. publishes those events keyed by job id, then commits the inbox claim, then Kafka commits the offset.
+3. calls `handle(event, ctx)`, which returns the events to publish (and may call `ctx.progress(...)`), and
+   commits those events with the claim;
+4. publishes them keyed by job id, marks them published, then Kafka commits the offset.
+
+A redelivery of an event whose outputs were committed but not all published (a crash or broker outage between
+3 and 4) publishes the stored outputs again ("replayed") instead of running the handler anew: a search with a
+deadline or a sandbox run could answer differently the second time, and downstream has already seen the first.
 
 A handler exception rolls the claim back and is retried up to settings.consumer_max_retries times; after that
 the message goes to `<topic>.dlq` with the error attached, its job (or inference run) is failed with that
-error so that nobody waits for it, and the consumer moves on. A crash between publishing
-and committing yields duplicate output events (at-least-once), never a loss; output event ids are derived from
-the input event id so that downstream consumers and the projector drop those duplicates.
+error so that nobody waits for it, and the consumer moves on. A crash after publishing and before marking
+yields the same events twice (at-least-once), never a loss; output event ids are derived from the input
+event id so that downstream consumers and the projector drop those duplicates.
 
 Every message is counted in recast_common.metrics (outcome, duration, handler errors); with RECAST_METRICS_PORT
 set, the service serves them on that port at /metrics.
@@ -195,13 +200,26 @@ class Consumer:
             attempt += 1
             try:
                 async with self._sessions() as session, session.begin():
-                    if not await inbox.claim(session, self.name, event.event_id):
-                        log.info("%s: duplicate event %s skipped", self.name, event.event_id)
-                        return "duplicate"
-                    ctx = HandlerContext(self.name, self.settings, self.storage, self.broker, event)
-                    outputs = _with_derived_ids(await self.handle(event, ctx), event, self.name)
-                    for output in outputs:
-                        await self.publish(output)
+                    replay = not await inbox.claim(session, self.name, event.event_id)
+                    if replay:
+                        stored = await inbox.unpublished_outputs(session, self.name, event.event_id)
+                        if stored is None:
+                            log.info("%s: duplicate event %s skipped", self.name, event.event_id)
+                            return "duplicate"
+                        outputs = [parse_event(output) for output in stored]
+                    else:
+                        ctx = HandlerContext(self.name, self.settings, self.storage, self.broker, event)
+                        outputs = _with_derived_ids(await self.handle(event, ctx), event, self.name)
+                        await inbox.record_outputs(session, self.name, event.event_id,
+                                                   [output.model_dump(mode="json") for output in outputs])
+                for output in outputs:
+                    await self.publish(output)
+                async with self._sessions() as session, session.begin():
+                    await inbox.mark_published(session, self.name, event.event_id)
+                if replay:
+                    log.info("%s: event %s was handled before; its %d stored outputs were sent again",
+                             self.name, event.event_id, len(outputs))
+                    return "replayed"
                 _record_handled(self.name, event, outputs)
                 return "handled"
             except DeadLetter as exc:

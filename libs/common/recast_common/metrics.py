@@ -21,9 +21,10 @@ METRICS_PORT_ENV = "RECAST_METRICS_PORT"
 # What happened to one message: the label values of `outcome`.
 HANDLED = "handled"
 DUPLICATE = "duplicate"
+REPLAYED = "replayed"  # handled before, but its outputs were not all published: sent again as first computed
 RETRIED = "retried"  # one failed try that will be tried again (a message may count several times)
 DEAD_LETTERED = "dead_lettered"
-OUTCOMES = (HANDLED, DUPLICATE, RETRIED, DEAD_LETTERED)
+OUTCOMES = (HANDLED, DUPLICATE, REPLAYED, RETRIED, DEAD_LETTERED)
 
 # From a duplicate skipped in milliseconds to a planner search or sandbox run of minutes.
 STAGE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -41,7 +42,8 @@ HANDLER_ERRORS = Counter(
 )
 EVENTS_HANDLED = Counter(
     "recast_events_handled",  # exposed as recast_events_handled_total
-    "Messages by outcome: handled, duplicate (already handled), retried (per failed try), dead_lettered.",
+    "Messages by outcome: handled, duplicate (already handled), replayed (stored outputs sent again), "
+    "retried (per failed try), dead_lettered.",
     ["service", "topic", "outcome"],
 )
 OUTBOX_PUBLISHED = Counter(

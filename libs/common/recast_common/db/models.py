@@ -130,6 +130,9 @@ class InboxRow(Base):
     consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
     event_id: Mapped[str] = mapped_column(ID, primary_key=True)
     processed_at: Mapped[datetime] = _created()
+    # the events the handler returned, stored with the claim so that a redelivery sends exactly these again
+    outputs: Mapped[list[Any] | None] = mapped_column(JSONB, nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Artifact(Base):
