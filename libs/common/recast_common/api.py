@@ -105,6 +105,26 @@ class ClientCreated(BaseModel):
     client_id: str
     api_key: str = Field(description="Shown once; only its hash is stored")
     admin: bool = False
+    key_id: int | None = Field(default=None, description="Names this key in GET /keys and DELETE /keys/{key_id}")
+
+
+class KeyCreate(BaseModel):
+    client_id: str | None = Field(default=None, description="Defaults to the calling key's client (admin: any)")
+
+
+class KeyInfo(BaseModel):
+    """An API key as listed: never the key itself, only its first characters."""
+
+    key_id: int
+    client_id: str
+    prefix: str = Field(description="The key's first characters, to tell keys apart")
+    admin: bool
+    revoked: bool
+    created_at: datetime
+
+
+class KeyList(BaseModel):
+    keys: list[KeyInfo]
 
 
 class Health(BaseModel):

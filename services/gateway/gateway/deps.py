@@ -50,6 +50,7 @@ class Principal:
 
     client_id: str | None
     is_admin: bool = False
+    key_id: int | None = None  # the api_keys row of the calling key (None for the environment's admin key)
 
     def may_access(self, client_id: str) -> bool:
         return self.is_admin or self.client_id == client_id
@@ -73,7 +74,7 @@ async def get_principal(
     digest = hash_key(key)
     for row in rows:
         if same_secret(row.key_hash, digest):
-            return Principal(client_id=row.client_id, is_admin=row.is_admin)
+            return Principal(client_id=row.client_id, is_admin=row.is_admin, key_id=row.id)
     raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key")
 
 

@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter
 
-from gateway.api.routes import admin, inference, jobs, queue, train
+from gateway.api.routes import admin, inference, jobs, keys, queue, train
 
 api_router = APIRouter()
 api_router.include_router(admin.router)
+api_router.include_router(keys.router)
 api_router.include_router(train.router)
 api_router.include_router(inference.router)
 api_router.include_router(queue.router)

@@ -26,8 +26,7 @@ async def create_client(body: ClientCreate, session: SessionDep, principal: Prin
         .values(id=client_id, name=body.name or client_id)
         .on_conflict_do_nothing(index_elements=["id"])
     )
-    session.add(
-        ApiKey(client_id=client_id, prefix=key_prefix(key), key_hash=hash_key(key), is_admin=body.admin)
-    )
+    row = ApiKey(client_id=client_id, prefix=key_prefix(key), key_hash=hash_key(key), is_admin=body.admin)
+    session.add(row)
     await session.commit()
-    return ClientCreated(client_id=client_id, api_key=key, admin=body.admin)
+    return ClientCreated(client_id=client_id, api_key=key, admin=body.admin, key_id=row.id)
