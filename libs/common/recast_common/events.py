@@ -3,6 +3,10 @@
 Every event carries event_id (unique, the idempotency key), job_id (the Kafka key), attempt and a schema
 version. An event that announces a stored file also carries its size and sha256 (optional fields, None from
 older producers), which the projector records in the artifacts table.
+`submission` names the submission of the job id the event belongs to: POST /train may replace a finished job
+under the same id, and DELETE removes it; events of an older submission must then change nothing. The
+gateway sets it, the consumer plumbing copies it from each input event to every output (None from older
+producers: such events are treated as before).
 Consumers must accept a redelivered event and do nothing the second time (see the inbox table).
 """
 from __future__ import annotations
@@ -60,6 +64,7 @@ class Event(BaseModel):
     attempt: int = 1
     created_at: datetime = Field(default_factory=_now)
     type: str
+    submission: str | None = None  # jobs.submission of the job this event belongs to
 
 
 class JobSubmitted(Event):

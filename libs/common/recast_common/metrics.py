@@ -24,7 +24,8 @@ DUPLICATE = "duplicate"
 REPLAYED = "replayed"  # handled before, but its outputs were not all published: sent again as first computed
 RETRIED = "retried"  # one failed try that will be tried again (a message may count several times)
 DEAD_LETTERED = "dead_lettered"
-OUTCOMES = (HANDLED, DUPLICATE, REPLAYED, RETRIED, DEAD_LETTERED)
+STALE = "stale"  # its job was deleted or replaced by another submission: skipped, nothing written
+OUTCOMES = (HANDLED, DUPLICATE, REPLAYED, RETRIED, DEAD_LETTERED, STALE)
 
 # From a duplicate skipped in milliseconds to a planner search or sandbox run of minutes.
 STAGE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -43,7 +44,7 @@ HANDLER_ERRORS = Counter(
 EVENTS_HANDLED = Counter(
     "recast_events_handled",  # exposed as recast_events_handled_total
     "Messages by outcome: handled, duplicate (already handled), replayed (stored outputs sent again), "
-    "retried (per failed try), dead_lettered.",
+    "retried (per failed try), dead_lettered, stale (job deleted or replaced: skipped).",
     ["service", "topic", "outcome"],
 )
 OUTBOX_PUBLISHED = Counter(

@@ -12,6 +12,7 @@ from recast_common.db import outbox
 from recast_common.db.models import InferenceRun, Job
 from recast_common.events import InferenceRequested
 from recast_common.storage import Storage
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from gateway.core.ids import job_prefix, new_id
@@ -36,6 +37,13 @@ async def request_run(sessions: async_sessionmaker, storage: Storage, job: Job, 
     await storage.put_bytes(input_key, input_csv, "text/csv")
     try:
         async with sessions() as session, session.begin():
+            # The job may have been replaced since it was read: the tester would skip the run as stale and
+            # leave it pending. The share lock holds off a replacement until this run is committed.
+            current = (
+                await session.execute(select(Job.submission).where(Job.id == job.id).with_for_update(read=True))
+            ).first()
+            if current is None or current.submission != job.submission:
+                raise HTTPException(status.HTTP_409_CONFLICT, f"job {job.id} was replaced or deleted; retry")
             session.add(
                 InferenceRun(
                     id=run_id,
@@ -53,6 +61,7 @@ async def request_run(sessions: async_sessionmaker, storage: Storage, job: Job, 
                     job_id=job.id,
                     client_id=job.client_id,
                     attempt=job.attempt,
+                    submission=job.submission,
                     run_id=run_id,
                     input_key=input_key,
                     output_key=output_key,

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import signal
+from dataclasses import replace
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -26,7 +27,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gateway.core.projection import TERMINAL, JobView, Projection, project
+from gateway.core.projection import TERMINAL, JobView, Projection, is_stale, project
 from gateway.metrics import observe_job_finished
 from gateway.notify import INFERENCE_CHANNEL, JOB_CHANNEL
 from gateway.startup import start_with_retry
@@ -38,7 +39,8 @@ HANDLE_RETRIES = 3
 
 
 async def apply_event(sessions: async_sessionmaker, event: Event) -> bool:
-    """Project one event in its own transaction. False when it was seen before or its job no longer exists."""
+    """Project one event in its own transaction. False when it was seen before, its job no longer exists or
+    it belongs to a submission the job id had before it was replaced."""
     return await apply_events(sessions, [event]) > 0
 
 
@@ -81,6 +83,11 @@ async def _apply_job_events(
     )
     if job is None:
         return 0  # deleted (or replaced and gone): nothing to project onto
+    current = JobView(status=job.status, attempt=job.attempt, created_at=job.created_at, submission=job.submission)
+    # Events of a submission this job id had before it was replaced stay out of its history too.
+    events = [e for e in events if not is_stale(current, e)]
+    if not events:
+        return 0
     # Under the job's row lock nobody else inserts this job's events, so the check is exact and the
     # sequence stays gapless; ON CONFLICT remains as a safety net.
     known = set(
@@ -111,7 +118,7 @@ async def _apply_job_events(
     )
     if not new_ids:
         return 0
-    view = JobView(status=job.status, attempt=job.attempt, created_at=job.created_at)
+    view = current
     job_changes: dict = {}
     for event in events:
         if event.event_id not in new_ids:
@@ -121,10 +128,10 @@ async def _apply_job_events(
         new_status = change.job.get("status")
         if view.status not in TERMINAL and new_status in ("succeeded", "failed"):
             finished.append((new_status, job.created_at, event.created_at))
-        view = JobView(
+        view = replace(
+            view,
             status=job_changes.get("status", view.status),
             attempt=job_changes.get("attempt", view.attempt),
-            created_at=view.created_at,
         )
         await _apply_attempt(session, job_id, change)
         await _apply_artifacts(session, job_id, change.artifacts)

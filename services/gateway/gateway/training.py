@@ -62,8 +62,8 @@ async def submit_training(
                 )
     replacing = job_id is not None
     job_id = job_id or new_id()
-    submission = new_id()[:12]
-    folder = f"{job_prefix(client_id, job_id)}train-{submission}/"
+    submission = new_id()  # this submission's identity, stamped on every event of its pipeline
+    folder = f"{job_prefix(client_id, job_id)}train-{submission[:12]}/"
     input_key, expected_key = folder + "input.csv", folder + "expected.csv"
     try:
         uploads = await asyncio.gather(
@@ -76,7 +76,8 @@ async def submit_training(
                 raise outcome
         try:
             job = await _commit_job(
-                sessions, client_id, job_id, header, input_key, expected_key, input_csv, expected_csv
+                sessions, client_id, job_id, submission, header, input_key, expected_key, input_csv,
+                expected_csv,
             )
         except IntegrityError:  # another request created or replaced this job id meanwhile
             raise HTTPException(
@@ -91,10 +92,15 @@ async def submit_training(
 
 
 async def _commit_job(
-    sessions, client_id, job_id, header, input_key, expected_key, input_csv, expected_csv
+    sessions, client_id, job_id, submission, header, input_key, expected_key, input_csv, expected_csv
 ) -> Job:
     event = JobSubmitted(
-        job_id=job_id, client_id=client_id, input_key=input_key, expected_key=expected_key, header=header
+        job_id=job_id,
+        client_id=client_id,
+        submission=submission,
+        input_key=input_key,
+        expected_key=expected_key,
+        header=header,
     )
     async with sessions() as session, session.begin():
         await session.execute(
@@ -115,6 +121,7 @@ async def _commit_job(
             input_key=input_key,
             expected_key=expected_key,
             attempt=1,
+            submission=submission,
             created_at=event.created_at,
             updated_at=datetime.now(timezone.utc),
         )

@@ -75,6 +75,8 @@ class Job(Base):
     script_key: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Identity of the current submission under this id; events of another one are stale (None: before 0003).
+    submission: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 

@@ -3,6 +3,10 @@
 Events of one job arrive over several topics, so their order is not guaranteed across topics and a
 redelivered or late event may show up after newer ones. A job's position is (attempt, stage rank); an event
 only moves a job forward, and a terminal job (succeeded, failed, deleted) never moves again.
+
+A job id may be replaced by a new submission while events of the old one are still in flight: those are stale
+and change nothing. Events name their submission; only those of older producers (without one) fall back to
+comparing their timestamp with the job's creation, which assumes the hosts' clocks agree.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class JobView:
     status: str
     attempt: int
     created_at: datetime | None = None
+    submission: str | None = None
 
 
 @dataclass
@@ -103,9 +108,16 @@ def announced_artifacts(event: Event) -> list[dict[str, Any]]:
     return []
 
 
+def is_stale(job: JobView, event: Event) -> bool:
+    """True for an event of another submission than the job's current one (the job id was replaced)."""
+    if event.submission is not None:
+        return event.submission != job.submission
+    return job.created_at is not None and event.created_at < job.created_at
+
+
 def project(job: JobView, event: Event) -> Projection:
-    if job.created_at is not None and event.created_at < job.created_at:
-        return Projection()  # from a submission this job id had before it was replaced
+    if is_stale(job, event):
+        return Projection()
     change = _project_state(job, event)
     change.artifacts = announced_artifacts(event)
     return change
