@@ -6,6 +6,8 @@
 1. decodes the event (undecodable messages go straight to `<topic>.dlq`);
 2. opens a database transaction and claims (name, event_id) in the inbox table: a redelivered event that was
    already handled is skipped; a concurrent duplicate waits on the row lock and is skipped after the commit;
+   an event whose job row is gone or belongs to another submission is skipped too ("stale": no handler runs,
+   nothing is written under the job's S3 prefix);
 3. calls `handle(event, ctx)`, which returns the events to publish (and may call `ctx.progress(...)`), and
    commits those events with the claim;
 4. publishes them keyed by job id, marks them published, then Kafka commits the offset.
@@ -18,7 +20,8 @@ A handler exception rolls the claim back and is retried up to settings.consumer_
 the message goes to `<topic>.dlq` with the error attached, its job (or inference run) is failed with that
 error so that nobody waits for it, and the consumer moves on. A crash after publishing and before marking
 yields the same events twice (at-least-once), never a loss; output event ids are derived from the input
-event id so that downstream consumers and the projector drop those duplicates.
+event id so that downstream consumers and the projector drop those duplicates, and every output carries the
+input's submission.
 
 Every message is counted in recast_common.metrics (outcome, duration, handler errors); with RECAST_METRICS_PORT
 set, the service serves them on that port at /metrics.
@@ -93,6 +96,7 @@ class HandlerContext:
             stage=stage,
             percent=max(0, min(100, int(percent))),
             message=message[:500],
+            submission=self.event.submission,
         )
         self.progress_sent.append(event)
         if self.broker is None:
@@ -111,10 +115,27 @@ class DeadLetter(Exception):
 
 
 def _with_derived_ids(events: list[Event], source: Event, consumer: str) -> list[Event]:
+    """Derived event ids, and the input's submission on every output (handlers need not know about it)."""
     return [
-        e.model_copy(update={"event_id": derived_event_id(source.event_id, consumer, i)})
+        e.model_copy(update={"event_id": derived_event_id(source.event_id, consumer, i),
+                             "submission": source.submission})
         for i, e in enumerate(events)
     ]
+
+
+async def _is_stale(session: Any, event: Event) -> bool:
+    """True when the event's job was deleted or replaced by another submission (one indexed lookup).
+
+    Events without a submission (older producers) cannot tell and are handled as before.
+    """
+    if event.submission is None:
+        return False
+    from sqlalchemy import select
+
+    from recast_common.db.models import Job
+
+    current = (await session.execute(select(Job.submission).where(Job.id == event.job_id))).first()
+    return current is None or current.submission != event.submission
 
 
 def _record_handled(consumer: str, event: Event, outputs: list[Event]) -> None:
@@ -179,7 +200,8 @@ class Consumer:
         log.error("%s: message on %s sent to the DLQ: %s", self.name, topic, error.splitlines()[-1:])
 
     async def process(self, topic: str, body: Any) -> str:
-        """Handle one message; returns "handled", "duplicate" or "dead-lettered" (and records metrics)."""
+        """Handle one message; returns "handled", "duplicate", "replayed", "stale" or "dead-lettered" (and
+        records metrics)."""
         started = time.perf_counter()
         result = await self._process(topic, body)
         record_message(self.name, topic, result, time.perf_counter() - started)
@@ -208,6 +230,11 @@ class Consumer:
                             return "duplicate"
                         outputs = [parse_event(output) for output in stored]
                     else:
+                        if await _is_stale(session, event):
+                            # The claim commits (a redelivery is a duplicate); no handler runs, nothing is written.
+                            log.info("%s: event %s of job %s skipped: the job was deleted or replaced",
+                                     self.name, event.event_id, event.job_id)
+                            return "stale"
                         ctx = HandlerContext(self.name, self.settings, self.storage, self.broker, event)
                         outputs = _with_derived_ids(await self.handle(event, ctx), event, self.name)
                         await inbox.record_outputs(session, self.name, event.event_id,
@@ -253,7 +280,8 @@ class Consumer:
         """End the job (or inference run) with the error, so that nobody waits for a dead-lettered message."""
         last_line = (error.strip().splitlines() or ["unknown error"])[-1][:500]
         reason = f"{self.name} could not handle {event.type}: {last_line}"
-        common = {"job_id": event.job_id, "client_id": event.client_id, "attempt": event.attempt}
+        common = {"job_id": event.job_id, "client_id": event.client_id, "attempt": event.attempt,
+                  "submission": event.submission}
         if isinstance(event, InferenceRequested):
             failure: Event = InferenceFailed(**common, run_id=event.run_id, reason=reason)
         elif event.type.startswith("job.") and event.type not in (Topics.JOB_SUCCEEDED, Topics.JOB_FAILED,
