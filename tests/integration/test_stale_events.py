@@ -1,0 +1,179 @@
+"""Events of a deleted or replaced job (real gateway, Postgres, Kafka and S3): the projector ignores those of
+a previous submission whatever their timestamp, and a consumer skips them before its handler runs, so nothing
+lands under the job's S3 prefix. Events of the current submission are handled as before."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import asyncpg
+import httpx
+import pytest
+from gateway.projector import apply_events
+from profiler.handlers import handle as profile
+from profiler.handlers import profile_key
+from recast_common.consumer import Consumer
+from recast_common.db import session_factory
+from recast_common.db.session import asyncpg_dsn
+from recast_common.events import Event, JobFailed, JobProfiled, JobSubmitted, Topics, parse_event
+from recast_common.kafka import make_broker
+from recast_common.storage import Storage
+
+pytestmark = pytest.mark.integration
+
+TRAIN = {"input_file": "name,age\nAda,36\nAlan,41\n", "expected_output_file": "NAME\nADA\nALAN\n"}
+
+
+class Job:
+    """One job submitted through the real gateway (no relay runs: its events are taken from the outbox)."""
+
+    def __init__(self, stack, url: str):
+        self.stack, self.url = stack, url
+        self.client = f"stale-{uuid.uuid4().hex[:8]}"
+        created = httpx.post(f"{url}/api/v1/admin/clients", json={"client_id": self.client},
+                             headers={"X-API-KEY": stack.settings.admin_api_key})
+        assert created.status_code == 201, created.text
+        self.key = {"X-API-KEY": created.json()["api_key"]}
+        self.id: str | None = None
+
+    async def submit(self) -> JobSubmitted:
+        """POST /train (replacing the job when it exists); returns the job.submitted event it enqueued."""
+        body = {**TRAIN, **({"job_id": self.id} if self.id else {})}
+        response = httpx.post(f"{self.url}/api/v1/train", json=body, headers=self.key)
+        assert response.status_code == 202, response.text
+        self.id = response.json()["job_id"]
+        async with self.db() as conn:
+            # Taken, and marked sent, so that a relay of a later test does not publish it.
+            payload = await conn.fetchval(
+                "UPDATE outbox SET sent_at = now() WHERE id = (SELECT max(id) FROM outbox WHERE key = $1 "
+                "AND topic = 'job.submitted') RETURNING payload", self.id)
+        event = parse_event(json.loads(payload) if isinstance(payload, str) else payload)
+        assert isinstance(event, JobSubmitted) and event.submission
+        return event
+
+    async def finish(self) -> None:
+        async with self.db() as conn:  # no pipeline runs here: end the job as the projector would
+            await conn.execute("UPDATE jobs SET status = 'failed' WHERE id = $1", self.id)
+
+    async def row(self) -> asyncpg.Record:
+        async with self.db() as conn:
+            return await conn.fetchrow("SELECT status, submission, created_at, stage FROM jobs WHERE id = $1",
+                                       self.id)
+
+    async def projected_events(self) -> list[str]:
+        async with self.db() as conn:
+            return [r["event_id"] for r in await conn.fetch(
+                "SELECT event_id FROM job_events WHERE job_id = $1 ORDER BY seq", self.id)]
+
+    async def s3_keys(self) -> list[str]:
+        async with Storage(self.stack.settings) as storage:
+            return sorted(await storage.list_keys(f"{self.client}/{self.id}/"))
+
+    def db(self):
+        return _Connection(self.stack)
+
+
+class _Connection:
+    def __init__(self, stack):
+        self.dsn = asyncpg_dsn(stack.settings.database_url)
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        self.conn = await asyncpg.connect(self.dsn)
+        return self.conn
+
+    async def __aexit__(self, *exc) -> None:
+        await self.conn.close()
+
+
+class ProfilerUnderTest(Consumer):
+    """The real profiler handler in a real consumer, recording which events reached it and what it sent
+    (progress and outputs)."""
+
+    def __init__(self, stack):
+        self.reached: list[str] = []
+        self.sent: list[Event] = []
+
+        async def handle(event, ctx):
+            self.reached.append(event.event_id)
+            outputs = await profile(event, ctx)
+            self.sent.extend(ctx.progress_sent)  # published by ctx.progress straight away
+            return outputs
+
+        super().__init__(f"profiler-stale-{uuid.uuid4().hex[:6]}", stack.settings, handle)
+
+    async def publish(self, event, topic=None):
+        await super().publish(event, topic)
+        self.sent.append(event)
+
+
+@pytest.fixture
+async def profiler(stack):
+    consumer = ProfilerUnderTest(stack)
+    broker = make_broker(stack.settings)
+    await broker.start()
+    await consumer.start(broker)
+    yield consumer
+    await consumer.stop()
+    await broker.stop()
+
+
+async def test_the_projector_ignores_a_previous_submission_even_when_its_event_is_newer(stack, spawn_gateway):
+    job = Job(stack, spawn_gateway().url)
+    first = await job.submit()
+    await job.finish()
+    second = await job.submit()
+    row = await job.row()
+    assert row["submission"] == second.submission != first.submission and row["status"] == "queued"
+
+    common = {"job_id": job.id, "client_id": job.client, "input_key": "i", "expected_key": "e"}
+    # Stamped an hour after the replacement by a host whose clock runs ahead: only the submission tells.
+    late_failure = JobFailed(job_id=job.id, client_id=job.client, reason="the old run gave up",
+                             submission=first.submission, created_at=row["created_at"] + timedelta(hours=1))
+    late_profile = JobProfiled(**common, profile_key="old", submission=first.submission,
+                               created_at=datetime.now(timezone.utc) + timedelta(hours=1))
+    # And the current submission's event from a host whose clock runs behind.
+    current = JobProfiled(**common, profile_key="new", submission=second.submission,
+                          created_at=row["created_at"] - timedelta(minutes=10))
+
+    sessions = session_factory(stack.settings)
+    assert await apply_events(sessions, [late_failure, late_profile]) == 0
+    assert (await job.row())["status"] == "queued" and await job.projected_events() == []
+    assert await apply_events(sessions, [late_failure, current, late_profile]) == 1
+    after = await job.row()
+    assert after["status"] == "planning" and after["submission"] == second.submission
+    assert await job.projected_events() == [current.event_id]
+
+
+async def test_an_event_of_a_deleted_job_reaches_no_handler_and_writes_nothing(stack, spawn_gateway, profiler):
+    job = Job(stack, spawn_gateway().url)
+    submitted = await job.submit()
+    assert len(await job.s3_keys()) == 2  # the train pair
+    deleted = httpx.delete(f"{job.url}/api/v1/delete/job/{job.client}/{job.id}", headers=job.key)
+    assert deleted.status_code == 204
+    assert await job.s3_keys() == []
+
+    body = submitted.model_dump(mode="json")
+    assert await profiler.process(Topics.JOB_SUBMITTED, body) == "stale"
+    assert await profiler.process(Topics.JOB_SUBMITTED, body) == "duplicate"  # a redelivery changes nothing
+    assert profiler.reached == [] and profiler.sent == []
+    assert await job.s3_keys() == []
+
+
+async def test_after_a_replacement_only_the_current_submission_is_handled(stack, spawn_gateway, profiler):
+    job = Job(stack, spawn_gateway().url)
+    first = await job.submit()
+    await job.finish()
+    second = await job.submit()
+    train_pair = await job.s3_keys()
+    assert len(train_pair) == 2
+
+    assert await profiler.process(Topics.JOB_SUBMITTED, first.model_dump(mode="json")) == "stale"
+    assert profiler.reached == [] and await job.s3_keys() == train_pair
+
+    assert await profiler.process(Topics.JOB_SUBMITTED, second.model_dump(mode="json")) == "handled"
+    assert profiler.reached == [second.event_id]
+    assert await job.s3_keys() == sorted(train_pair + [profile_key(job.client, job.id)])
+    assert {e.type for e in profiler.sent} == {Topics.JOB_PROGRESS, Topics.JOB_PROFILED}
+    assert {e.submission for e in profiler.sent} == {second.submission}
