@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
+from recast_common.kinds import looks_like_header
 from recast_common.program import OutputColumn, Program, Step, col, const
 from recast_common.program.interpret import eval_expr, run
 from recast_common.runtime import tables
@@ -346,7 +347,9 @@ def _header_modes(header: str, input_grid: list[Row], expected_grid: list[Row]) 
     if len(expected_grid) < 2:
         return [False]
     same_head = bool(input_grid and expected_grid) and bool(set(input_grid[0]) & set(expected_grid[0]))
-    return [True, False] if same_head else [False, True]
+    # a first row unlike the rest in both files (names over numbers or dates) is a header even when renamed
+    both_look_like_headers = looks_like_header(input_grid) and looks_like_header(expected_grid)
+    return [True, False] if same_head or both_look_like_headers else [False, True]
 
 
 def learn(
