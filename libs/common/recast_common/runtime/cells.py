@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import time
 from decimal import (
     ROUND_CEILING,
     ROUND_DOWN,
@@ -250,15 +251,40 @@ def _strptime_year_checked(written: str, fmt: str) -> datetime.datetime | None:
         moment = datetime.datetime.strptime(written, fmt)
     except ValueError:
         return None
-    if "%Y" in fmt and not 1000 <= moment.year <= 2999:
+    if ("%Y" in fmt or "%G" in fmt) and not 1000 <= moment.year <= 2999:
         return None  # "8142089" is 8/14/2089, not the year 8142
     return moment
 
 
+def _strptime_nth_weekday(written: str, fmt: str) -> datetime.datetime | None:
+    """A date named by its weekday's rank in the month: %N is that rank, "Sunday #1 March 2002" under
+    "%A #%N %B %Y" is the first Sunday of March 2002 (the 3rd)."""
+    if not any(d in fmt for d in ("%a", "%A")) or not any(d in fmt for d in ("%b", "%B", "%m")):
+        return None
+    try:
+        parsed = time.strptime(written, fmt.replace("%N", "%d"))  # keeps the weekday it read in tm_wday
+    except ValueError:
+        return None
+    rank = parsed.tm_mday
+    if not 1 <= rank <= 5 or not 1000 <= parsed.tm_year <= 2999:
+        return None
+    first = datetime.date(parsed.tm_year, parsed.tm_mon, 1)
+    day = 1 + (parsed.tm_wday - first.weekday()) % 7 + 7 * (rank - 1)
+    try:
+        return datetime.datetime(parsed.tm_year, parsed.tm_mon, day)
+    except ValueError:  # no fifth such weekday in that month
+        return None
+
+
 def _parse_datetime(text: str, formats: list[str]) -> datetime.datetime | None:
-    """The text read with the first strptime format that fits it, or None."""
+    """The text read with the first strptime format that fits it, or None. Besides strptime's directives, %N is
+    the rank of the weekday in its month (see _strptime_nth_weekday)."""
     text = text.strip()
     for fmt in formats:
+        if "%N" in fmt:
+            if (moment := _strptime_nth_weekday(text, fmt)) is not None:
+                return moment
+            continue
         written = text
         width = _DIGITS_ONLY_FORMATS.get(fmt)
         if width:  # "227" is 2:27 under %H%M (not 22:07), and "11" is not a time there

@@ -29,6 +29,9 @@ _DATES_NEUTRAL = [
     "%d. %B %Y", "%d. %b %Y", "%d-%B-%Y", "%A, %B %d, %Y", "%a, %d %b %Y", "%Y %j",
     "%d %b %y", "%b %Y", "%B %Y", "%b-%Y", "%Y",
 ]
+# Dates named by a weekday: its rank in the month (%N, see the runtime) or its ISO week. Their words and marks
+# make them unmistakable, so they are always kept as fallbacks of a full date.
+_DATES_BY_WEEKDAY = ["%A #%N %B %Y", "%a #%N %b %Y", "%b %Y %a %N", "%B %Y %A %N", "%a wk %V in %G"]
 _TIMES = ["%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p", "%I:%M:%S%p", "%I:%M%p", "%I %p", "%I%p",
           "%H:%M:%S %p", "%H:%M %p", "%H%M"]
 _DAYS_WITHOUT_YEAR = ["%m/%d", "%d/%m", "%b %d", "%d %b", "%m-%d"]
@@ -43,7 +46,7 @@ def _library(day_first: bool) -> list[str]:
     zulu += ["%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S%z",
              "%a %b %d %H:%M:%S %Y", "%a %b %d %Y", "%A %d %B %Y", "%d %B, %Y", "%A, %d %B %Y"]
     time_first = [t + " " + d for t in _TIMES[:2] for d in _DAYS_WITHOUT_YEAR]
-    return dates + _TIMES + combined + zulu + _DAYS_WITHOUT_YEAR + time_first + ["%M:%S", "%H"]
+    return dates + _DATES_BY_WEEKDAY + _TIMES + combined + zulu + _DAYS_WITHOUT_YEAR + time_first + ["%M:%S", "%H"]
 
 
 _LIBRARIES = {True: _library(True), False: _library(False)}
@@ -76,7 +79,9 @@ def learn_formats(values: list[str], day_first: bool) -> list[str] | None:
     variants = [f for f in fallbacks if _fields_of(f) in same_fields]
     variants.sort(key=lambda f: (min(_spelling_distance(f, u) for u in first), library.index(f)))
     extensions = [f for f in fallbacks if _fields_of(f) not in same_fields]
-    return first + variants[:MAX_VARIANTS] + extensions[:MAX_EXTENSIONS]
+    kept = variants[:MAX_VARIANTS]
+    kept += [f for f in variants[MAX_VARIANTS:] if f in _DATES_BY_WEEKDAY]
+    return first + kept + extensions[:MAX_EXTENSIONS]
 
 
 # Enough for the usual variants (April for Apr, 2-digit years, other separators, a time that later comes with
@@ -122,7 +127,7 @@ def _is_fallback(fmt: str, used: list[str]) -> bool:
 
 def _fields_of(fmt: str) -> tuple[bool, ...]:
     return tuple(any(d in fmt for d in group) for group in (
-        ("%d", "%j"), ("%m", "%b", "%B", "%j"), ("%Y", "%y"), ("%H", "%I"), ("%M",), ("%S",)))
+        ("%d", "%j", "%N", "%V"), ("%m", "%b", "%B", "%j", "%V"), ("%Y", "%y", "%G"), ("%H", "%I"), ("%M",), ("%S",)))
 
 
 DATE_FIELDS = ["yyyy", "yy", "M", "MM", "MMM", "MMMM", "d", "dd", "ddd", "dddd", "H", "HH", "h", "hh", "m", "mm",
@@ -152,13 +157,36 @@ def date_atoms(source: Expr, values: list[str], outputs: list[str]) -> Iterator[
         seen_formats.append(formats)
         extra = 0.0 if day_first is False else 0.3
         padded = any(_ZERO_PADDED.search(v) for v in values)
+        dates_alone = with_dates_alone(formats, values)
         for part in DATE_FIELDS + _TIME_PATTERNS + _DATE_PATTERNS:
-            got = tuple(date_part(v, formats, part) for v in values)
+            read = formats if _uses_time(part) else dates_alone
+            got = tuple(date_part(v, read, part) for v in values)
             if all(g and g in o for g, o in zip(got, outputs)):
                 whole = all(g == o for g, o in zip(got, outputs))
                 cost = _FIELD_COST.get(part, 1.5) + extra + _padding_cost(part, padded and not whole)
-                yield call("date_part", source, formats=formats, part=part), got, cost
+                yield call("date_part", source, formats=read, part=part), got, cost
         yield from _bucket_atoms(source, values, formats, outputs, extra, padded)
+
+
+def with_dates_alone(formats: list[str], values: list[str]) -> list[str]:
+    """The formats, each date-and-time one that reads an example followed by its date alone: a part made of date
+    fields only reads a date written later without its time ("3 Nov 1904" after "22 Apr 1953 11:34")."""
+    found: list[str] = []
+    for fmt in formats:
+        found.append(fmt)
+        if not any(_parse_datetime(v, [fmt]) for v in values):
+            continue
+        for joiner in _DATE_TIME_JOINERS:
+            for written in _TIMES:
+                date = fmt[: -len(joiner + written)]
+                if fmt.endswith(joiner + written) and _fields_of(date)[:3] == (True, True, True):
+                    found.append(date)
+    return list(dict.fromkeys(found))
+
+
+def _uses_time(part: str) -> bool:
+    fields = _FIELD_PATTERN.findall(part) if "{" in part else [part]
+    return any(f in _TIME_FIELDS for f in fields)
 
 
 _ZERO_PADDED = re.compile(r"(?<!\d)0\d")

@@ -1,0 +1,58 @@
+"""Dates named by a weekday (rank in the month, ISO week) and dates written later without their time."""
+import time
+
+from planner.synthesis.columns import learn_column
+from planner.synthesis.dates import learn_formats, with_dates_alone
+from recast_common.program.interpret import eval_expr
+from recast_common.runtime import cells
+
+
+def _learned(rows: list[list[str]], outputs: list[str]):
+    expr = next(learn_column(rows, outputs, time.monotonic() + 10), None)
+    assert expr is not None
+    assert [str(eval_expr(expr, row)) for row in rows] == outputs
+    return expr
+
+
+def test_rank_of_the_weekday_in_its_month():
+    fmt = ["%A #%N %B %Y"]
+    assert cells.date_part("Sunday #1 March 2002", fmt, "{yyyy}-{MM}-{dd}") == "2002-03-03"
+    assert cells.date_part("Saturday #2 April 1953", fmt, "d") == "11"
+    assert cells.date_part("Tue 1983 3", ["%a %Y %N"], "d") == ""  # no month: not a date
+    assert cells.date_part("Monday #5 February 2021", fmt, "d") == ""  # February 2021 has four Mondays
+    assert cells.date_part("Mar 1983 Tue 3", ["%b %Y %a %N"], "{d} {MMM}") == "15 Mar"
+
+
+def test_iso_week_and_weekday():
+    assert cells.date_part("Thu wk 10 in 2039", ["%a wk %V in %G"], "{yyyy}-{MM}-{dd}") == "2039-03-10"
+    assert cells.date_part("Tue wk 42 in 2222", ["%a wk %V in %G"], "ww") == "42"
+
+
+def test_weekday_spellings_are_fallbacks_of_any_full_date():
+    formats = learn_formats(["17 Dec 1973", "Jan 10 1975", "1 January 2014"], day_first=False)
+    assert formats is not None
+    assert cells.date_part("Mar 1983 Tue 3", formats, "d") == "15"
+    assert cells.date_part("Thu wk 10 in 2039", formats, "d") == "10"
+    assert cells.date_part("Sunday #1 October 1920", formats, "d") == "3"
+
+
+def test_learns_fields_of_weekday_named_dates():
+    rows = [["Sunday #1 March 2002"], ["Saturday #2 April 1953"], ["Tuesday #3 August 2160"], ["8/7/2237"]]
+    outputs = ["2002 3 3", "1953 11 4", "2160 19 8", "2237 8 7"]
+    expr = _learned(rows, outputs)
+    assert str(eval_expr(expr, ["Monday #3 January 2187"])) == "2187 15 1"
+    assert str(eval_expr(expr, ["3/11/1904"])) == "1904 3 11"
+
+
+def test_date_alone_follows_its_date_and_time_format():
+    formats = ["%d %b %Y %H:%M", "%b %d %Y %H:%M"]
+    assert with_dates_alone(formats, ["22 Apr 1953 11:34"]) == ["%d %b %Y %H:%M", "%d %b %Y", "%b %d %Y %H:%M"]
+
+
+def test_date_part_reads_the_date_without_its_time_but_not_other_spellings():
+    rows = [["06-Oct-2143"], ["Mar 30 2002"], ["01311846"], ["22 Apr 1953 11:34"], ["03302241"]]
+    outputs = ["", "", "", "22/4/1953", ""]
+    expr = _learned(rows, outputs)
+    assert str(eval_expr(expr, ["3 Nov 1904"])) == "3/11/1904"
+    assert str(eval_expr(expr, ["23 May 1984 10:24"])) == "23/5/1984"
+    assert str(eval_expr(expr, ["Jul 08 2237"])) == ""
