@@ -1,9 +1,11 @@
 """Events of a deleted or replaced job (real gateway, Postgres, Kafka and S3): the projector ignores those of
 a previous submission whatever their timestamp, and a consumer skips them before its handler runs, so nothing
-lands under the job's S3 prefix. Events of the current submission are handled as before."""
+lands under the job's S3 prefix. Events of the current submission are handled as before, and through the
+whole pipeline every projected event carries the job's current submission."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -20,6 +22,7 @@ from recast_common.db.session import asyncpg_dsn
 from recast_common.events import Event, JobFailed, JobProfiled, JobSubmitted, Topics, parse_event
 from recast_common.kafka import make_broker
 from recast_common.storage import Storage
+from test_pipeline_kit import create_client, train, wait_job
 
 pytestmark = pytest.mark.integration
 
@@ -177,3 +180,30 @@ async def test_after_a_replacement_only_the_current_submission_is_handled(stack,
     assert await job.s3_keys() == sorted(train_pair + [profile_key(job.client, job.id)])
     assert {e.type for e in profiler.sent} == {Topics.JOB_PROGRESS, Topics.JOB_PROFILED}
     assert {e.submission for e in profiler.sent} == {second.submission}
+
+
+TRAIN_INPUT = "name,city\nAda Lovelace,London\nAlan Turing,Wilmslow\n"
+TRAIN_EXPECTED = "city,name\nLondon,Ada Lovelace\nWilmslow,Alan Turing\n"
+
+
+async def test_every_stage_stamps_the_submission_and_a_replacement_runs_as_before(stack, pipeline):
+    client_id, api_key = await asyncio.to_thread(create_client, pipeline.url, pipeline.admin_key)
+    job_id = (await asyncio.to_thread(train, pipeline.url, api_key, TRAIN_INPUT, TRAIN_EXPECTED))["job_id"]
+    submissions = []
+    for replacing in (False, True):
+        if replacing:
+            replaced = await asyncio.to_thread(
+                httpx.post, f"{pipeline.url}/api/v1/train", headers={"X-API-KEY": api_key}, timeout=60,
+                json={"job_id": job_id, "input_file": TRAIN_INPUT, "expected_output_file": TRAIN_EXPECTED})
+            assert replaced.status_code == 202, replaced.text
+        done = await asyncio.to_thread(wait_job, pipeline.url, api_key, client_id, job_id)
+        assert done["status"] == "succeeded", done
+        async with _Connection(stack) as conn:
+            submission = await conn.fetchval("SELECT submission FROM jobs WHERE id = $1", job_id)
+            projected = await conn.fetch("SELECT type, payload->>'submission' AS submission FROM job_events "
+                                         "WHERE job_id = $1", job_id)
+        submissions.append(submission)
+        assert {r["type"] for r in projected} >= {Topics.JOB_PROFILED, Topics.JOB_PLANNED, Topics.JOB_CODED,
+                                                   Topics.JOB_SUCCEEDED, Topics.JOB_PROGRESS}
+        assert {r["submission"] for r in projected} == {submission}
+    assert submissions[0] and submissions[1] and submissions[0] != submissions[1]
