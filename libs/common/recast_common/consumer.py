@@ -1,7 +1,8 @@
 """Shared plumbing of the pipeline consumers (profiler, planner, coder, tester).
 
 `build_app(name, topics, handle, settings)` returns a FastStream app with one subscriber in consumer group
-`name` (earliest offsets, offsets committed only after handling). For every message it:
+`name` (earliest offsets, offsets committed only after handling); `build_loops_app(loops, settings)` runs
+several such subscribers (a service with more than one message loop) on one broker. For every message it:
 
 1. decodes the event (undecodable messages go straight to `<topic>.dlq`);
 2. opens a database transaction and claims (name, event_id) in the inbox table: a redelivered event that was
@@ -296,6 +297,23 @@ class Consumer:
             log.error("%s: could not publish the failure of job %s: %s", self.name, event.job_id, exc)
 
 
+@dataclass(frozen=True)
+class Loop:
+    """One message loop of a service: a subscriber of Kafka group `group` (default `name`) over `topics`.
+
+    `name` is the consumer's identity (inbox claims, derived event ids, metrics, logs); handler_budget_seconds
+    is the longest one message may take (a search, a sandbox run): the member stays in its group that long
+    (plus a margin) instead of being evicted as stuck.
+    """
+
+    name: str
+    topics: tuple[str, ...]
+    handle: Handler
+    group: str | None = None
+    handler_budget_seconds: float = 0.0
+    subscriber_overrides: dict[str, Any] = field(default_factory=dict)
+
+
 def build_app(
     name: str,
     topics: tuple[str, ...] | list[str],
@@ -304,23 +322,21 @@ def build_app(
     handler_budget_seconds: float = 0.0,
     **subscriber_overrides: Any,
 ) -> tuple[FastStream, Consumer]:
-    """A FastStream app running one subscriber of group `name` over `topics`, handling through `handle`.
+    """A FastStream app running one subscriber of group `name` over `topics`, handling through `handle`."""
+    app, consumers = build_loops_app(
+        [Loop(name, tuple(topics), handle, handler_budget_seconds=handler_budget_seconds,
+              subscriber_overrides=subscriber_overrides)],
+        settings,
+    )
+    return app, consumers[0]
 
-    handler_budget_seconds: the longest one message may take (a search, a sandbox run); the member stays in its
-    group that long (plus a margin) instead of being evicted as stuck.
-    """
+
+def build_loops_app(loops: list[Loop], settings: Settings | None = None) -> tuple[FastStream, list[Consumer]]:
+    """A FastStream app running one subscriber per loop on one broker; each loop handles its messages one at
+    a time, independently of the others (a long message in one loop does not hold up the next)."""
     settings = settings or Settings()
-    if handler_budget_seconds:
-        subscriber_overrides.setdefault(
-            "max_poll_interval_ms", max(300_000, int((handler_budget_seconds + 180) * 1000))
-        )
     broker = make_broker(settings)
-    consumer = Consumer(name, settings, handle)
-
-    @broker.subscriber(*topics, **subscriber_options(name, **subscriber_overrides))
-    async def on_message(body: Any, message: Any = _MESSAGE) -> None:
-        topic = _topic_of(message) or (topics[0] if len(topics) == 1 else "unknown")
-        await consumer.process(topic, body)
+    consumers = [_subscribe(broker, loop, settings) for loop in loops]
 
     async def on_startup() -> None:
         try:
@@ -328,17 +344,36 @@ def build_app(
         except Exception as exc:  # noqa: BLE001 - the stack usually created them already
             log.warning("ensure_topics failed: %s", exc)
         # before the broker starts consuming; publishing only happens while handling, once it is connected
-        await consumer.start(broker)
+        for consumer in consumers:
+            await consumer.start(broker)
         serve_metrics_from_env()  # only when RECAST_METRICS_PORT is set
 
     async def after_startup() -> None:
-        log.info("%s replica %s consuming %s", name, replica_id(), ", ".join(topics))
+        for loop in loops:
+            log.info("%s replica %s consuming %s (group %s)", loop.name, replica_id(), ", ".join(loop.topics),
+                     loop.group or loop.name)
 
     async def on_shutdown() -> None:
-        await consumer.stop()
+        for consumer in consumers:
+            await consumer.stop()
 
     app = FastStream(broker, on_startup=[on_startup], after_startup=[after_startup], on_shutdown=[on_shutdown])
-    return app, consumer
+    return app, consumers
+
+
+def _subscribe(broker: KafkaBroker, loop: Loop, settings: Settings) -> Consumer:
+    overrides = dict(loop.subscriber_overrides)
+    if loop.handler_budget_seconds:
+        overrides.setdefault("max_poll_interval_ms", max(300_000, int((loop.handler_budget_seconds + 180) * 1000)))
+    consumer = Consumer(loop.name, settings, loop.handle)
+    topics = loop.topics
+
+    @broker.subscriber(*topics, **subscriber_options(loop.group or loop.name, **overrides))
+    async def on_message(body: Any, message: Any = _MESSAGE) -> None:
+        topic = _topic_of(message) or (topics[0] if len(topics) == 1 else "unknown")
+        await consumer.process(topic, body)
+
+    return consumer
 
 
 def _topic_of(message: Any) -> str | None:
