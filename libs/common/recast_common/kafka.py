@@ -26,12 +26,14 @@ log = logging.getLogger(__name__)
 
 JSON_HEADERS = {"content-type": "application/json"}
 
-# Which topics each consumer group (= service name) reads; lag is summed over these.
+# Which topics each consumer group reads (its service's name; the tester has two); lag is summed over these.
+# /queue/status and `recast-stack queue-status` report these groups.
 GROUP_TOPICS: dict[str, tuple[str, ...]] = {
     "profiler": (Topics.JOB_SUBMITTED,),
     "planner": (Topics.JOB_PROFILED, Topics.JOB_FEEDBACK),
     "coder": (Topics.JOB_PLANNED,),
-    "tester": (Topics.JOB_CODED, Topics.INFERENCE_REQUESTED),
+    "tester": (Topics.JOB_CODED,),
+    "tester-inference": (Topics.INFERENCE_REQUESTED,),  # the tester's inference loop, apart from training
     "projector": Topics.PROJECTED,
 }
 

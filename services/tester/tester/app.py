@@ -1,27 +1,54 @@
-"""The tester service as a FastStream app."""
+"""The tester service as a FastStream app: a train loop and an inference loop, each in its own consumer group.
+
+A train attempt can hold the sandbox for minutes; an inference request handled in the same loop would wait
+behind it while the gateway's bounded wait for the result runs out. So inference.requested has a group of its
+own, `tester-inference`, and its own message loop: one process runs both (the default), or one of them
+(`--role`), so that inference replicas scale apart from train replicas.
+"""
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 
-from recast_common.consumer import build_app
+from recast_common.consumer import Loop, build_loops_app
 from recast_common.events import Topics
 from recast_common.metrics import SANDBOX_ISOLATION
 from recast_common.settings import Settings
 
-from tester.handlers import handle
+from tester.handlers import handle_coded
+from tester.inference import handle_inference
 from tester.sandbox import network_isolation
 
 log = logging.getLogger("tester")
 
 SERVICE = "tester"
-TOPICS = (Topics.JOB_CODED, Topics.INFERENCE_REQUESTED)
+TRAIN_GROUP = "tester"
+INFERENCE_GROUP = "tester-inference"
+ROLES = ("train", "inference")
 
 
-def create_app(settings: Settings | None = None):
-    settings = settings or Settings()
+def loops(settings: Settings, roles: Iterable[str] = ROLES) -> list[Loop]:
+    """The message loops of the given roles. Both keep the consumer identity `tester` (inbox claims, derived
+    event ids): a `tester-inference` group created on an upgrade starts at the earliest offset, and must skip
+    the requests the combined tester already handled instead of running them again."""
     # one message may run the sandbox for sandbox_timeout_seconds
-    app, _ = build_app(SERVICE, TOPICS, handle, settings, handler_budget_seconds=settings.sandbox_timeout_seconds)
+    budget = settings.sandbox_timeout_seconds
+    available = {
+        "train": Loop(SERVICE, (Topics.JOB_CODED,), handle_coded, group=TRAIN_GROUP, handler_budget_seconds=budget),
+        "inference": Loop(SERVICE, (Topics.INFERENCE_REQUESTED,), handle_inference, group=INFERENCE_GROUP,
+                          handler_budget_seconds=budget),
+    }
+    wanted = list(dict.fromkeys(roles))
+    unknown = [role for role in wanted if role not in available]
+    if unknown or not wanted:
+        raise ValueError(f"unknown tester roles {unknown}; choose among {list(available)}")
+    return [available[role] for role in wanted]
+
+
+def create_app(settings: Settings | None = None, roles: Iterable[str] = ROLES):
+    settings = settings or Settings()
+    app, _ = build_loops_app(loops(settings, roles), settings)
 
     @app.after_startup
     async def report_isolation() -> None:

@@ -1,4 +1,6 @@
-"""tester: job.coded -> job.succeeded | job.feedback | job.failed; inference.requested -> inference.*.
+"""tester: job.coded -> job.succeeded | job.feedback | job.failed (handle_coded, the train loop);
+inference.requested -> inference.completed | inference.failed is tester.inference.handle_inference (the
+inference loop).
 
 A train attempt runs the script in the sandbox on the whole train input and compares with the expected output.
 Each attempt's verdict is stored next to its script (attempt-N/verdict.json) so that a job failing for good
@@ -15,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from recast_common.consumer import HandlerContext
-from recast_common.events import Event, InferenceRequested, JobCoded, JobFailed, JobFeedback, JobSucceeded
+from recast_common.events import Event, JobCoded, JobFailed, JobFeedback, JobSucceeded
 from recast_common.program import candidate_fingerprint, script_fingerprint
 
 from tester.inference import (
     compare,
-    handle_inference,
     passed,
     run_failure_verdict,
     run_script_sandboxed,
@@ -43,14 +44,6 @@ def attempt_fingerprint(event: JobCoded, script: str) -> str:
         except Exception as exc:  # noqa: BLE001 - an unreadable program is still excluded by its script
             log.warning("job %s: program unreadable (%s); excluding the script instead", event.job_id, exc)
     return script_fingerprint(script)
-
-
-async def handle(event: Event, ctx: HandlerContext) -> list[Event]:
-    if isinstance(event, InferenceRequested):
-        return await handle_inference(event, ctx)
-    if isinstance(event, JobCoded):
-        return await handle_coded(event, ctx)
-    return []
 
 
 async def test_attempt(event: JobCoded, ctx: HandlerContext) -> tuple[dict[str, Any], str]:
@@ -99,7 +92,10 @@ async def best_verdict(ctx: HandlerContext, event: JobCoded, current: dict[str, 
     return best
 
 
-async def handle_coded(event: JobCoded, ctx: HandlerContext) -> list[Event]:
+async def handle_coded(event: Event, ctx: HandlerContext) -> list[Event]:
+    """job.coded (the train loop)."""
+    if not isinstance(event, JobCoded):
+        return []
     verdict, script = await test_attempt(event, ctx)
     verdict = _json_ready(verdict) | {"attempt": event.attempt}
     key, stored = verdict_key(event.client_id, event.job_id, event.attempt), json.dumps(verdict).encode()

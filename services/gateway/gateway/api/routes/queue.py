@@ -13,8 +13,6 @@ from gateway.deps import PrincipalDep, SessionDep, SettingsDep
 
 router = APIRouter(tags=["queue"])
 
-CONSUMER_GROUPS = ["profiler", "planner", "coder", "tester", "projector"]
-
 
 @router.get("/queue/status", response_model=QueueStatus)
 async def queue_status(session: SessionDep, settings: SettingsDep, _principal: PrincipalDep) -> QueueStatus:
@@ -26,7 +24,7 @@ async def queue_status(session: SessionDep, settings: SettingsDep, _principal: P
     try:
         from recast_common import kafka
 
-        groups = await asyncio.wait_for(kafka.queue_status(settings, CONSUMER_GROUPS), timeout=15)
+        groups = await asyncio.wait_for(kafka.queue_status(settings, list(kafka.GROUP_TOPICS)), timeout=15)
     except Exception as exc:  # the DB part of the answer is still useful
         broker_error = f"{type(exc).__name__}: {exc}"
     return QueueStatus(
