@@ -508,3 +508,72 @@ def sort_rows(
     head = list(itertools.islice(it, 1)) if header else []
     body = _sorted(it, key=lambda r: _cell(r, column), reverse=descending)
     return head + body if isinstance(body, list) else itertools.chain(head, body)
+
+
+# A decimal number as pandas' C parser reads it into a float column (surrounding spaces allowed).
+_FLOAT_TEXT = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
+_POWERS_OF_TEN = [float(f"1e{k}") for k in range(309)]
+
+
+def _pandas_float(text: str) -> float:
+    """The float pandas' default read_csv converter gives for `text` (pandas 1.x-2.x `precise_xstrtod`).
+
+    It accumulates at most 17 significant digits in a double, then scales by a power of ten: with 17 digits
+    the result may differ from the correctly rounded value by one unit in the last place.
+    """
+    text = text.strip()
+    negative = text.startswith("-")
+    text = text.lstrip("+-")
+    mantissa, _, exponent_text = text.replace("E", "e").partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    if len(whole) + len(fraction) <= 15 and -22 <= int(exponent_text or 0) - len(fraction) <= 22:
+        # an exact integer scaled by an exact power of ten: one rounding, the correctly rounded value
+        return -float(text) if negative else float(text)
+    number, digits, exponent = 0.0, 0, 0
+    for ch in whole:
+        if digits < 17:
+            number = number * 10.0 + (ord(ch) - 48)
+            digits += 1
+        else:
+            exponent += 1
+    for ch in fraction:
+        if digits >= 17:
+            break
+        number = number * 10.0 + (ord(ch) - 48)
+        digits += 1
+        exponent -= 1
+    if negative:
+        number = -number
+    exponent += int(exponent_text) if exponent_text else 0
+    if exponent > 308:
+        return float("-inf") if negative else float("inf")
+    if exponent > 0:
+        return number * _POWERS_OF_TEN[exponent]
+    if exponent < -308:
+        if exponent < -616:
+            return 0.0
+        return number / _POWERS_OF_TEN[-308 - exponent] / _POWERS_OF_TEN[308]
+    return number / _POWERS_OF_TEN[-exponent]
+
+
+def pandas_float_text(text: str) -> str:
+    """`text` as pandas writes it back after reading it into a float column ("7" -> "7.0"); else unchanged."""
+    if not _FLOAT_TEXT.fullmatch(text):
+        return text
+    return repr(_pandas_float(text))
+
+
+def pandas_floats(rows: Iterable[Row], columns: list[int], header: bool = False) -> Iterator[Row]:
+    """Rewrite the numbers of `columns` as a pandas round trip (read_csv, to_csv) of a float column does.
+
+    Tables produced with pandas carry its float parser's quirks: "7" becomes "7.0", and a value written with
+    17 significant digits may come back one digit shorter. Cells that are not numbers are left as they are.
+    """
+    it = iter(rows)
+    yield from _pass_header(it, header)
+    for row in it:
+        row = list(row)
+        for c in columns:
+            if c < len(row) and row[c]:
+                row[c] = pandas_float_text(row[c])
+        yield row

@@ -5,11 +5,13 @@ structural (column indices, delimiters, sizes) and plausible for this pair; the 
 """
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from recast_common.program import Step
+from recast_common.runtime.tables import _FLOAT_TEXT, pandas_float_text
 
 Row = list[str]
 
@@ -24,12 +26,19 @@ class Context:
     header: bool  # the first row of the input (and of the output) is a header row
     expected_cells: set[str]
     expected_width: int
+    numeric_gaps: bool = False  # some output cells are numbers as pandas writes floats ("7.0", "1e-05")
+    memo: dict = field(default_factory=dict)  # per-column facts, reused across the grids of one search
 
     @classmethod
     def build(cls, expected: list[Row], header: bool) -> Context:
         cells = {c for r in expected for c in r}
         width = max((len(r) for r in expected), default=0)
-        return cls(expected, header, cells, width)
+        numeric = any(_looks_like_float_repr(c) for c in itertools.islice(cells, 20000))
+        return cls(expected, header, cells, width, numeric)
+
+
+def _looks_like_float_repr(text: str) -> bool:
+    return bool(text) and ("." in text or "e" in text) and pandas_float_text(text) == text
 
 
 def _width(grid: list[Row]) -> int:
@@ -385,6 +394,40 @@ def propose_divide(grid: list[Row], ctx: Context) -> Iterator[Step]:
             yield Step(op="divide", args={"column": c, "width": w})
 
 
+def propose_pandas_floats(grid: list[Row], ctx: Context) -> Iterator[Step]:
+    """Numeric columns whose pandas round trip ("7" -> "7.0", 17 digits -> 16) gives cells of the output."""
+    if not ctx.numeric_gaps:
+        return
+    body = _sample(_body(grid, ctx), 200)
+    columns = []
+    for c in range(min(_width(grid), 60)):
+        values = tuple(_cell(r, c) for r in body)
+        fits = ctx.memo.get(values)
+        if fits is None:
+            fits = ctx.memo[values] = _round_trip_fits(values, ctx.expected_cells)
+        if fits:
+            columns.append(c)
+    if columns:
+        yield Step(op="pandas_floats", args={"columns": columns, "header": ctx.header})
+
+
+def _round_trip_fits(values: tuple[str, ...], expected_cells: set[str]) -> bool:
+    """All values are numbers, and the round trip changes some of them into output cells (and no others)."""
+    changed = False
+    for v in values:
+        if not v:
+            continue
+        if not _FLOAT_TEXT.fullmatch(v):
+            return False  # not a number: not a float column
+        written = pandas_float_text(v)
+        if written == v:
+            continue
+        if written not in expected_cells:
+            return False
+        changed = changed or v not in expected_cells
+    return changed
+
+
 Proposer = Callable[[list[Row], Context], Iterator[Step]]
 
 PROPOSERS: list[Proposer] = [
@@ -402,6 +445,7 @@ PROPOSERS: list[Proposer] = [
     propose_sections,
     propose_divide,
     propose_filters,
+    propose_pandas_floats,
 ]
 
 
