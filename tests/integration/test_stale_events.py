@@ -90,21 +90,21 @@ class _Connection:
         await self.conn.close()
 
 
-class ProfilerUnderTest(Consumer):
-    """The real profiler handler in a real consumer, recording which events reached it and what it sent
-    (progress and outputs)."""
+class ConsumerUnderTest(Consumer):
+    """A real consumer around `handler` (default: the real profiler), recording which events reached the
+    handler and what it sent (progress and outputs)."""
 
-    def __init__(self, stack):
+    def __init__(self, stack, handler=profile):
         self.reached: list[str] = []
         self.sent: list[Event] = []
 
         async def handle(event, ctx):
             self.reached.append(event.event_id)
-            outputs = await profile(event, ctx)
+            outputs = await handler(event, ctx)
             self.sent.extend(ctx.progress_sent)  # published by ctx.progress straight away
             return outputs
 
-        super().__init__(f"profiler-stale-{uuid.uuid4().hex[:6]}", stack.settings, handle)
+        super().__init__(f"stale-test-{uuid.uuid4().hex[:6]}", stack.settings, handle)
 
     async def publish(self, event, topic=None):
         await super().publish(event, topic)
@@ -112,14 +112,26 @@ class ProfilerUnderTest(Consumer):
 
 
 @pytest.fixture
-async def profiler(stack):
-    consumer = ProfilerUnderTest(stack)
-    broker = make_broker(stack.settings)
-    await broker.start()
-    await consumer.start(broker)
-    yield consumer
-    await consumer.stop()
-    await broker.stop()
+async def consumers(stack):
+    started: list[Consumer] = []
+
+    async def start(handler=profile) -> ConsumerUnderTest:
+        consumer = ConsumerUnderTest(stack, handler)
+        broker = make_broker(stack.settings)
+        await broker.start()
+        await consumer.start(broker)
+        started.append(consumer)
+        return consumer
+
+    yield start
+    for consumer in started:
+        await consumer.stop()
+        await consumer.broker.stop()
+
+
+@pytest.fixture
+async def profiler(consumers):
+    return await consumers()
 
 
 async def test_the_projector_ignores_a_previous_submission_even_when_its_event_is_newer(stack, spawn_gateway):
@@ -161,6 +173,25 @@ async def test_an_event_of_a_deleted_job_reaches_no_handler_and_writes_nothing(s
     assert await profiler.process(Topics.JOB_SUBMITTED, body) == "stale"
     assert await profiler.process(Topics.JOB_SUBMITTED, body) == "duplicate"  # a redelivery changes nothing
     assert profiler.reached == [] and profiler.sent == []
+    assert await job.s3_keys() == []
+
+
+async def test_a_job_deleted_while_its_handler_runs_keeps_no_file_the_handler_wrote(stack, spawn_gateway, consumers):
+    job = Job(stack, spawn_gateway().url)
+    submitted = await job.submit()
+    late_key = f"{job.client}/{job.id}/written-after-the-clean-up.json"
+
+    async def slow_stage(event, ctx):
+        # The user deletes the job mid-run; the gateway removes the row and the prefix, then this stage writes.
+        async with httpx.AsyncClient(base_url=job.url, headers=job.key) as http:
+            assert (await http.delete(f"/api/v1/delete/job/{job.client}/{job.id}")).status_code == 204
+        await ctx.storage.put_bytes(late_key, b"{}")
+        return [JobProfiled(job_id=event.job_id, client_id=event.client_id, input_key=event.input_key,
+                            expected_key=event.expected_key, profile_key=late_key)]
+
+    stage = await consumers(slow_stage)
+    assert await stage.process(Topics.JOB_SUBMITTED, submitted.model_dump(mode="json")) == "stale"
+    assert stage.reached == [submitted.event_id] and stage.sent == []
     assert await job.s3_keys() == []
 
 

@@ -8,7 +8,9 @@ several such subscribers (a service with more than one message loop) on one brok
 2. opens a database transaction and claims (name, event_id) in the inbox table: a redelivered event that was
    already handled is skipped; a concurrent duplicate waits on the row lock and is skipped after the commit;
    an event whose job row is gone or belongs to another submission is skipped too ("stale": no handler runs,
-   nothing is written under the job's S3 prefix);
+   nothing is written under the job's S3 prefix); when that happens while the handler runs, the files it wrote
+   are deleted again and its outputs dropped (the job row is checked again after the handler, so whichever of
+   the gateway's clean-up and the handler's writes comes last, no file outlives the job);
 3. calls `handle(event, ctx)`, which returns the events to publish (and may call `ctx.progress(...)`), and
    commits those events with the claim;
 4. publishes them keyed by job id, marks them published, then Kafka commits the offset.
@@ -124,6 +126,25 @@ def _with_derived_ids(events: list[Event], source: Event, consumer: str) -> list
     ]
 
 
+class _WriteRecorder:
+    """The Storage a handler gets: the real one, remembering which keys it wrote."""
+
+    def __init__(self, storage: Storage):
+        self._storage = storage
+        self.written: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._storage, name)
+
+    async def put_bytes(self, key: str, *args: Any, **kwargs: Any) -> None:
+        self.written.append(key)
+        await self._storage.put_bytes(key, *args, **kwargs)
+
+    async def upload_file(self, key: str, *args: Any, **kwargs: Any) -> None:
+        self.written.append(key)
+        await self._storage.upload_file(key, *args, **kwargs)
+
+
 async def _is_stale(session: Any, event: Event) -> bool:
     """True when the event's job was deleted or replaced by another submission (one indexed lookup).
 
@@ -236,8 +257,14 @@ class Consumer:
                             log.info("%s: event %s of job %s skipped: the job was deleted or replaced",
                                      self.name, event.event_id, event.job_id)
                             return "stale"
-                        ctx = HandlerContext(self.name, self.settings, self.storage, self.broker, event)
+                        storage = _WriteRecorder(self.storage) if self.storage is not None else None
+                        ctx = HandlerContext(self.name, self.settings, storage, self.broker, event)
                         outputs = _with_derived_ids(await self.handle(event, ctx), event, self.name)
+                        if await _is_stale(session, event):
+                            # Deleted or replaced while the handler ran, and the gateway may have cleaned the
+                            # job's prefix before these files were written: remove them, publish nothing.
+                            await self._discard(storage, event)
+                            return "stale"
                         await inbox.record_outputs(session, self.name, event.event_id,
                                                    [output.model_dump(mode="json") for output in outputs])
                 for output in outputs:
@@ -276,6 +303,18 @@ class Consumer:
         await self.dead_letter(topic, event.model_dump(mode="json"), error)
         await self._fail_downstream(event, error)
         return "dead-lettered"
+
+    async def _discard(self, storage: _WriteRecorder | None, event: Event) -> None:
+        # Stage keys are per job id, not per submission; a resubmission's same stage cannot have written the
+        # same key meanwhile: its events share this event's topic partition, handled after this one.
+        log.info("%s: job %s was deleted or replaced while %s was handled; its outputs are dropped",
+                 self.name, event.job_id, event.event_id)
+        if storage is None or not storage.written:
+            return
+        try:
+            await self.storage.delete_keys(storage.written)
+        except Exception as exc:  # noqa: BLE001 - the files are orphans either way; say which
+            log.error("%s: could not delete %s of stale job %s: %s", self.name, storage.written, event.job_id, exc)
 
     async def _fail_downstream(self, event: Event, error: str) -> None:
         """End the job (or inference run) with the error, so that nobody waits for a dead-lettered message."""
