@@ -56,3 +56,12 @@ def test_date_part_reads_the_date_without_its_time_but_not_other_spellings():
     assert str(eval_expr(expr, ["3 Nov 1904"])) == "3/11/1904"
     assert str(eval_expr(expr, ["23 May 1984 10:24"])) == "23/5/1984"
     assert str(eval_expr(expr, ["Jul 08 2237"])) == ""
+
+
+def test_day_first_for_one_separator_and_month_first_for_another():
+    rows = [["2001--11--6"], ["8/7/2237"], ["6.30.2220"], ["2131--5--30"], ["10.8.2089"], ["2160--8--2"]]
+    outputs = ["11", "7", "6", "5", "10", "8"]
+    expr = _learned(rows, outputs)
+    assert str(eval_expr(expr, ["20/4/1957"])) == "4"
+    assert str(eval_expr(expr, ["6.21.2059"])) == "6"
+    assert str(eval_expr(expr, ["2/10/2204"])) == "10"

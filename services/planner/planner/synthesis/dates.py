@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import functools
+import itertools
 import re
 from collections.abc import Iterator
 
@@ -38,8 +39,18 @@ _DAYS_WITHOUT_YEAR = ["%m/%d", "%d/%m", "%b %d", "%d %b", "%m-%d"]
 _DATE_TIME_JOINERS = [" ", "T", " @ ", ", "]
 
 
-def _library(day_first: bool) -> list[str]:
-    dated = (_DATES_DAY_FIRST + _DATES_MONTH_FIRST) if day_first else (_DATES_MONTH_FIRST + _DATES_DAY_FIRST)
+def _separator(fmt: str) -> str:
+    return re.sub(r"%.", "", fmt)[:1]
+
+
+_ALL_SEPARATORS = frozenset(_separator(f) for f in _DATES_DAY_FIRST)
+
+
+@functools.lru_cache(maxsize=None)
+def _library(day_first: frozenset[str]) -> list[str]:
+    """The formats to try, in order; numeric dates written with a separator in day_first are read day first."""
+    ahead = [f for f in _DATES_DAY_FIRST if _separator(f) in day_first]
+    dated = ahead + _DATES_MONTH_FIRST + [f for f in _DATES_DAY_FIRST if f not in ahead]
     dates = _DATES_NEUTRAL[:5] + dated + _DATES_NEUTRAL[5:]
     combined = [d + j + t for d in dates[:-5] for j in _DATE_TIME_JOINERS for t in _TIMES[:4]]
     zulu = [d + "T" + t + "Z" for d in ["%Y-%m-%d"] for t in _TIMES[:2]]
@@ -49,13 +60,14 @@ def _library(day_first: bool) -> list[str]:
     return dates + _DATES_BY_WEEKDAY + _TIMES + combined + zulu + _DAYS_WITHOUT_YEAR + time_first + ["%M:%S", "%H"]
 
 
-_LIBRARIES = {True: _library(True), False: _library(False)}
-
-
-def learn_formats(values: list[str], day_first: bool) -> list[str] | None:
+def learn_formats(values: list[str], day_first: bool | frozenset[str]) -> list[str] | None:
     """The formats that read every value, those reading the most values first (so that one reading is used
-    consistently: "0:00" and "40:00" are both minutes:seconds), then same-kind fallbacks; None if a value fails."""
-    library = _LIBRARIES[day_first]
+    consistently: "0:00" and "40:00" are both minutes:seconds), then same-kind fallbacks; None if a value fails.
+    day_first: numeric dates are read day first (True), month first (False), or day first only when written
+    with one of the given separators."""
+    if isinstance(day_first, bool):
+        day_first = _ALL_SEPARATORS if day_first else frozenset()
+    library = _library(day_first)
     used: dict[str, int] = {}
     for value in values:
         text = value.strip()
@@ -150,12 +162,11 @@ _BUCKETS = [15 * _MIN, 20 * _MIN, 30 * _MIN, 60 * _MIN, 90 * _MIN, 120 * _MIN, 1
 def date_atoms(source: Expr, values: list[str], outputs: list[str]) -> Iterator[tuple[Expr, tuple[str, ...], float]]:
     """(expression, values, cost) of every date field of the source that occurs in every output."""
     seen_formats: list[list[str]] = []
-    for day_first in (False, True):
+    for day_first, extra in _day_orders(values):
         formats = learn_formats(values, day_first)
         if formats is None or any(_same_readings(formats, f, values) for f in seen_formats):
             continue
         seen_formats.append(formats)
-        extra = 0.0 if day_first is False else 0.3
         padded = any(_ZERO_PADDED.search(v) for v in values)
         dates_alone = with_dates_alone(formats, values)
         for part in DATE_FIELDS + _TIME_PATTERNS + _DATE_PATTERNS:
@@ -166,6 +177,23 @@ def date_atoms(source: Expr, values: list[str], outputs: list[str]) -> Iterator[
                 cost = _FIELD_COST.get(part, 1.5) + extra + _padding_cost(part, padded and not whole)
                 yield call("date_part", source, formats=read, part=part), got, cost
         yield from _bucket_atoms(source, values, formats, outputs, extra, padded)
+
+
+def _day_orders(values: list[str]) -> Iterator[tuple[bool | frozenset[str], float]]:
+    """Month first, day first, then (when the numeric dates come with several separators) day first for some
+    separators only: "8/7/2237" can be day first where "6.30.2220" is month first. With their extra cost."""
+    yield False, 0.0
+    yield True, 0.3
+    written = sorted({_separator(f) for f in _DATES_DAY_FIRST + _DATES_MONTH_FIRST
+                      if any(_could_read(v.strip(), f) and _parse_datetime(v, [f]) for v in values)})
+    if not 2 <= len(written) <= MAX_MIXED_SEPARATORS:
+        return
+    for chosen in itertools.product((False, True), repeat=len(written)):
+        if any(chosen) and not all(chosen):
+            yield frozenset(s for s, c in zip(written, chosen) if c), 0.5
+
+
+MAX_MIXED_SEPARATORS = 3
 
 
 def with_dates_alone(formats: list[str], values: list[str]) -> list[str]:
