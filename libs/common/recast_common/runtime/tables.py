@@ -427,16 +427,44 @@ def _record_dict(flat: Row) -> dict[str, str]:
     return dict(zip(flat[::2], flat[1::2]))
 
 
-def pivot(rows: Iterable[Row], row_key: int, column_key: int, value: int, corner: str = "") -> list[Row]:
-    """Long to wide: one row per `row_key`, one column per `column_key`, cells from `value` (first-seen order)."""
+def pivot(
+    rows: Iterable[Row],
+    row_key: int,
+    column_key: int,
+    value: int,
+    corner: str = "",
+    header: bool = False,
+    sort: bool = False,
+) -> list[Row]:
+    """Long to wide: one row per `row_key`, one column per `column_key`, cells from `value` (first-seen order).
+
+    With `header`, the first row names the columns and the row key's name heads the output. With `sort`, rows
+    and columns are in key order (numeric when every key is a number), as pandas' pivot gives them.
+    """
+    it = iter(rows)
+    if header:
+        head = next(it, None)
+        if head is not None:
+            corner = _cell(head, row_key)
     table: dict[str, dict[str, str]] = {}
     columns: list[str] = []
-    for row in rows:
+    for row in it:
         r, c = _cell(row, row_key), _cell(row, column_key)
         table.setdefault(r, {})[c] = _cell(row, value)
         if c not in columns:
             columns.append(c)
-    return [[corner] + columns] + [[r] + [cells.get(c, "") for c in columns] for r, cells in table.items()]
+    keys = list(table)
+    if sort:
+        columns.sort(key=_key_order(columns))
+        keys.sort(key=_key_order(keys))
+    return [[corner] + columns] + [[r] + [table[r].get(c, "") for c in columns] for r in keys]
+
+
+def _key_order(keys: list[str]):
+    """Sort key for index labels: numbers by value when all are numbers (as a typed index sorts), else text."""
+    if keys and all(_is_number(k) for k in keys):
+        return float
+    return None
 
 
 def unfold(rows: Iterable[Row], key_columns: list[int], value_columns: list[int]) -> list[Row] | Iterator[Row]:

@@ -284,6 +284,27 @@ def propose_pivots(grid: list[Row], ctx: Context) -> Iterator[Step]:
         corner = corner if corner in ("",) or corner in {_cell(r, 0) for r in grid[:1]} else ""
         yield Step(op="pivot", args={"row_key": 0, "column_key": 1, "value": 2, "corner": corner})
         yield Step(op="pivot", args={"row_key": 1, "column_key": 0, "value": 2, "corner": corner})
+    yield from _header_pivots(grid, ctx)
+
+
+def _header_pivots(grid: list[Row], ctx: Context) -> Iterator[Step]:
+    """pandas-style pivots: the output is headed by a row key's name, then by the values of a column key."""
+    if not ctx.header or len(grid) < 2 or not ctx.expected or len(ctx.expected[0]) < 2:
+        return
+    head, targets = grid[0], set(ctx.expected[0][1:])
+    row_keys = [i for i, h in enumerate(head) if h == ctx.expected[0][0]]
+    if not row_keys:
+        return
+    w = _width(grid)
+    column_keys = [c for c in range(min(w, 20)) if c not in row_keys and targets <= {_cell(r, c) for r in grid[1:]}]
+    for r in row_keys:
+        for c in column_keys:
+            for v in range(min(w, 20)):
+                if v in (r, c):
+                    continue
+                for sort in (True, False):
+                    args = {"row_key": r, "column_key": c, "value": v, "header": True, "sort": sort}
+                    yield Step(op="pivot", args=args)
 
 
 def propose_split(grid: list[Row], ctx: Context) -> Iterator[Step]:
