@@ -15,12 +15,12 @@ import httpx
 import pytest
 from gateway.projector import apply_events
 from profiler.handlers import handle as profile
-from profiler.handlers import profile_key
 from recast_common.consumer import Consumer
 from recast_common.db import session_factory
 from recast_common.db.session import asyncpg_dsn
 from recast_common.events import Event, JobFailed, JobProfiled, JobSubmitted, Topics, parse_event
 from recast_common.kafka import make_broker
+from recast_common.stage_files import profile_key
 from recast_common.storage import Storage
 from test_pipeline_kit import create_client, train, wait_job
 
@@ -208,7 +208,7 @@ async def test_after_a_replacement_only_the_current_submission_is_handled(stack,
 
     assert await profiler.process(Topics.JOB_SUBMITTED, second.model_dump(mode="json")) == "handled"
     assert profiler.reached == [second.event_id]
-    assert await job.s3_keys() == sorted(train_pair + [profile_key(job.client, job.id)])
+    assert await job.s3_keys() == sorted(train_pair + [profile_key(second.input_key)])
     assert {e.type for e in profiler.sent} == {Topics.JOB_PROGRESS, Topics.JOB_PROFILED}
     assert {e.submission for e in profiler.sent} == {second.submission}
 

@@ -9,12 +9,9 @@ import hashlib
 from recast_common.consumer import DeadLetter, HandlerContext
 from recast_common.events import Event, JobCoded, JobFailed, JobPlanned
 from recast_common.program import Program
+from recast_common.stage_files import script_key
 
 STAGE = "coding"
-
-
-def script_key(client_id: str, job_id: str, attempt: int) -> str:
-    return f"{client_id}/{job_id}/attempt-{attempt}/script.py"
 
 
 def render(program: Program, title: str) -> str:
@@ -45,7 +42,7 @@ async def handle(event: Event, ctx: HandlerContext) -> list[Event]:
     except Exception as exc:  # noqa: BLE001 - a program the renderer cannot express fails this job only
         return [JobFailed(job_id=event.job_id, client_id=event.client_id, attempt=event.attempt,
                           reason=f"rendering the program failed: {type(exc).__name__}: {exc}", stage=STAGE)]
-    key = script_key(event.client_id, event.job_id, event.attempt)
+    key = script_key(event.input_key, event.attempt)
     stored = script.encode()
     await ctx.storage.put_bytes(key, stored, content_type="text/x-python")
     await ctx.progress(STAGE, 100, f"script written ({len(script.splitlines())} lines)")

@@ -16,6 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 from recast_common.consumer import HandlerContext
 from recast_common.events import Event, JobFailed, JobFeedback, JobPlanned, JobProfiled
 from recast_common.program import script_fingerprint
+from recast_common.stage_files import profile_key
 
 from planner import llm
 from planner.plan import SearchOutcome, decide, search_candidates, search_failure_message
@@ -62,7 +63,7 @@ async def _profile_info(ctx: HandlerContext, event: Event) -> tuple[str, dict]:
     """Header mode and profile summary of a job (the feedback event does not carry them)."""
     if isinstance(event, JobProfiled):
         return event.header, event.summary
-    key = f"{event.client_id}/{event.job_id}/profile.json"
+    key = profile_key(event.input_key)
     try:
         profile = json.loads(await ctx.storage.get_bytes(key))
     except Exception as exc:  # noqa: BLE001 - a missing profile only costs the header hint

@@ -7,14 +7,11 @@ import json
 
 from recast_common.consumer import HandlerContext
 from recast_common.events import Event, JobFailed, JobProfiled, JobSubmitted
+from recast_common.stage_files import profile_key
 
 from profiler.profile import parse_csv, profile_pair, summarize
 
 STAGE = "profiling"
-
-
-def profile_key(client_id: str, job_id: str) -> str:
-    return f"{client_id}/{job_id}/profile.json"
 
 
 async def handle(event: Event, ctx: HandlerContext) -> list[Event]:
@@ -28,7 +25,7 @@ async def handle(event: Event, ctx: HandlerContext) -> list[Event]:
     except ValueError as exc:
         return [JobFailed(job_id=event.job_id, client_id=event.client_id, attempt=event.attempt,
                           reason=str(exc), stage=STAGE)]
-    key = profile_key(event.client_id, event.job_id)
+    key = profile_key(event.input_key)
     summary = summarize(profile)
     # The summary travels with the stored profile too, so later stages need no profiling code of their own.
     document = {**profile, "summary": summary}

@@ -19,6 +19,7 @@ from typing import Any
 from recast_common.consumer import HandlerContext
 from recast_common.events import Event, JobCoded, JobFailed, JobFeedback, JobSucceeded
 from recast_common.program import candidate_fingerprint, script_fingerprint
+from recast_common.stage_files import profile_key, verdict_key
 
 from tester.inference import (
     compare,
@@ -31,10 +32,6 @@ from tester.inference import (
 log = logging.getLogger(__name__)
 
 STAGE = "testing"
-
-
-def verdict_key(client_id: str, job_id: str, attempt: int) -> str:
-    return f"{client_id}/{job_id}/attempt-{attempt}/verdict.json"
 
 
 def attempt_fingerprint(event: JobCoded, script: str) -> str:
@@ -73,7 +70,7 @@ async def test_attempt(event: JobCoded, ctx: HandlerContext) -> tuple[dict[str, 
 async def header_guess(ctx: HandlerContext, event: JobCoded) -> bool:
     """Whether the expected output has a header row, from the job's profile (only names the diff's columns)."""
     try:
-        profile = json.loads(await ctx.storage.get_bytes(f"{event.client_id}/{event.job_id}/profile.json"))
+        profile = json.loads(await ctx.storage.get_bytes(profile_key(event.input_key)))
     except Exception:  # noqa: BLE001 - no profile: compare without naming columns
         return False
     return bool(profile.get("header_guess"))
@@ -83,7 +80,7 @@ async def best_verdict(ctx: HandlerContext, event: JobCoded, current: dict[str, 
     best = current
     for attempt in range(1, event.attempt):
         try:
-            earlier = json.loads(await ctx.storage.get_bytes(verdict_key(event.client_id, event.job_id, attempt)))
+            earlier = json.loads(await ctx.storage.get_bytes(verdict_key(event.input_key, attempt)))
         except Exception as exc:  # noqa: BLE001 - an attempt without a stored verdict (e.g. failed while coding)
             log.info("job %s attempt %d has no stored verdict: %s", event.job_id, attempt, exc)
             continue
@@ -98,7 +95,7 @@ async def handle_coded(event: Event, ctx: HandlerContext) -> list[Event]:
         return []
     verdict, script = await test_attempt(event, ctx)
     verdict = _json_ready(verdict) | {"attempt": event.attempt}
-    key, stored = verdict_key(event.client_id, event.job_id, event.attempt), json.dumps(verdict).encode()
+    key, stored = verdict_key(event.input_key, event.attempt), json.dumps(verdict).encode()
     await ctx.storage.put_bytes(key, stored, content_type="application/json")
     common = {"job_id": event.job_id, "client_id": event.client_id, "attempt": event.attempt,
               "verdict_key": key, "verdict_size": len(stored), "verdict_sha256": hashlib.sha256(stored).hexdigest()}

@@ -1,0 +1,26 @@
+"""Where a submission's stage files live in S3: in the folder of its train input.
+
+The gateway stores each submission's inputs under {client}/{job}/train-<submission>/ and, when a job is
+replaced, deletes everything under the job but the new submission's folder. Stage files (profile, scripts,
+verdicts) kept beside the inputs therefore belong to one submission: a clean-up racing the new pipeline can
+never delete the new submission's files, and an old submission's files go with its folder.
+"""
+from __future__ import annotations
+
+import posixpath
+
+
+def submission_folder(input_key: str) -> str:
+    return posixpath.dirname(input_key)
+
+
+def profile_key(input_key: str) -> str:
+    return f"{submission_folder(input_key)}/profile.json"
+
+
+def script_key(input_key: str, attempt: int) -> str:
+    return f"{submission_folder(input_key)}/attempt-{attempt}/script.py"
+
+
+def verdict_key(input_key: str, attempt: int) -> str:
+    return f"{submission_folder(input_key)}/attempt-{attempt}/verdict.json"
