@@ -65,3 +65,18 @@ def test_day_first_for_one_separator_and_month_first_for_another():
     assert str(eval_expr(expr, ["20/4/1957"])) == "4"
     assert str(eval_expr(expr, ["6.21.2059"])) == "6"
     assert str(eval_expr(expr, ["2/10/2204"])) == "10"
+
+
+def test_rounding_up_is_preferred_to_rounding_down_and_moving_to_the_end():
+    rows = [["8/2/2160 23:48"], ["5/23/1984 22:24"], ["8/15/1740 4:29"], ["7/8/2237 15:25"], ["11/3/1904 8:14"]]
+    outputs = ["12:00 AM", "10:30 PM", "4:30 AM", "3:30 PM", "8:30 AM"]
+    expr = _learned(rows, outputs)
+    assert str(eval_expr(expr, ["1/31/1846 7:00"])) == "7:00 AM"  # on the boundary: stays
+
+
+def test_date_spelling_is_learned_from_all_rows_not_only_the_searched_examples():
+    rows = [["2187--1--30"], ["1816--3--26"], ["1751--6--25"], ["20/4/1957"], ["2139--4--25"], ["6.21.2059"],
+            ["23/9/1733"]]
+    outputs = ["January", "March", "June", "April", "April", "June", "September"]
+    expr = _learned(rows, outputs)
+    assert str(eval_expr(expr, ["10.8.2089"])) == "October"

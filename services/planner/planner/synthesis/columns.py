@@ -98,10 +98,11 @@ def _learn_plain(rows: list[Row], outputs: list[str], deadline: float) -> tuple[
     if all(o == "" for o in outputs):
         return 0.0, const("")
     examples = _first_examples(outputs)
+    context = [row for row, out in zip(rows, outputs) if out]  # rows left empty may hold non-dates
     for _ in range(MAX_ROUNDS):
         if time.monotonic() > deadline:
             return None
-        found = _search([rows[i] for i in examples], [outputs[i] for i in examples], deadline)
+        found = _search([rows[i] for i in examples], [outputs[i] for i in examples], deadline, context)
         if found is None:
             return None
         wrong = _fits(found[1], rows, outputs)
@@ -185,16 +186,19 @@ def _learn_conditional(rows: list[Row], outputs: list[str], deadline: float) -> 
     return None if best is None else best[1]
 
 
-def _search(rows: list[Row], outputs: list[str], deadline: float) -> tuple[float, Expr] | None:
-    sources, atoms = _parts(rows, outputs)
+def _search(
+    rows: list[Row], outputs: list[str], deadline: float, context: list[Row] | None = None
+) -> tuple[float, Expr] | None:
+    sources, atoms = _parts(rows, outputs, context)
     try:
         return ConcatSearch(outputs, sources, atoms, deadline).best()
     except SearchTimeout:
         return None
 
 
-def _parts(rows: list[Row], outputs: list[str]) -> tuple[list[Source], list[Atom]]:
-    """Sources (whose substrings are parts) and whole-value atoms over the example rows."""
+def _parts(rows: list[Row], outputs: list[str], context: list[Row] | None = None) -> tuple[list[Source], list[Atom]]:
+    """Sources (whose substrings are parts) and whole-value atoms over the example rows. The context rows (all
+    the rows, outputs unknown to the search) show how the column's dates are written."""
     width = max(len(r) for r in rows)
     sources: list[Source] = []
     atoms: list[Atom] = []
@@ -204,7 +208,8 @@ def _parts(rows: list[Row], outputs: list[str]) -> tuple[list[Source], list[Atom
         tokens = _token_sources(c, column_sources)
         sources += column_sources + tokens
         atoms += column_sources
-        atoms += _value_atoms(c, values, tokens, outputs)
+        written = _context_values(c, values, context)
+        atoms += _value_atoms(c, values, tokens, outputs, written)
     atoms = [a for a in atoms if all(v and v in o for v, o in zip(a.values, outputs))]
     sources = [s for s in sources if any(s.values) and max(map(len, s.values)) <= MAX_SOURCE_LENGTH]
     return sources, _cheapest_per_values(atoms)
@@ -223,7 +228,23 @@ def _case_sources(c: int, values: tuple[str, ...]) -> list[Source]:
     return found
 
 
-def _value_atoms(c: int, values: tuple[str, ...], tokens: list[Source], outputs: list[str]) -> list[Atom]:
+MAX_CONTEXT_VALUES = 100
+
+
+def _context_values(c: int, values: tuple[str, ...], context: list[Row] | None) -> list[str]:
+    """The example values, then the column's other distinct non-empty values (a bounded number)."""
+    found = dict.fromkeys(values)
+    for row in context or []:
+        if len(found) >= len(values) + MAX_CONTEXT_VALUES:
+            break
+        if c < len(row) and row[c].strip():
+            found.setdefault(row[c])
+    return list(found)
+
+
+def _value_atoms(
+    c: int, values: tuple[str, ...], tokens: list[Source], outputs: list[str], written: list[str] | None = None
+) -> list[Atom]:
     """Dates (of the column, of its words, of its numbers joined), formatted numbers and ranges."""
     found: list[Atom] = []
 
@@ -235,7 +256,7 @@ def _value_atoms(c: int, values: tuple[str, ...], tokens: list[Source], outputs:
             add(date_atoms(token.expr, list(token.values), outputs), token.cost)
     if not all(v.strip() for v in values):
         return found
-    add(date_atoms(col(c), list(values), outputs), 0.0)
+    add(date_atoms(col(c), list(values), outputs, written), 0.0)
     add(number_atoms(col(c), list(values), outputs), 0.0)
     add(range_atoms(col(c), list(values), outputs), 0.0)
     joined = tuple(cells.join_numbers(v) for v in values)

@@ -31,8 +31,10 @@ _DATES_NEUTRAL = [
     "%d %b %y", "%b %Y", "%B %Y", "%b-%Y", "%Y",
 ]
 # Dates named by a weekday: its rank in the month (%N, see the runtime) or its ISO week. Their words and marks
-# make them unmistakable, so they are always kept as fallbacks of a full date.
+# make them unmistakable, so they (and a year with its day number, "1846 231") are always kept as fallbacks of a
+# full date.
 _DATES_BY_WEEKDAY = ["%A #%N %B %Y", "%a #%N %b %Y", "%b %Y %a %N", "%B %Y %A %N", "%a wk %V in %G"]
+_UNMISTAKABLE = _DATES_BY_WEEKDAY + ["%Y %j"]
 _TIMES = ["%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p", "%I:%M:%S%p", "%I:%M%p", "%I %p", "%I%p",
           "%H:%M:%S %p", "%H:%M %p", "%H%M"]
 _DAYS_WITHOUT_YEAR = ["%m/%d", "%d/%m", "%b %d", "%d %b", "%m-%d"]
@@ -92,7 +94,7 @@ def learn_formats(values: list[str], day_first: bool | frozenset[str]) -> list[s
     variants.sort(key=lambda f: (min(_spelling_distance(f, u) for u in first), library.index(f)))
     extensions = [f for f in fallbacks if _fields_of(f) not in same_fields]
     kept = variants[:MAX_VARIANTS]
-    kept += [f for f in variants[MAX_VARIANTS:] if f in _DATES_BY_WEEKDAY]
+    kept += [f for f in variants[MAX_VARIANTS:] if f in _UNMISTAKABLE]
     return first + kept + extensions[:MAX_EXTENSIONS]
 
 
@@ -159,11 +161,19 @@ _MIN = 60
 _BUCKETS = [15 * _MIN, 20 * _MIN, 30 * _MIN, 60 * _MIN, 90 * _MIN, 120 * _MIN, 180 * _MIN, 240 * _MIN]
 
 
-def date_atoms(source: Expr, values: list[str], outputs: list[str]) -> Iterator[tuple[Expr, tuple[str, ...], float]]:
-    """(expression, values, cost) of every date field of the source that occurs in every output."""
+def date_atoms(
+    source: Expr, values: list[str], outputs: list[str], written: list[str] | None = None
+) -> Iterator[tuple[Expr, tuple[str, ...], float]]:
+    """(expression, values, cost) of every date field of the source that occurs in every output.
+
+    written: the source's values on more rows than the examples (starting with them), whose outputs are not
+    known: how the dates are written (one "6.21.2059" makes "10.8.2089" October 8) is learned from all of them
+    when they all read as dates."""
     seen_formats: list[list[str]] = []
-    for day_first, extra in _day_orders(values):
-        formats = learn_formats(values, day_first)
+    for day_first, extra in _day_orders(written or values):
+        formats = _learn_formats_cached(tuple(written), day_first) if written else None
+        if formats is None:
+            formats = learn_formats(values, day_first)
         if formats is None or any(_same_readings(formats, f, values) for f in seen_formats):
             continue
         seen_formats.append(formats)
@@ -177,6 +187,11 @@ def date_atoms(source: Expr, values: list[str], outputs: list[str]) -> Iterator[
                 cost = _FIELD_COST.get(part, 1.5) + extra + _padding_cost(part, padded and not whole)
                 yield call("date_part", source, formats=read, part=part), got, cost
         yield from _bucket_atoms(source, values, formats, outputs, extra, padded)
+
+
+@functools.lru_cache(maxsize=256)
+def _learn_formats_cached(values: tuple[str, ...], day_first: bool | frozenset[str]) -> list[str] | None:
+    return learn_formats(list(values), day_first)
 
 
 def _day_orders(values: list[str]) -> Iterator[tuple[bool | frozenset[str], float]]:
@@ -262,30 +277,38 @@ def _bucket_atoms(
     seen: set[tuple] = set()
     for bucket in _BUCKETS:
         for offset in range(0, bucket, 15 * _MIN):
-            for mode in ("floor", "nearest", "ceil"):
-                for shift in sorted({0, bucket, bucket - _MIN, bucket - 1, bucket - 10 * _MIN}):
-                    shifted = [_bucket_moment(m, bucket, offset, mode, shift) for m in moments]
-                    key = tuple(shifted)
-                    if key in seen or key == plain or not _hour_or_minute_written(shifted, outputs):
+            shifts = {0, bucket, bucket - _MIN, bucket - 1, bucket - 10 * _MIN}
+            # cheapest first, so that of two roundings giving the same times the simpler is kept
+            roundings = sorted(((m, s) for m in _MODE_COST for s in shifts), key=lambda ms: _shift_cost(*ms, bucket))
+            for mode, shift in roundings:
+                shifted = [_bucket_moment(m, bucket, offset, mode, shift) for m in moments]
+                key = tuple(shifted)
+                if key in seen or key == plain or not _hour_or_minute_written(shifted, outputs):
+                    continue
+                seen.add(key)
+                for part in _TIME_FIELDS + _TIME_PATTERNS:
+                    got = tuple(_render(m, part) for m in shifted)
+                    if not all(g in o for g, o in zip(got, outputs)):
                         continue
-                    seen.add(key)
-                    for part in _TIME_FIELDS + _TIME_PATTERNS:
-                        got = tuple(_render(m, part) for m in shifted)
-                        if not all(g in o for g, o in zip(got, outputs)):
-                            continue
-                        args = dict(formats=formats, part=part, bucket_seconds=bucket)
-                        if offset:
-                            args["offset_seconds"] = offset
-                        if mode != "floor":
-                            args["mode"] = mode
-                        if shift:
-                            args["shift_seconds"] = shift
-                        cost = 3.0 + extra + (0.5 if offset else 0) + (0.3 if shift else 0) + bucket / 1e5
-                        cost += 0.5 if shift not in (0, bucket) else 0
-                        cost += {"floor": 0.0, "nearest": 0.2, "ceil": 0.4}[mode]
-                        cost += _padding_cost(part, padded)
-                        yield call("date_part", source, **args), got, cost
+                    args = dict(formats=formats, part=part, bucket_seconds=bucket)
+                    if offset:
+                        args["offset_seconds"] = offset
+                    if mode != "floor":
+                        args["mode"] = mode
+                    if shift:
+                        args["shift_seconds"] = shift
+                    cost = 3.0 + extra + (0.5 if offset else 0) + _shift_cost(mode, shift, bucket) + bucket / 1e5
+                    cost += _padding_cost(part, padded)
+                    yield call("date_part", source, **args), got, cost
     yield from _range_atoms(source, moments, formats, outputs, extra, padded)
+
+
+_MODE_COST = {"floor": 0.0, "nearest": 0.2, "ceil": 0.4}
+
+
+def _shift_cost(mode: str, shift: int, bucket: int) -> float:
+    """Rounding up is simpler than rounding down and moving to the bucket's end (they differ on a boundary)."""
+    return _MODE_COST[mode] + (0.5 if shift else 0) + (0.5 if shift not in (0, bucket) else 0)
 
 
 _RANGE_SEPARATORS = ["-", " - ", " and ", " to "]
