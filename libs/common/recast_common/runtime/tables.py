@@ -520,6 +520,28 @@ def divide(rows: Iterable[Row], column: int, width: int) -> Iterator[Row]:
             yield [""] * column + row[:width] + [""] * (width - len(row[:width]))
 
 
+def divide_by_pattern(rows: Iterable[Row], column: int, pattern: str, header: bool = False) -> Iterator[Row]:
+    """Potter's Wheel divide on a predicate: the cell in `column` goes to the first of two columns when it fully
+    matches `pattern` (a token class such as digits), else to the second; the other cells stay in place."""
+    regex = re.compile(pattern)
+    it = iter(rows)
+    if header:
+        first = next(it, None)
+        if first is not None:
+            name = _cell(first, column)
+            yield _padded_to(first, column) + [name, name] + first[column + 1:]
+    for row in it:
+        cell = _cell(row, column)
+        pieces = [cell, ""] if regex.fullmatch(cell) else ["", cell]
+        yield _padded_to(row, column) + pieces + row[column + 1:]
+
+
+def _padded_to(row: Row, width: int) -> Row:
+    """The first `width` cells of row, padded with empty cells."""
+    head = row[:width]
+    return head + [""] * (width - len(head))
+
+
 def deduplicate(rows: Iterable[Row]) -> Iterator[Row]:
     seen: set[tuple[str, ...]] = set()
     for row in rows:

@@ -415,6 +415,27 @@ def propose_divide(grid: list[Row], ctx: Context) -> Iterator[Step]:
             yield Step(op="divide", args={"column": c, "width": w})
 
 
+def propose_divide_by_pattern(grid: list[Row], ctx: Context) -> Iterator[Step]:
+    """A column whose cells fall into two token classes, when the output has one column more."""
+    w = _width(grid)
+    if len(ctx.expected) != len(grid) or ctx.expected_width != w + 1 or w > 20:
+        return
+    body = _sample(_body(grid, ctx))
+    for c in range(w):
+        values = [v for v in (_cell(r, c) for r in body) if v.strip()]
+        if len(values) < 2:
+            continue
+        partitions: set[tuple[bool, ...]] = set()
+        for pattern in TOKEN_CLASSES:
+            regex = re.compile(pattern)
+            hits = tuple(bool(regex.fullmatch(v)) for v in values)
+            if any(hits) and not all(hits) and hits not in partitions:
+                partitions.add(hits)
+                yield Step(op="divide_by_pattern", args={"column": c, "pattern": pattern, "header": ctx.header})
+            if len(partitions) >= 3:
+                break
+
+
 def propose_pandas_floats(grid: list[Row], ctx: Context) -> Iterator[Step]:
     """Numeric columns whose pandas round trip ("7" -> "7.0", 17 digits -> 16) gives cells of the output."""
     if not ctx.numeric_gaps:
@@ -465,6 +486,7 @@ PROPOSERS: list[Proposer] = [
     propose_fold,
     propose_sections,
     propose_divide,
+    propose_divide_by_pattern,
     propose_filters,
     propose_pandas_floats,
 ]
