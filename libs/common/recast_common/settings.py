@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 50 * 1024 * 1024
     inference_wait_seconds: float = 20.0
     max_active_jobs: int = 100
+    max_active_jobs_per_client: int = 20  # one client cannot fill the whole queue
 
     # Pipeline
     max_attempts: int = 5

@@ -24,13 +24,26 @@ from gateway.deps import Principal
 log = logging.getLogger(__name__)
 
 
-async def count_active_jobs(session: AsyncSession) -> int:
-    return (
-        await session.scalar(
-            select(func.count()).select_from(Job).where(Job.status.not_in(TERMINAL_JOB_STATUSES))
+# Serializes admissions across gateway replicas: count and insert happen under it, so the limits hold exactly.
+ADMISSION_LOCK = 0x7265636173740001
+
+
+async def count_active_jobs(session: AsyncSession, client_id: str | None = None) -> int:
+    query = select(func.count()).select_from(Job).where(Job.status.not_in(TERMINAL_JOB_STATUSES))
+    if client_id is not None:
+        query = query.where(Job.client_id == client_id)
+    return await session.scalar(query) or 0
+
+
+async def check_admission(session: AsyncSession, settings: Settings, client_id: str) -> None:
+    """429 when the queue, or this client's share of it, is full (the replaced job, finished, does not count)."""
+    if await count_active_jobs(session) >= settings.max_active_jobs:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many active jobs; retry later")
+    if await count_active_jobs(session, client_id) >= settings.max_active_jobs_per_client:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"client {client_id} has {settings.max_active_jobs_per_client} active jobs, its limit; retry later",
         )
-        or 0
-    )
 
 
 async def submit_training(
@@ -46,8 +59,7 @@ async def submit_training(
     job_id: str | None,
 ) -> Job:
     async with sessions() as session:
-        if await count_active_jobs(session) >= settings.max_active_jobs:
-            raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many active jobs; retry later")
+        await check_admission(session, settings, client_id)  # early, before any upload; again at the commit
         if job_id is not None:
             existing = await session.get(Job, job_id)
             if existing is not None and existing.client_id != client_id:
@@ -76,7 +88,7 @@ async def submit_training(
                 raise outcome
         try:
             job = await _commit_job(
-                sessions, client_id, job_id, submission, header, input_key, expected_key, input_csv,
+                sessions, settings, client_id, job_id, submission, header, input_key, expected_key, input_csv,
                 expected_csv,
             )
         except IntegrityError:  # another request created or replaced this job id meanwhile
@@ -92,7 +104,7 @@ async def submit_training(
 
 
 async def _commit_job(
-    sessions, client_id, job_id, submission, header, input_key, expected_key, input_csv, expected_csv
+    sessions, settings, client_id, job_id, submission, header, input_key, expected_key, input_csv, expected_csv
 ) -> Job:
     event = JobSubmitted(
         job_id=job_id,
@@ -103,6 +115,8 @@ async def _commit_job(
         header=header,
     )
     async with sessions() as session, session.begin():
+        await session.execute(select(func.pg_advisory_xact_lock(ADMISSION_LOCK)))
+        await check_admission(session, settings, client_id)
         await session.execute(
             pg_insert(Client)
             .values(id=client_id, name=client_id)
