@@ -34,13 +34,24 @@ class Expr(BaseModel):
     def size(self) -> int:
         return 1 + sum(i.size() for i in self.inputs)
 
-    def describe(self) -> str:
+    def describe(self, brief: bool = False) -> str:
+        """The expression as a call; `brief` shortens long list arguments (the script holds them whole)."""
         if self.op == "col":
             return f"column {self.args['index']}"
         if self.op == "const":
             return repr(self.args["value"])
-        parts = [i.describe() for i in self.inputs] + [f"{k}={v!r}" for k, v in self.args.items()]
+        parts = [i.describe(brief) for i in self.inputs] + [f"{k}={_show(v, brief)}" for k, v in self.args.items()]
         return f"{self.op}({', '.join(parts)})"
+
+
+BRIEF_LIST_ITEMS = 4
+
+
+def _show(value: Any, brief: bool) -> str:
+    if brief and isinstance(value, list) and len(value) > BRIEF_LIST_ITEMS + 1:
+        shown = ", ".join(repr(v) for v in value[:BRIEF_LIST_ITEMS])
+        return f"[{shown}, ... {len(value) - BRIEF_LIST_ITEMS} more]"
+    return repr(value)
 
 
 def col(index: int) -> Expr:
@@ -59,8 +70,8 @@ class Step(BaseModel):
     op: str  # a function of recast_common.runtime.tables
     args: dict[str, Any] = Field(default_factory=dict)
 
-    def describe(self) -> str:
-        return f"{self.op}({', '.join(f'{k}={v!r}' for k, v in self.args.items())})"
+    def describe(self, brief: bool = False) -> str:
+        return f"{self.op}({', '.join(f'{k}={_show(v, brief)}' for k, v in self.args.items())})"
 
 
 class OutputColumn(BaseModel):
@@ -86,10 +97,11 @@ class Program(BaseModel):
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
     def describe(self) -> list[str]:
-        lines = [f"step {i + 1}: {s.describe()}" for i, s in enumerate(self.steps)]
+        """The plan in words, for people (script docstrings, CLI): long lists are shortened."""
+        lines = [f"step {i + 1}: {s.describe(brief=True)}" for i, s in enumerate(self.steps)]
         for j, c in enumerate(self.columns):
-            head = f" (header {c.header.describe()})" if c.header else ""
-            lines.append(f"output column {j + 1}{head} = {c.value.describe()}")
+            head = f" (header {c.header.describe(brief=True)})" if c.header else ""
+            lines.append(f"output column {j + 1}{head} = {c.value.describe(brief=True)}")
         if not self.columns:
             lines.append("output = the rows as they stand after the steps")
         return lines
