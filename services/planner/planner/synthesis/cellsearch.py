@@ -22,6 +22,10 @@ CONST_CHAR_COST = 1.2
 # FlashFill's ranking: a number the input holds is extracted rather than written as a constant (a constant "2"
 # learned from "$2475 / 2br" would give 2 for every row).
 COPIED_NUMBER_PENALTY = 3.0
+# Likewise a constant repeating letters and digits every example's input holds ("henrique" -> "henrique@x.com"
+# from one example is the input plus "@x.com"): each such character costs this much more.
+COPIED_CHAR_PENALTY = 1.0
+COPIED_MIN_LENGTH = 3
 
 
 class SearchTimeout(Exception):
@@ -71,6 +75,7 @@ class ConcatSearch:
     atoms: list[Atom]
     deadline: float
     memo: dict = field(default_factory=dict)
+    _piece_memo: dict = field(default_factory=dict)
     ticks: int = 0
 
     def best(self) -> tuple[float, Expr] | None:
@@ -120,9 +125,10 @@ class ConcatSearch:
             common = min(common, _lcp(first, 0, o, p))
             if common == 0:
                 break
+        copied = self._copied_chars(first[:common])
         for n in range(1, common + 1):
             target = tuple(p + n for p in state)
-            cost = PART_COST + CONST_CHAR_COST * n
+            cost = PART_COST + CONST_CHAR_COST * n + COPIED_CHAR_PENALTY * copied[n]
             if self._is_copied_number(first[:n]):
                 cost += COPIED_NUMBER_PENALTY
             edges.append(_Edge(cost, const(first[:n]), target))
@@ -134,6 +140,27 @@ class ConcatSearch:
             edges.extend(self._substring_edges(source, state))
         edges.sort(key=lambda e: e.cost)
         return edges
+
+    def _copied_chars(self, text: str) -> list[int]:
+        """For each prefix length n of text, how many of its characters lie in a run of at least
+        COPIED_MIN_LENGTH letters/digits (inside the prefix) that every example's input contains."""
+        k = COPIED_MIN_LENGTH
+        counts = [0] * (len(text) + 1)
+        covered_to = 0  # characters before this index are counted
+        for n in range(1, len(text) + 1):
+            counts[n] = counts[n - 1]
+            j = n - k
+            if j >= 0 and text[j:n].isalnum() and self._in_every_input(text[j:n]):
+                counts[n] += n - max(j, covered_to)
+                covered_to = n
+        return counts
+
+    def _in_every_input(self, piece: str) -> bool:
+        found = self._piece_memo.get(piece)
+        if found is None:
+            found = all(any(piece in source.values[i] for source in self.sources) for i in range(len(self.outputs)))
+            self._piece_memo[piece] = found
+        return found
 
     def _is_copied_number(self, text: str) -> bool:
         """A number that every example's input also holds as a whole number: more likely read than written."""
