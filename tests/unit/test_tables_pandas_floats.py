@@ -27,11 +27,18 @@ def test_step_rewrites_only_the_given_columns_and_passes_the_header():
 
 
 def test_proposed_for_the_columns_whose_round_trip_gives_output_cells():
-    grid = [["a", "b", "c"], ["x", "1", "2"], ["y", "", "3"]]
-    expected = [["a", "b", "c"], ["x", "1.0", "2"], ["y", "", "3"]]
+    grid = [["a", "b", "c"], ["x", "1", "185.51864358724612"], ["y", "", "3"]]
+    expected = [["a", "b", "c"], ["x", "1", "185.5186435872461"], ["y", "", "3.0"]]
     steps = list(propose_pandas_floats(grid, Context.build(expected, header=True)))
-    assert [s.args for s in steps] == [{"columns": [1], "header": True}]
+    assert [s.args for s in steps] == [{"columns": [2], "header": True}]
     assert list(tables.pandas_floats(grid, **steps[0].args)) == expected
+
+
+def test_not_proposed_for_rewrites_a_number_format_explains():
+    # "6.797490E-001" -> "0.679749" is also what pandas does, but a format keeping the digits is likelier
+    grid = [["x"], ["5.581612E-001"], ["6.797490E-001"], ["7"]]
+    expected = [["x"], ["0.5581612"], ["0.679749"], ["7.0"]]
+    assert list(propose_pandas_floats(grid, Context.build(expected, header=True))) == []
 
 
 def test_not_proposed_when_the_output_has_no_float_text():
