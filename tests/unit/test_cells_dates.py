@@ -80,3 +80,10 @@ def test_date_spelling_is_learned_from_all_rows_not_only_the_searched_examples()
     outputs = ["January", "March", "June", "April", "April", "June", "September"]
     expr = _learned(rows, outputs)
     assert str(eval_expr(expr, ["10.8.2089"])) == "October"
+
+
+def test_fields_are_zero_padded_like_the_other_fields_of_the_output():
+    rows = [["21:32 6/21"], ["22:48 8/16"], ["8:55 9/21"], ["7:30 4/18"]]
+    outputs = ["21 32 06 21", "22 48 08 16", "08 55 09 21", "07 30 04 18"]
+    expr = _learned(rows, outputs)
+    assert str(eval_expr(expr, ["9:05 12/5"])) == "09 05 12 05"

@@ -177,7 +177,7 @@ def date_atoms(
         if formats is None or any(_same_readings(formats, f, values) for f in seen_formats):
             continue
         seen_formats.append(formats)
-        padded = any(_ZERO_PADDED.search(v) for v in values)
+        padded = any(_ZERO_PADDED.search(v) for v in values + outputs)  # the input or the output pads numbers
         dates_alone = with_dates_alone(formats, values)
         for part in DATE_FIELDS + _TIME_PATTERNS + _DATE_PATTERNS:
             read = formats if _uses_time(part) else dates_alone

@@ -164,8 +164,14 @@ def number_atoms(source: Expr, values: list[str], outputs: list[str]) -> Iterato
                 got = tuple(format_number(v, **full) for v in values)
                 if got in emitted or not all(g and g in o for g, o in zip(got, outputs)):
                     continue
+                if ("int_fill" in fmt or "fraction_width" in fmt) and _same_spacing(got):
+                    continue  # the same spaces around every value are a constant, not column alignment
                 emitted.add(got)
                 yield call("format_number", source, **full), got, cost + fmt_cost
+
+
+def _same_spacing(written: tuple[str, ...]) -> bool:
+    return len({(len(w) - len(w.lstrip(" ")), len(w) - len(w.rstrip(" "))) for w in written}) == 1
 
 
 _RANGE_STEPS = ["1", "2", "3", "4", "5", "6", "10", "12", "15", "20", "25", "30", "50", "100", "1000", "0.5", "0.1"]
