@@ -87,3 +87,11 @@ def test_fields_are_zero_padded_like_the_other_fields_of_the_output():
     outputs = ["21 32 06 21", "22 48 08 16", "08 55 09 21", "07 30 04 18"]
     expr = _learned(rows, outputs)
     assert str(eval_expr(expr, ["9:05 12/5"])) == "09 05 12 05"
+
+
+def test_rows_left_empty_keep_their_other_date_spellings_unread():
+    rows = [["02-Aug-2160"], ["23 May 1984 10:24"], ["15 August 1740"], ["Jul 08 2237"], ["3 Nov 1904"]]
+    outputs = ["", "23/5/1984", "", "", "3/11/1904"]
+    expr = _learned(rows, outputs)
+    assert str(eval_expr(expr, ["22 Apr 1953 11:34"])) == "22/4/1953"
+    assert str(eval_expr(expr, ["06-Oct-2143"])) == ""

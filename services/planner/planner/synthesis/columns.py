@@ -109,9 +109,9 @@ def _learn_plain(rows: list[Row], outputs: list[str], deadline: float) -> tuple[
         if wrong is None:
             return found
         if not outputs[wrong]:
-            guarded = _date_guard(found[1])
-            if guarded is not None and _fits(guarded, rows, outputs) is None:
-                return found[0] + 2.0, guarded
+            for fixed in (_date_guard(found[1]), _dates_as_written(found[1], rows, outputs)):
+                if fixed is not None and _fits(fixed, rows, outputs) is None:
+                    return found[0] + 2.0, fixed
             return None  # an empty output the program does not produce: needs a conditional
         if wrong in examples:
             return None
@@ -128,6 +128,32 @@ def _date_guard(expr: Expr) -> Expr | None:
             return call("when_date", node.inputs[0], expr, formats=node.args["formats"])
         stack.extend(node.inputs)
     return None
+
+
+def _dates_as_written(expr: Expr, rows: list[Row], outputs: list[str]) -> Expr | None:
+    """expr with each date column read only in the spellings that read its rows with an output: the rows left
+    empty may be dates written otherwise ("15 August 1740" left empty, "3 Nov 1904" read)."""
+    changed = False
+
+    def walk(node: Expr) -> Expr:
+        nonlocal changed
+        args = node.args
+        if node.op in ("date_part", "time_range") and node.inputs and node.inputs[0].op == "col":
+            c = node.inputs[0].args["index"]
+            formats = args["formats"]
+            kept: set[str] = set()
+            for row, out in zip(rows, outputs):
+                value = row[c] if c < len(row) else ""
+                reader = next((f for f in formats if cells._parse_datetime(value, [f])), None) if out else None
+                if reader is not None:
+                    kept.add(reader)
+            strict = [f for f in formats if f in kept]
+            if strict and strict != formats:
+                args, changed = {**args, "formats": strict}, True
+        return Expr(op=node.op, args=args, inputs=[walk(i) for i in node.inputs])
+
+    strict_expr = walk(expr)
+    return strict_expr if changed else None
 
 
 _PREDICATE_CLASSES = {"digits": r"\d", "letters": r"[^\W\d_]", "upper": "[A-Z]", "lower": "[a-z]", "space": r"\s"}
