@@ -95,3 +95,10 @@ def test_rows_left_empty_keep_their_other_date_spellings_unread():
     expr = _learned(rows, outputs)
     assert str(eval_expr(expr, ["22 Apr 1953 11:34"])) == "22/4/1953"
     assert str(eval_expr(expr, ["06-Oct-2143"])) == ""
+
+
+def test_fallbacks_cover_other_separators_of_a_date_and_time():
+    formats = learn_formats(["06-Oct-2143 18:25", "Mar 30 2002 21:44", "1846 231"], day_first=False)
+    assert formats is not None
+    assert cells.date_part("25 May 1817 09:50", formats, "{d}/{M}/{yyyy}") == "25/5/1817"
+    assert cells.date_part("22 October 1815 21:29", formats, "{d}/{M}/{yyyy}") == "22/10/1815"

@@ -100,7 +100,7 @@ def learn_formats(values: list[str], day_first: bool | frozenset[str]) -> list[s
 
 # Enough for the usual variants (April for Apr, 2-digit years, other separators, a time that later comes with
 # a date), short enough to read in a learned script.
-MAX_VARIANTS = 30
+MAX_VARIANTS = 45
 MAX_EXTENSIONS = 4
 
 
