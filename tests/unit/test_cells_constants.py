@@ -1,4 +1,4 @@
-"""Ranking constants against copies: text every example's input holds is copied, not written as a constant."""
+"""Ranking parts: text every example's input holds is copied, not written as a constant; positions stay relative."""
 import time
 
 from planner.synthesis.columns import learn_column
@@ -27,3 +27,9 @@ def test_a_constant_the_inputs_do_not_hold_stays_a_constant():
     assert str(eval_expr(expr, ["Eve"])) == "Dear Eve"
     expr = _learned([["a-1"], ["b-2"]], ["Smith", "Smith"])
     assert str(eval_expr(expr, ["c-3"])) == "Smith"
+
+
+def test_a_letter_after_an_anchor_is_not_cut_at_a_fixed_index():
+    expr = _learned([["Hone Albert"], ["Aysu Polat"]], ["ha", "ap"])
+    assert str(eval_expr(expr, ["Milica Zujovic"])) == "mz"
+    assert str(eval_expr(expr, ["Radmilo Bogic"])) == "rb"

@@ -222,11 +222,24 @@ class ConcatSearch:
             for b_tup, end_spec in ends.items():
                 target = tuple(p + b - a for p, a, b in zip(state, a_tup, b_tup))
                 cost = PART_COST + source.cost + spec_cost(start_spec) + spec_cost(end_spec)
+                cost += _mixed_cost(start_spec, end_spec)
                 edges.append(_Edge(cost, _substring_expr(source.expr, start_spec, end_spec), target))
         return edges
 
 
 Spec = tuple
+# From an anchor to a fixed index inside the text (or back): right only while everything before the index keeps
+# its length ("after the space up to character 6" is one letter of "Hone Albert", seven of "Milica Zujovic").
+MIXED_POSITIONS_COST = 1.0
+
+
+def _mixed_cost(start: Spec, end: Spec) -> float:
+    def inner_index(spec: Spec) -> bool:
+        return spec[0] == "index" and spec[1] not in (0, -1)
+
+    if (inner_index(end) and start[0] != "index") or (inner_index(start) and end[0] != "index"):
+        return MIXED_POSITIONS_COST
+    return 0.0
 
 
 def _substring_expr(source: Expr, start: Spec, end: Spec) -> Expr:
