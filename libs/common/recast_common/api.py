@@ -37,7 +37,8 @@ class InferenceResult(BaseModel):
     status: Literal["pending", "succeeded", "failed"]
     status_url: str
     script: str | None = None
-    output_file_base64: str | None = None
+    output_file_base64: str | None = None  # only when the output is at most RECAST_INLINE_OUTPUT_BYTES
+    output_url: str | None = None  # the output CSV, streamed, whenever the run produced one
     error: str | None = None
     metrics: dict[str, Any] | None = None
 

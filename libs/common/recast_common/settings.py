@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     admin_api_key: str = "recast-admin-dev-key"
     max_upload_bytes: int = 50 * 1024 * 1024
     inference_wait_seconds: float = 20.0
+    max_inference_bytes: int = 10 * 1024**3  # the streamed inference route's own limit
+    inline_output_bytes: int = 10 * 1024 * 1024  # larger outputs are only offered at output_url
     max_active_jobs: int = 100
     max_active_jobs_per_client: int = 20  # one client cannot fill the whole queue
 

@@ -7,6 +7,7 @@ async with Storage(settings) as s:
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 
 from aiobotocore.session import get_session
@@ -109,6 +110,70 @@ class Storage:
         except BaseException:
             await self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
             raise
+
+    async def put_stream(
+        self, key: str, chunks: AsyncIterable[bytes], content_type: str = "application/octet-stream"
+    ) -> int:
+        """Store an async stream of chunks in parts of 8 MiB (one PUT if it ends before the first part fills).
+
+        Holds at most one part in memory. If the stream or S3 fails, the multipart upload is aborted so no
+        part or half-written object remains. Returns the number of bytes stored.
+        """
+        buffer = bytearray()
+        iterator = aiter(chunks)
+        async for chunk in iterator:
+            buffer += chunk
+            if len(buffer) >= _PART_SIZE:
+                break
+        else:
+            await self.put_bytes(key, bytes(buffer), content_type)
+            return len(buffer)
+        upload = await self.client.create_multipart_upload(Bucket=self.bucket, Key=key, ContentType=content_type)
+        upload_id = upload["UploadId"]
+        parts: list[dict] = []
+        size = 0
+
+        async def send(data: bytes) -> None:
+            nonlocal size
+            number = len(parts) + 1
+            part = await self.client.upload_part(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data
+            )
+            parts.append({"ETag": part["ETag"], "PartNumber": number})
+            size += len(data)
+
+        async def send_full_parts() -> None:
+            while len(buffer) >= _PART_SIZE:
+                data = bytes(buffer[:_PART_SIZE])
+                del buffer[:_PART_SIZE]
+                await send(data)
+
+        try:
+            await send_full_parts()
+            async for chunk in iterator:
+                buffer += chunk
+                await send_full_parts()
+            if buffer:
+                await send(bytes(buffer))
+            await self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+        except BaseException:
+            await self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            raise
+        return size
+
+    async def iter_object(self, key: str, chunk_size: int = _CHUNK) -> tuple[int, AsyncIterator[bytes]]:
+        """The size of an object and an iterator over its bytes, read from S3 as the iterator is consumed."""
+        response = await self.client.get_object(Bucket=self.bucket, Key=key)
+        body = response["Body"]
+
+        async def chunks() -> AsyncIterator[bytes]:
+            async with body as stream:
+                while chunk := await stream.read(chunk_size):
+                    yield chunk
+
+        return int(response["ContentLength"]), chunks()
 
     async def download_file(self, key: str, path: str | os.PathLike) -> None:
         """Stream an object to disk in chunks."""

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from gateway.api.main import api_router
 from gateway.api.routes import health
+from gateway.api.routes.inference import STREAM_ROUTE
 from gateway.errors import install_error_handlers
 from gateway.limits import BodySizeLimit
 from gateway.metrics import install_metrics
@@ -52,7 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=2 * settings.max_upload_bytes + FORM_OVERHEAD_BYTES)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=2 * settings.max_upload_bytes + FORM_OVERHEAD_BYTES,
+        exempt_paths=(f"{API_PREFIX}{STREAM_ROUTE}",),
+    )
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(health.router)
     install_metrics(app)  # last: its middleware is outermost and counts every request, 413s included

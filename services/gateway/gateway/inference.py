@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import csv
+import io
 import time
+from collections.abc import AsyncIterable, AsyncIterator
 
 from fastapi import HTTPException, status
 from recast_common.api import InferenceResult
@@ -15,6 +18,7 @@ from recast_common.storage import Storage
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from gateway.core.csvcheck import CsvProblem, decode_csv
 from gateway.core.ids import job_prefix, new_id
 from gateway.notify import Notifications
 from gateway.training import delete_quietly
@@ -22,19 +26,83 @@ from gateway.training import delete_quietly
 POLL_SECONDS = 1.0
 
 
+# How much of a streamed input is checked for UTF-8 CSV before anything is stored.
+HEAD_BYTES = 64 * 1024
+
+
 def status_url(run_id: str) -> str:
     return f"/api/v1/inference/{run_id}"
 
 
-async def request_run(sessions: async_sessionmaker, storage: Storage, job: Job, input_csv: bytes) -> str:
+def output_url(run_id: str) -> str:
+    return f"/api/v1/inference/{run_id}/output"
+
+
+def ensure_ready(job: Job) -> None:
     if job.status != "succeeded" or not job.script_key:
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"job {job.id} has no learned script yet (status {job.status})"
         )
+
+
+def check_csv_head(head: bytes, complete: bool, field: str) -> None:
+    """Raise CsvProblem unless `head` starts a UTF-8 CSV; when not `complete`, the cut at its end is allowed
+    to split a character, a row or a quoted field."""
+    if complete:
+        decode_csv(head, field)
+        return
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.reason != "unexpected end of data" or exc.end != len(head):
+            raise CsvProblem(
+                f"{field} is not valid UTF-8 (byte {exc.start}): save the file as UTF-8 and upload it again"
+            ) from None
+        text = head[: exc.start].decode("utf-8-sig")
+    if "\x00" in text:
+        raise CsvProblem(f"{field} contains NUL bytes: not a text CSV file")
+    if not text.strip():
+        raise CsvProblem(f"{field} starts with {len(head)} bytes of blank space: not a CSV file")
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), strict=True):
+            pass
+    except csv.Error as exc:
+        if "unexpected end of data" not in str(exc):  # a quoted field cut by the end of the head
+            raise CsvProblem(f"{field} is not a well-formed CSV: {exc}") from None
+
+
+async def split_head(chunks: AsyncIterable[bytes], size: int) -> tuple[bytes, AsyncIterator[bytes] | None]:
+    """The first `size` bytes (or fewer) of a stream and an iterator over all of it, or None if it ended."""
+    iterator = aiter(chunks)
+    head = bytearray()
+    async for chunk in iterator:
+        head += chunk
+        if len(head) >= size:
+            break
+    else:
+        return bytes(head), None
+    first = bytes(head)
+
+    async def whole() -> AsyncIterator[bytes]:
+        yield first
+        async for chunk in iterator:
+            yield chunk
+
+    return first, whole()
+
+
+async def request_run(
+    sessions: async_sessionmaker, storage: Storage, job: Job, input_csv: bytes | AsyncIterable[bytes]
+) -> str:
+    """Store the input (bytes, or a stream stored in parts) and commit a pending run with its event."""
+    ensure_ready(job)
     run_id = new_id()
     folder = f"{job_prefix(job.client_id, job.id)}runs/{run_id}/"
     input_key, output_key = folder + "input.csv", folder + "output.csv"
-    await storage.put_bytes(input_key, input_csv, "text/csv")
+    if isinstance(input_csv, bytes):
+        await storage.put_bytes(input_key, input_csv, "text/csv")
+    else:
+        await storage.put_stream(input_key, input_csv, "text/csv")
     try:
         async with sessions() as session, session.begin():
             # The job may have been replaced since it was read: the tester would skip the run as stale and
@@ -93,7 +161,10 @@ async def wait_for_run(
             await asyncio.sleep(min(left, POLL_SECONDS))
 
 
-async def describe_run(sessions: async_sessionmaker, storage: Storage, run: InferenceRun) -> InferenceResult:
+async def describe_run(
+    sessions: async_sessionmaker, storage: Storage, run: InferenceRun, inline_limit: int
+) -> InferenceResult:
+    """The run as the API shows it; the output inline only when it is at most `inline_limit` bytes."""
     result = InferenceResult(
         run_id=run.id,
         job_id=run.job_id,
@@ -107,5 +178,9 @@ async def describe_run(sessions: async_sessionmaker, storage: Storage, run: Infe
             job = await session.get(Job, run.job_id)
         if job is not None and job.script_key:
             result.script = (await storage.get_bytes(job.script_key)).decode("utf-8", errors="replace")
-        result.output_file_base64 = base64.b64encode(await storage.get_bytes(run.output_key)).decode()
+        size = await storage.head(run.output_key)
+        if size is not None:
+            result.output_url = output_url(run.id)
+            if size <= inline_limit:
+                result.output_file_base64 = base64.b64encode(await storage.get_bytes(run.output_key)).decode()
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterable, AsyncIterator, Collection
 from typing import Any
 
 from fastapi import HTTPException, UploadFile
@@ -16,14 +17,18 @@ def too_large(limit: int, what: str = "request body") -> HTTPException:
 
 
 class BodySizeLimit:
-    """Pure ASGI middleware: 413 as soon as Content-Length or the streamed byte count exceeds `max_bytes`."""
+    """Pure ASGI middleware: 413 as soon as Content-Length or the streamed byte count exceeds `max_bytes`.
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    Requests to `exempt_paths` pass untouched: those routes stream their body and hold it to their own limit.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, exempt_paths: Collection[str] = ()):
         self.app = app
         self.max_bytes = max_bytes
+        self.exempt_paths = frozenset(exempt_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in self.exempt_paths:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
@@ -82,6 +87,16 @@ async def read_upload(upload: UploadFile, limit: int, field: str) -> bytes:
             raise too_large(limit, field)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def limit_stream(chunks: AsyncIterable[bytes], limit: int, what: str) -> AsyncIterator[bytes]:
+    """Pass chunks through, raising 413 as soon as more than `limit` bytes went by."""
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit, what)
+        yield chunk
 
 
 def check_text_size(text: str, limit: int, field: str) -> bytes:
