@@ -309,7 +309,11 @@ class _Monitor:
         # the script's own end, as reported by the PID namespace's init (which cannot die of most signals)
         script_exit = state.status.get("script_exit")
         state.returncode = script_exit if isinstance(script_exit, int) and not state.timed_out else proc.returncode
-        state.peak_rss_mb = usage.ru_maxrss / 1024 if usage else 0.0
+        script_rss_kb = state.status.get("script_peak_rss_kb")
+        if isinstance(script_rss_kb, int):
+            state.peak_rss_mb = script_rss_kb / 1024
+        else:  # no PID namespace: the bootstrap's figure, which may include the tester's RSS at the fork
+            state.peak_rss_mb = usage.ru_maxrss / 1024 if usage else 0.0
         return state
 
     def _status(self) -> dict:

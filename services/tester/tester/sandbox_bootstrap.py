@@ -217,12 +217,15 @@ def _fork_and_relay(status_fd: int, report: bool) -> None:
         os.close(fd)
     while True:
         try:
-            _, status = os.waitpid(child, 0)
+            _, status, usage = os.wait4(child, 0)
             break
         except InterruptedError:
             continue
     if report:
-        os.write(status_fd, (json.dumps({"script_exit": os.waitstatus_to_exitcode(status)}) + "\n").encode())
+        # The script's own peak RSS: the tester's wait4 on the bootstrap would also count the tester's memory,
+        # which the kernel records as the bootstrap's high-water mark when it execs after the tester forked it.
+        ended = {"script_exit": os.waitstatus_to_exitcode(status), "script_peak_rss_kb": usage.ru_maxrss}
+        os.write(status_fd, (json.dumps(ended) + "\n").encode())
     os.close(status_fd)
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
