@@ -128,9 +128,21 @@ class KeyList(BaseModel):
     keys: list[KeyInfo]
 
 
+class SandboxReportView(BaseModel):
+    replica: str
+    roles: str
+    isolation: str = Field(description='Layers the scripts get there, e.g. "netns+mountns+pidns+uid+no_new_privs"')
+    reported_at: datetime
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded", "down"]
     database: bool
     broker: bool
     storage: bool
-    sandbox: str | None = None
+    sandbox: str | None = Field(
+        default=None, description="Isolation of the tester that reported last (None before any tester started)"
+    )
+    testers: list[SandboxReportView] = Field(
+        default_factory=list, description="What each tester replica reported when it started, newest first"
+    )

@@ -18,6 +18,7 @@ from recast_common.settings import Settings
 
 from tester.handlers import handle_coded
 from tester.inference import handle_inference
+from tester.report import report_isolation
 from tester.sandbox import network_isolation
 
 log = logging.getLogger("tester")
@@ -48,13 +49,18 @@ def loops(settings: Settings, roles: Iterable[str] = ROLES) -> list[Loop]:
 
 def create_app(settings: Settings | None = None, roles: Iterable[str] = ROLES):
     settings = settings or Settings()
-    app, _ = build_loops_app(loops(settings, roles), settings)
+    app_loops = loops(settings, roles)
+    app, _ = build_loops_app(app_loops, settings)
 
     @app.after_startup
-    async def report_isolation() -> None:
-        # What this tester's sandbox really gets here (the gateway's /health can only probe its own host).
+    async def report_sandbox() -> None:
+        # What this tester's sandbox really gets here: its metric, and a row the gateway's /health shows.
         layers = await asyncio.to_thread(network_isolation)
         SANDBOX_ISOLATION.labels(layers).set(1)
         log.info("sandbox isolation: %s", layers)
+        try:
+            await report_isolation(settings, [loop.group for loop in app_loops], layers)
+        except Exception as exc:  # noqa: BLE001 - /health then lacks this replica; the work goes on
+            log.warning("could not record the sandbox isolation: %s", exc)
 
     return app

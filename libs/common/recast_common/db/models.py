@@ -160,3 +160,13 @@ class InferenceRun(Base):
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
+
+
+class SandboxReport(Base):
+    """The sandbox isolation one tester replica gets on its host (upserted when it starts)."""
+
+    __tablename__ = "sandbox_reports"
+    replica: Mapped[str] = mapped_column(String(200), primary_key=True)
+    roles: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    isolation: Mapped[str] = mapped_column(Text)
+    reported_at: Mapped[datetime] = _created()

@@ -1,4 +1,4 @@
-"""GET /health: database, broker, storage and the sandbox's isolation mode. No API key needed."""
+"""GET /health: database, broker, storage and the testers' sandbox isolation. No API key needed."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import asyncio
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from recast_common.api import Health
-from sqlalchemy import text
+from recast_common.api import Health, SandboxReportView
+from recast_common.db.models import SandboxReport
+from sqlalchemy import select, text
 
 router = APIRouter(tags=["health"])
 
@@ -37,26 +38,29 @@ async def _storage_ok(request: Request) -> bool:
         return False
 
 
-_sandbox: dict[str, str | None] = {}
+TESTERS_SHOWN = 20
 
 
-async def _sandbox_mode() -> str | None:
-    """The tester sandbox's network isolation here (probed once, in a thread: it runs a subprocess)."""
-    if "mode" not in _sandbox:
-        try:
-            from tester.sandbox import network_isolation
-
-            _sandbox["mode"] = str(await asyncio.to_thread(network_isolation))
-        except Exception:
-            _sandbox["mode"] = None
-    return _sandbox["mode"]
+async def _testers(request: Request) -> list[SandboxReportView]:
+    """What the tester replicas reported of their sandboxes, newest first (the gateway's own host says nothing
+    of theirs: on a cluster they run in other pods, with other permissions)."""
+    try:
+        async with request.app.state.sessionmaker() as session:
+            rows = await asyncio.wait_for(session.scalars(
+                select(SandboxReport).order_by(SandboxReport.reported_at.desc()).limit(TESTERS_SHOWN)
+            ), 5)
+            return [SandboxReportView(replica=r.replica, roles=r.roles, isolation=r.isolation,
+                                      reported_at=r.reported_at) for r in rows]
+    except Exception:
+        return []
 
 
 @router.get("/health", response_model=Health)
 async def health(request: Request) -> JSONResponse:
-    database, broker, storage, sandbox = await asyncio.gather(
-        _database_ok(request), _broker_ok(request), _storage_ok(request), _sandbox_mode()
+    database, broker, storage, testers = await asyncio.gather(
+        _database_ok(request), _broker_ok(request), _storage_ok(request), _testers(request)
     )
     state = "ok" if database and broker and storage else ("degraded" if database else "down")
-    body = Health(status=state, database=database, broker=broker, storage=storage, sandbox=sandbox)
-    return JSONResponse(body.model_dump(), status_code=200 if database else 503)
+    body = Health(status=state, database=database, broker=broker, storage=storage,
+                  sandbox=testers[0].isolation if testers else None, testers=testers)
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if database else 503)
