@@ -305,8 +305,7 @@ class Consumer:
         return "dead-lettered"
 
     async def _discard(self, storage: _WriteRecorder | None, event: Event) -> None:
-        # Stage keys are per job id, not per submission; a resubmission's same stage cannot have written the
-        # same key meanwhile: its events share this event's topic partition, handled after this one.
+        # Stage keys are per submission (recast_common.stage_files), so these are this submission's files only.
         log.info("%s: job %s was deleted or replaced while %s was handled; its outputs are dropped",
                  self.name, event.job_id, event.event_id)
         if storage is None or not storage.written:

@@ -21,7 +21,6 @@ _CHUNK = 1024 * 1024
 
 class StorageError(RuntimeError):
     """S3 answered, but did not do all that was asked."""
-_MULTIPART_THRESHOLD = 16 * 1024 * 1024
 _PART_SIZE = 8 * 1024 * 1024
 _NOT_FOUND = ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
 
@@ -86,30 +85,14 @@ class Storage:
             return await stream.read()
 
     async def upload_file(self, key: str, path: str | os.PathLike) -> None:
-        """Upload from disk without loading the whole file (multipart above 16 MiB)."""
-        path = Path(path)
-        size = path.stat().st_size
-        if size <= _MULTIPART_THRESHOLD:
-            await self.put_bytes(key, path.read_bytes())
-            return
-        upload = await self.client.create_multipart_upload(Bucket=self.bucket, Key=key)
-        upload_id = upload["UploadId"]
-        parts = []
-        try:
-            with path.open("rb") as handle:
-                number = 1
+        """Upload from disk without loading the whole file (in parts past the first 8 MiB)."""
+
+        async def chunks() -> AsyncIterator[bytes]:
+            with Path(path).open("rb") as handle:
                 while chunk := handle.read(_PART_SIZE):
-                    part = await self.client.upload_part(
-                        Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=chunk
-                    )
-                    parts.append({"ETag": part["ETag"], "PartNumber": number})
-                    number += 1
-            await self.client.complete_multipart_upload(
-                Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
-            )
-        except BaseException:
-            await self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
-            raise
+                    yield chunk
+
+        await self.put_stream(key, chunks())
 
     async def put_stream(
         self, key: str, chunks: AsyncIterable[bytes], content_type: str = "application/octet-stream"

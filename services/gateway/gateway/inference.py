@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import csv
-import io
 import time
 from collections.abc import AsyncIterable, AsyncIterator
 
@@ -18,7 +16,6 @@ from recast_common.storage import Storage
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from gateway.core.csvcheck import CsvProblem, decode_csv
 from gateway.core.ids import job_prefix, new_id
 from gateway.notify import Notifications
 from gateway.training import delete_quietly
@@ -43,32 +40,6 @@ def ensure_ready(job: Job) -> None:
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"job {job.id} has no learned script yet (status {job.status})"
         )
-
-
-def check_csv_head(head: bytes, complete: bool, field: str) -> None:
-    """Raise CsvProblem unless `head` starts a UTF-8 CSV; when not `complete`, the cut at its end is allowed
-    to split a character, a row or a quoted field."""
-    if complete:
-        decode_csv(head, field)
-        return
-    try:
-        text = head.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if exc.reason != "unexpected end of data" or exc.end != len(head):
-            raise CsvProblem(
-                f"{field} is not valid UTF-8 (byte {exc.start}): save the file as UTF-8 and upload it again"
-            ) from None
-        text = head[: exc.start].decode("utf-8-sig")
-    if "\x00" in text:
-        raise CsvProblem(f"{field} contains NUL bytes: not a text CSV file")
-    if not text.strip():
-        raise CsvProblem(f"{field} starts with {len(head)} bytes of blank space: not a CSV file")
-    try:
-        for _ in csv.reader(io.StringIO(text, newline=""), strict=True):
-            pass
-    except csv.Error as exc:
-        if "unexpected end of data" not in str(exc):  # a quoted field cut by the end of the head
-            raise CsvProblem(f"{field} is not a well-formed CSV: {exc}") from None
 
 
 async def split_head(chunks: AsyncIterable[bytes], size: int) -> tuple[bytes, AsyncIterator[bytes] | None]:

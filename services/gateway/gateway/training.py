@@ -28,18 +28,18 @@ log = logging.getLogger(__name__)
 ADMISSION_LOCK = 0x7265636173740001
 
 
-async def count_active_jobs(session: AsyncSession, client_id: str | None = None) -> int:
-    query = select(func.count()).select_from(Job).where(Job.status.not_in(TERMINAL_JOB_STATUSES))
-    if client_id is not None:
-        query = query.where(Job.client_id == client_id)
-    return await session.scalar(query) or 0
-
-
 async def check_admission(session: AsyncSession, settings: Settings, client_id: str) -> None:
     """429 when the queue, or this client's share of it, is full (the replaced job, finished, does not count)."""
-    if await count_active_jobs(session) >= settings.max_active_jobs:
+    active, of_client = (
+        await session.execute(
+            select(func.count(), func.count().filter(Job.client_id == client_id)).where(
+                Job.status.not_in(TERMINAL_JOB_STATUSES)
+            )
+        )
+    ).one()
+    if active >= settings.max_active_jobs:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many active jobs; retry later")
-    if await count_active_jobs(session, client_id) >= settings.max_active_jobs_per_client:
+    if of_client >= settings.max_active_jobs_per_client:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             f"client {client_id} has {settings.max_active_jobs_per_client} active jobs, its limit; retry later",

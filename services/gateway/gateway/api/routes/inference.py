@@ -15,7 +15,6 @@ from gateway.core.csvcheck import CsvProblem, decode_csv
 from gateway.deps import PrincipalDep, SessionDep, SettingsDep, StorageDep, load_own_job, load_owned
 from gateway.inference import (
     HEAD_BYTES,
-    check_csv_head,
     describe_run,
     ensure_ready,
     request_run,
@@ -132,7 +131,7 @@ async def run_inference_stream(
     await session.close()
     head, whole = await split_head(limit_stream(request.stream(), limit, "input_file"), HEAD_BYTES)
     try:
-        check_csv_head(head, whole is None, "input_file")
+        decode_csv(head, "input_file", complete=whole is None)
     except CsvProblem as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
     body = head if whole is None else whole
