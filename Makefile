@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: venv
-	$(PY) -m recast_common.devstack.run
+	$(PY) -m recast_devstack.run
 
 test: venv
 	$(PY) -m pytest -q -p no:cacheprovider

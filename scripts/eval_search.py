@@ -1,4 +1,4 @@
-"""Dev harness: run planner.synthesis.search.learn on benchmark suites and score with the reference interpreter.
+"""Dev harness: run recast_engine.synthesis.search.learn on benchmark suites and score with the reference interpreter.
 
     .venv/bin/python scripts/eval_search.py [atbench|foofah ...] [--filter SUBSTR] [--timeout S] [-v]
 
@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from planner.synthesis.search import learn
-from recast_common.program.interpret import run
+from recast_engine.synthesis.search import learn
+from recast_engine.dsl.interpret import run
 
 META_HEADER = False
 BENCH = Path("/work/shared/benchmarks")

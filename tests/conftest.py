@@ -25,15 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from recast_common.devstack import Stack, StackConfig, StackEnv
-from recast_common.devstack.ports import free_port
-from recast_common.devstack.services import (
+from recast_common.settings import Settings
+from recast_devstack import Stack, StackConfig, StackEnv
+from recast_devstack.ports import free_port
+from recast_devstack.services import (
     BACKGROUND_SERVICES,
     ServiceProcess,
     module_available,
     service_module,
 )
-from recast_common.settings import Settings
 
 logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # connection refusals while the broker boots
 

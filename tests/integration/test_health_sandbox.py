@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 import pytest
-from tester.sandbox import network_isolation
+from recast_engine.verify.sandbox import network_isolation
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import pytest
 from recast_common.events import JobCoded, Topics
 from test_pipeline_kit import EventLog, job_done, new_id, publish, put_objects
 
-pytest.importorskip("tester.sandbox", reason="the tester sandbox is not installed: hostile scripts would run free")
+pytest.importorskip("recast_engine.verify.sandbox", reason="no sandbox: hostile scripts would run free")
 
 SANDBOX_TIMEOUT = 5
 TRAIN_INPUT = b"x\n1\n"

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from recast_common.db.session import asyncpg_dsn
-from recast_common.devstack.ports import free_port
 from recast_common.events import JobFailed, JobSubmitted, JobSucceeded
+from recast_devstack.ports import free_port
 from test_pipeline_kit import new_id, publish, put_objects
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from recast_common.events import JobPlanned, JobSubmitted, Topics
-from recast_common.program import OutputColumn, Program, col, const
+from recast_engine.dsl import OutputColumn, Program, col, const
 from test_pipeline_kit import (
     EventLog,
     create_client,

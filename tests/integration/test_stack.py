@@ -9,10 +9,10 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from botocore.exceptions import ClientError
-from recast_common.devstack.pgurls import database_of, to_asyncpg_url
-from recast_common.devstack.seaweed import S3Credentials, s3_client
 from recast_common.events import JobProgress
 from recast_common.kafka import publish_event
+from recast_devstack.pgurls import database_of, to_asyncpg_url
+from recast_devstack.seaweed import S3Credentials, s3_client
 
 pytestmark = pytest.mark.integration
 

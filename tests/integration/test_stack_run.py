@@ -1,4 +1,4 @@
-"""`make run` (python -m recast_common.devstack.run) end to end: starts, serves, stops cleanly on Ctrl-C."""
+"""`make run` (python -m recast_devstack.run) end to end: starts, serves, stops cleanly on Ctrl-C."""
 from __future__ import annotations
 
 import json
@@ -10,8 +10,8 @@ import time
 import urllib.request
 
 import pytest
-from recast_common.devstack.ports import free_port
-from recast_common.devstack.services import http_ok
+from recast_devstack.ports import free_port
+from recast_devstack.services import http_ok
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +39,7 @@ def test_make_run_serves_and_stops_cleanly(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECAST_") and k != "DATABASE_URL"}
     env.update(RECAST_DATA_DIR=str(tmp_path), RECAST_GATEWAY_PORT=str(port))  # embedded Postgres in tmp_path
     with open(tmp_path / "run.out", "wb") as log:
-        run = subprocess.Popen([sys.executable, "-m", "recast_common.devstack.run"], env=env, stdout=log,
+        run = subprocess.Popen([sys.executable, "-m", "recast_devstack.run"], env=env, stdout=log,
                                stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 90

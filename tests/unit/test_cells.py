@@ -1,5 +1,5 @@
 """The cell operators (DSL semantics) on hand-picked values."""
-from recast_common.runtime import cells
+from recast_engine.runtime import cells
 
 
 def test_substring_by_anchor_and_index():

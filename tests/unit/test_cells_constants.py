@@ -1,8 +1,8 @@
 """Ranking parts: text every example's input holds is copied, not written as a constant; positions stay relative."""
 import time
 
-from planner.synthesis.columns import learn_column
-from recast_common.program.interpret import eval_expr
+from recast_engine.dsl.interpret import eval_expr
+from recast_engine.synthesis.columns import learn_column
 
 
 def _learned(rows: list[list[str]], outputs: list[str]):

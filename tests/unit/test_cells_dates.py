@@ -1,10 +1,10 @@
 """Dates named by a weekday (rank in the month, ISO week) and dates written later without their time."""
 import time
 
-from planner.synthesis.columns import learn_column
-from planner.synthesis.dates import learn_formats, with_dates_alone
-from recast_common.program.interpret import eval_expr
-from recast_common.runtime import cells
+from recast_engine.dsl.interpret import eval_expr
+from recast_engine.runtime import cells
+from recast_engine.synthesis.columns import learn_column
+from recast_engine.synthesis.dates import learn_formats, with_dates_alone
 
 
 def _learned(rows: list[list[str]], outputs: list[str]):

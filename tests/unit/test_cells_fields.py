@@ -1,9 +1,9 @@
 """Field-ending separators and dates whose leading zero was dropped, in the runtime and in learning."""
 import time
 
-from planner.synthesis.columns import learn_column
-from recast_common.program.interpret import eval_expr
-from recast_common.runtime import cells
+from recast_engine.dsl.interpret import eval_expr
+from recast_engine.runtime import cells
+from recast_engine.synthesis.columns import learn_column
 
 
 def test_closer_position_stops_at_the_first_separator_or_bracket():

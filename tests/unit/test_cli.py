@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from recast_cli import bench
 from recast_cli.main import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, main
-from recast_cli.runner import run_plain
 from recast_cli.scoring import embedded_cells, embeds_answers, grid_difference, percentile
+from recast_engine.verify.runner import run_plain
 
 
 def write(path: Path, text: str) -> Path:
@@ -141,7 +141,7 @@ def test_bench_scores_tasks_with_the_rendered_script(tmp_path: Path) -> None:
 
 def test_the_first_candidate_whose_script_reproduces_the_train_pair_is_kept() -> None:
     from recast_cli.choose import choose_script
-    from recast_common.program import OutputColumn, Program, col
+    from recast_engine.dsl import OutputColumn, Program, col
 
     grid = [["a", "b"], ["1", "2"], ["3", "4"]]
     expected = [["a"], ["1"], ["3"]]

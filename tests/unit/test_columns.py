@@ -1,8 +1,8 @@
 """learn_column: learned on a few rows, the first expression must generalize to new rows."""
 import time
 
-from planner.synthesis.columns import learn_column
-from recast_common.program.interpret import eval_expr
+from recast_engine.dsl.interpret import eval_expr
+from recast_engine.synthesis.columns import learn_column
 
 
 def _learn(rows, outputs):

@@ -7,22 +7,22 @@ import sys
 import time
 
 import pytest
-from recast_common.devstack.pgurls import (
+from recast_common.events import Topics
+from recast_common.kafka import GROUP_TOPICS, all_topic_names, partition_lag, subscriber_options
+from recast_devstack.pgurls import (
     check_database_name,
     database_of,
     to_asyncpg_url,
     to_sqlalchemy_url,
     with_database,
 )
-from recast_common.devstack.ports import free_ports, port_is_open
-from recast_common.devstack.process import ManagedProcess
-from recast_common.devstack.run import ensure_admin_key
-from recast_common.devstack.seaweed import S3Credentials, identities_config
-from recast_common.devstack.services import module_available, service_module
-from recast_common.devstack.stack import StackConfig, settings_from_env, stack_env
-from recast_common.devstack.supervisor import MAX_BACKOFF, MIN_BACKOFF, STABLE_AFTER, next_backoff
-from recast_common.events import Topics
-from recast_common.kafka import GROUP_TOPICS, all_topic_names, partition_lag, subscriber_options
+from recast_devstack.ports import free_ports, port_is_open
+from recast_devstack.process import ManagedProcess
+from recast_devstack.run import ensure_admin_key
+from recast_devstack.seaweed import S3Credentials, identities_config
+from recast_devstack.services import module_available, service_module
+from recast_devstack.stack import StackConfig, settings_from_env, stack_env
+from recast_devstack.supervisor import MAX_BACKOFF, MIN_BACKOFF, STABLE_AFTER, next_backoff
 
 
 def test_with_database_keeps_socket_query():
@@ -95,7 +95,7 @@ def test_service_modules():
     assert service_module("relay") == "gateway.relay"
     assert service_module("planner") == "planner"
     assert not module_available("no_such_service_module")
-    assert module_available("recast_common.devstack.run")
+    assert module_available("recast_devstack.run")
 
 
 def test_free_ports_are_distinct_and_closed():
@@ -139,7 +139,7 @@ def _zombie(pid: int) -> bool:
 
 
 def test_supervisor_restarts_a_crashed_service(tmp_path):
-    from recast_common.devstack.supervisor import ServiceSpec, Supervisor
+    from recast_devstack.supervisor import ServiceSpec, Supervisor
 
     # json.tool reading an empty stdin exits 1 at once: a service that keeps crashing
     supervisor = Supervisor(dict(os.environ), tmp_path)

@@ -1,9 +1,9 @@
 """In header "auto" mode, a renamed header over typed columns is learned as a header, not as a special data row."""
 from __future__ import annotations
 
-from planner.synthesis.search import learn
-from recast_common.kinds import looks_like_header
-from recast_common.program.interpret import run
+from recast_engine.dsl.interpret import run
+from recast_engine.kinds import looks_like_header
+from recast_engine.synthesis.search import learn
 
 TRAIN_IN = [["name", "birth"], ["ada lovelace", "1815-12-10"], ["alan turing", "1912-06-23"]]
 TRAIN_OUT = [["Name", "Year"], ["Ada Lovelace", "1815"], ["Alan Turing", "1912"]]

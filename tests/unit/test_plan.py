@@ -1,7 +1,7 @@
 from planner.llm import build_messages, extract_script, head
 from planner.plan import SearchOutcome, decide, search_candidates
-from recast_common.program import candidate_fingerprint as program_fingerprint
-from recast_common.program import script_fingerprint
+from recast_engine.dsl import candidate_fingerprint as program_fingerprint
+from recast_engine.dsl import script_fingerprint
 
 PAIR_IN = b"first,last\nAda,Lovelace\nAlan,Turing\nGrace,Hopper\n"
 PAIR_OUT = b"last,first\nLovelace,Ada\nTuring,Alan\nHopper,Grace\n"

@@ -1,4 +1,4 @@
-from profiler.profile import cell_kind, looks_like_header, parse_csv, profile_grid, profile_pair, summarize
+from recast_engine.profile import cell_kind, looks_like_header, parse_csv, profile_grid, profile_pair, summarize
 
 
 def test_cell_kinds():

@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from coder.render import literal, render_script
-from recast_common.program import OutputColumn, Program, Step, call, col, const
-from recast_common.program.interpret import run
-from recast_common.runtime import cells, tables
+from recast_engine.dsl import OutputColumn, Program, Step, call, col, const
+from recast_engine.dsl.interpret import run
+from recast_engine.render.script import literal, render_script
+from recast_engine.runtime import cells, tables
 
 GRID = [
     ["name", "date", "amount", "note"],
@@ -217,7 +217,7 @@ def test_keyword_arguments_that_are_not_identifiers_still_render() -> None:
     program = Program(steps=[Step(op="identity", args={})], columns=[OutputColumn(value=const("x"))])
     script = render_script(program)
     ast.parse(script)
-    from coder.render import _call_text
+    from recast_engine.render.script import _call_text
 
     text = _call_text("f", ["rows"], {"class": 1, "ok": 2})
     assert eval(text, {"f": lambda *a, **k: (a, k), "rows": "r"}) == (("r",), {"class": 1, "ok": 2})

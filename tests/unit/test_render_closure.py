@@ -5,7 +5,7 @@ import ast
 import textwrap
 
 import pytest
-from coder.closure import Definitions, collect_from_source, rename
+from recast_engine.render.closure import Definitions, collect_from_source, rename
 
 FAKE = textwrap.dedent(
     '''
@@ -121,7 +121,7 @@ def test_rename_changes_global_references_but_not_locals() -> None:
 
 
 def test_render_renames_names_that_clash_between_modules_or_with_the_script() -> None:
-    from coder.render import _resolve_conflicts
+    from recast_engine.render.script import _resolve_conflicts
 
     first = collect_from_source("def _cell(r):\n    return r[0]\n\ndef upper(r):\n    return _cell(r).upper()\n",
                                 "pkg.cells", {"upper"})

@@ -1,4 +1,4 @@
-"""tester.sandbox.run_script against well-behaved and hostile scripts (tests/hostile/), each with small limits."""
+"""The sandbox's run_script against well-behaved and hostile scripts (tests/hostile/), each with small limits."""
 from __future__ import annotations
 
 import os
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from tester.sandbox import Limits, RunResult, network_isolation, run_script
+from recast_engine.verify.sandbox import Limits, RunResult, network_isolation, run_script
 
 HOSTILE = Path(__file__).resolve().parents[1] / "hostile"
 REPOSITORY = Path(__file__).resolve().parents[2]

@@ -1,8 +1,8 @@
-"""tester.sandbox started by a non-root caller, as in the Kubernetes pod (runAsUser 10001): the script then shares the
+"""The sandbox started by a non-root caller, as in the Kubernetes pod (runAsUser 10001): the script then shares the
 caller's uid, so what keeps the caller's secrets from it, and what GET /health reports, must hold there too.
 
 The caller is a system Python run under setpriv as uid 10001 (the venv's interpreter lives under /root, which that
-uid cannot enter); tester.sandbox is standard library only, so it runs from the source folder."""
+uid cannot enter); recast_engine.verify.sandbox is standard library only, so it runs from the source folder."""
 from __future__ import annotations
 
 import json
@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-TESTER_SOURCE = Path(__file__).resolve().parents[2] / "services" / "tester"
+TESTER_SOURCE = Path(__file__).resolve().parents[2] / "libs" / "engine"
 CALLER_UID = 10001
 SYSTEM_PYTHON = next((p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if os.access(p, os.X_OK)), None)
 
 CALLER = """
 import json, os, sys, tempfile
 from pathlib import Path
-from tester.sandbox import Limits, network_isolation, run_script
+from recast_engine.verify.sandbox import Limits, network_isolation, run_script
 folder = Path(tempfile.mkdtemp())
 (folder / "in.csv").write_text("a\\n1\\n")
 (folder / "script.py").write_text(sys.argv[1])

@@ -1,6 +1,6 @@
 """Whole-table search: header detection, single operators and compositions on small pairs."""
-from planner.synthesis.search import learn
-from recast_common.program.interpret import run
+from recast_engine.dsl.interpret import run
+from recast_engine.synthesis.search import learn
 
 
 def solve(inp, out, **kw):

@@ -1,5 +1,5 @@
-"""Table operators of the DSL (recast_common.runtime.tables): semantics on small grids."""
-from recast_common.runtime import tables
+"""Table operators of the DSL (recast_engine.runtime.tables): semantics on small grids."""
+from recast_engine.runtime import tables
 
 
 def run(op, rows, **args):

@@ -1,8 +1,8 @@
 """divide_by_pattern: Potter's Wheel divide of one column into two by a token class."""
-from planner.synthesis.search import learn
-from planner.synthesis.table_proposals import Context, propose_divide_by_pattern
-from recast_common.program.interpret import run
-from recast_common.runtime import tables
+from recast_engine.dsl.interpret import run
+from recast_engine.runtime import tables
+from recast_engine.synthesis.search import learn
+from recast_engine.synthesis.table_proposals import Context, propose_divide_by_pattern
 
 
 def test_cells_go_left_when_they_match_else_right():

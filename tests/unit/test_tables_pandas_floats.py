@@ -1,6 +1,6 @@
 """pandas_floats: the float round trip of pandas (read_csv, to_csv) as a table step, and its proposer."""
-from planner.synthesis.table_proposals import Context, propose_pandas_floats
-from recast_common.runtime import tables
+from recast_engine.runtime import tables
+from recast_engine.synthesis.table_proposals import Context, propose_pandas_floats
 
 
 def test_seventeen_digit_values_come_back_as_pandas_parses_them():

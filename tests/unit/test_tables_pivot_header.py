@@ -1,8 +1,8 @@
 """pivot with a header row and pandas' key order, and the proposer that finds it from the output's header."""
-from planner.synthesis.search import learn
-from planner.synthesis.table_proposals import Context, propose_pivots
-from recast_common.program.interpret import run
-from recast_common.runtime import tables
+from recast_engine.dsl.interpret import run
+from recast_engine.runtime import tables
+from recast_engine.synthesis.search import learn
+from recast_engine.synthesis.table_proposals import Context, propose_pivots
 
 LONG = [
     ["Name", "Room", "Subject", "Score"],

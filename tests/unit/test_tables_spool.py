@@ -6,7 +6,7 @@ _SpilledRows, the external merge sort (with a fan-in of 2 so that merges cascade
 import os
 
 import pytest
-from recast_common.runtime import tables
+from recast_engine.runtime import tables
 
 WIDE = [
     ["id", "name", "x1", "x2", "y1", "y2"],

@@ -1,11 +1,11 @@
-"""tester.verdict: the cell-level diff of an output against the expected CSV."""
+"""recast_engine.verify.verdict: the cell-level diff of an output against the expected CSV."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from tester.sandbox import RunResult
-from tester.verdict import MAX_EXAMPLES, compare, compare_files, run_failed
+from recast_engine.verify.sandbox import RunResult
+from recast_engine.verify.verdict import MAX_EXAMPLES, compare, compare_files, run_failed
 
 EXPECTED = [
     ["id", "date", "amount"],

@@ -22,9 +22,10 @@ from dataclasses import asdict, dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 
+from recast_engine.verify.runner import run_plain
+
 from recast_cli.choose import choose_script
 from recast_cli.csvio import CsvError, read_grid
-from recast_cli.runner import run_plain
 from recast_cli.scoring import embedded_cells, grid_difference, percentile
 
 # ../shared/benchmarks beside the repository (CI clones it there); RECAST_BENCHMARKS overrides.
@@ -72,8 +73,8 @@ def discover(root: Path, suites: list[str]) -> list[Task]:
 
 def run_task(task: Task, timeout: float, header_mode: str) -> TaskResult:
     """Learn, render, run and score one task (runs in a child process)."""
-    from planner.synthesis.search import learn
-    from recast_common.program.interpret import run
+    from recast_engine.dsl.interpret import run
+    from recast_engine.synthesis.search import learn
 
     def result(solved: bool, seconds: float, reason: str, **kw) -> TaskResult:
         return TaskResult(task.suite, task.name, solved, round(seconds, 3), reason, **kw)

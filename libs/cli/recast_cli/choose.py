@@ -5,7 +5,7 @@ import csv
 import io
 from dataclasses import dataclass
 
-from recast_common.program import Program
+from recast_engine.dsl import Program
 
 Row = list[str]
 
@@ -29,7 +29,7 @@ def choose_script(
     programs: list[Program], input_grid: list[Row], expected_grid: list[Row], *, title: str
 ) -> tuple[Chosen | None, list[str]]:
     """(the first candidate whose script maps input_grid to exactly expected_grid, why the others were not)."""
-    from coder.render import render_script
+    from recast_engine.render.script import render_script
 
     rejected = []
     for rank, program in enumerate(programs, 1):

@@ -6,7 +6,7 @@ the sandbox on the big file, and measures wall time, throughput and the script's
 
 Table-level case: a wide CSV of about N MB (id, city, one column per year) learned as a melt by column (all rows
 of the first year, then of the next...), which needs the whole table: the script spools it to temporary files
-(recast_common.runtime.tables._spool), so its peak RSS stays bounded (sandbox memory limit 2 GB).
+(recast_engine.runtime.tables._spool), so its peak RSS stays bounded (sandbox memory limit 2 GB).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from recast_cli.runner import run_learned_script, run_plain
+from recast_engine.verify.runner import run_learned_script, run_plain
 
 _FIRST = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "oscar",
           "peggy", "rupert", "sybil", "trent", "victor", "walter", "yolanda", "zoe"]
@@ -82,8 +82,8 @@ def generate_big_csv(path: Path, megabytes: int, seed: int = 7) -> int:
 
 def learn_script(timeout: float) -> tuple[int, str, list[str]] | None:
     """(index in CONVERSIONS, script source, plan) for the most ambitious conversion the engine learns."""
-    from coder.render import render_script
-    from planner.synthesis.search import learn
+    from recast_engine.render.script import render_script
+    from recast_engine.synthesis.search import learn
 
     rng = random.Random(11)
     train = [HEADER] + sample_rows(rng, 12)
@@ -234,8 +234,8 @@ def generate_wide_csv(path: Path, megabytes: int) -> int:
 
 
 def learn_melt_script(timeout: float) -> tuple[str, list[str]] | None:
-    from coder.render import render_script
-    from planner.synthesis.search import learn
+    from recast_engine.render.script import render_script
+    from recast_engine.synthesis.search import learn
 
     train_wide = wide_rows(0, 12, _amounts())
     result = learn([WIDE_HEADER] + train_wide, [LONG_HEADER] + melt_by_year(train_wide), header="yes",

@@ -11,9 +11,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from recast_engine.verify.runner import run_learned_script
+
 from recast_cli.choose import choose_script
 from recast_cli.csvio import CsvError, read_grid
-from recast_cli.runner import run_learned_script
 
 EXIT_OK = 0
 EXIT_NOT_FOUND = 1  # no conversion found / the script failed
@@ -63,7 +64,7 @@ def _positive_float(text: str) -> float:
 
 
 def learn_command(args: argparse.Namespace) -> int:
-    from planner.synthesis.search import learn
+    from recast_engine.synthesis.search import learn
 
     try:
         input_grid = read_grid(args.train_input, what="train input")

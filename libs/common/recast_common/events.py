@@ -89,7 +89,7 @@ class JobPlanned(Event):
     type: Literal["job.planned"] = "job.planned"
     input_key: str
     expected_key: str
-    program: dict[str, Any] | None = None  # recast_common.program.Program as JSON (by-example engine)
+    program: dict[str, Any] | None = None  # recast_engine.dsl.Program as JSON (by-example engine)
     llm_script: str | None = None  # a whole script proposed by the LLM path
     source: Literal["search", "llm"] = "search"
     candidate_rank: int = 0  # which of the ranked candidates this is (0 = best)

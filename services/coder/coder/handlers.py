@@ -1,6 +1,6 @@
 """coder: job.planned -> job.coded (the script stored in S3 under {client}/{job}/attempt-N/script.py).
 
-A search plan is rendered by coder.render.render_script; an LLM plan already is a script and passes through.
+A search plan is rendered by the engine (render_script); an LLM plan already is a script and passes through.
 """
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import hashlib
 
 from recast_common.consumer import DeadLetter, HandlerContext
 from recast_common.events import Event, JobCoded, JobFailed, JobPlanned
-from recast_common.program import Program
 from recast_common.stage_files import script_key
+from recast_engine.dsl import Program
 
 STAGE = "coding"
 
 
 def render(program: Program, title: str) -> str:
-    from coder.render import render_script
+    from recast_engine.render.script import render_script
 
     return render_script(program, title=title)
 

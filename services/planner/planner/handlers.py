@@ -15,8 +15,8 @@ from concurrent.futures.process import BrokenProcessPool
 
 from recast_common.consumer import HandlerContext
 from recast_common.events import Event, JobFailed, JobFeedback, JobPlanned, JobProfiled
-from recast_common.program import script_fingerprint
 from recast_common.stage_files import profile_key
+from recast_engine.dsl import script_fingerprint
 
 from planner import llm
 from planner.plan import SearchOutcome, decide, search_candidates, search_failure_message

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from recast_common.csvgrid import parse_grid
+from recast_engine.csvgrid import parse_grid
 
 Decision = Literal["planned", "llm", "failed"]
 
@@ -30,8 +30,8 @@ def search_candidates(
     exclude: list[str],
     max_candidates: int = 3,
 ) -> SearchOutcome:
-    """Run the by-example search (planner.synthesis.search.learn) on a train pair given as CSV bytes."""
-    from planner.synthesis.search import learn
+    """Run the by-example search (recast_engine.synthesis.search.learn) on a train pair given as CSV bytes."""
+    from recast_engine.synthesis.search import learn
 
     input_grid = parse_grid(input_bytes, strict=False)
     expected_grid = parse_grid(expected_bytes, strict=False)

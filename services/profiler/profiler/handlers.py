@@ -8,8 +8,7 @@ import json
 from recast_common.consumer import HandlerContext
 from recast_common.events import Event, JobFailed, JobProfiled, JobSubmitted
 from recast_common.stage_files import profile_key
-
-from profiler.profile import parse_csv, profile_pair, summarize
+from recast_engine.profile import parse_csv, profile_pair, summarize
 
 STAGE = "profiling"
 

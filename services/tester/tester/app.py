@@ -15,11 +15,11 @@ from recast_common.consumer import Loop, build_loops_app
 from recast_common.events import Topics
 from recast_common.metrics import SANDBOX_ISOLATION
 from recast_common.settings import Settings
+from recast_engine.verify.sandbox import network_isolation
 
 from tester.handlers import handle_coded
 from tester.inference import handle_inference
 from tester.report import report_isolation
-from tester.sandbox import network_isolation
 
 log = logging.getLogger("tester")
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from recast_common.consumer import HandlerContext
 from recast_common.events import Event, JobCoded, JobFailed, JobFeedback, JobSucceeded
-from recast_common.program import candidate_fingerprint, script_fingerprint
 from recast_common.stage_files import profile_key, verdict_key
+from recast_engine.dsl import candidate_fingerprint, script_fingerprint
 
 from tester.inference import (
     compare,

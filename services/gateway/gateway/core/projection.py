@@ -28,7 +28,7 @@ from recast_common.events import (
     JobSubmitted,
     JobSucceeded,
 )
-from recast_common.program import candidate_fingerprint
+from recast_engine.dsl import candidate_fingerprint
 
 TERMINAL = ("succeeded", "failed", "deleted")
 STAGE_RANK = {"queued": 0, "profiling": 1, "planning": 2, "coding": 3, "testing": 4}

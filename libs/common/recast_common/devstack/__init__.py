@@ -1,4 +1,0 @@
-"""Embedded development/test stack: SeaweedFS + Tansu + Postgres, process supervision, `make run`."""
-from recast_common.devstack.stack import Stack, StackConfig, StackEnv
-
-__all__ = ["Stack", "StackConfig", "StackEnv"]

@@ -1,0 +1,335 @@
+"""Render a Program as a standalone, readable Python script (pure: text in, text out).
+
+The script copies the source of exactly the runtime functions the program uses (plus the module-level helpers,
+constants and imports they need), composes the cell expressions in `convert_row`, and streams the input through
+csv.reader -> table steps -> csv.writer, so row-local programs run in bounded memory on files of any size.
+Its semantics are those of recast_engine.dsl.interpret.run_program.
+"""
+from __future__ import annotations
+
+import ast
+import keyword
+import math
+import textwrap
+from types import ModuleType
+from typing import Any
+
+from recast_engine.dsl.model import Expr, Program
+from recast_engine.render.closure import Definitions, collect_definitions, rename
+from recast_engine.runtime import cells, tables
+
+# Names the script itself defines or imports; a runtime name equal to one of these is renamed in the copy.
+_SCRIPT_NAMES = frozenset(
+    {"csv", "sys", "functools", "HEADER_ROWS", "read_cell", "convert_header", "convert_row", "convert", "main"}
+)
+_SCRIPT_PREFIXES = ("output_column_",)
+_CACHE_SIZE = 65536
+_LINE_WIDTH = 100
+
+
+def render_script(program: Program, *, title: str = "") -> str:
+    cell_ops = sorted(_cell_ops(program))
+    table_ops = sorted({s.op for s in program.steps})
+    sections = [
+        Definitions(cells.__name__) if not cell_ops else _collect(cells, set(cell_ops), "cell"),
+        Definitions(tables.__name__) if not table_ops else _collect(tables, set(table_ops), "table"),
+    ]
+    sections, names = _resolve_conflicts(sections)
+    cell_names = {op: names[(cells.__name__, op)] for op in cell_ops}
+    table_names = {op: names[(tables.__name__, op)] for op in table_ops}
+
+    parts = [
+        _header(program, title),
+        _imports(sections, functools_needed=any(_is_computed(c.value) for c in program.columns)),
+        *(_section_text(s) for s in sections if s.statements),
+        _conversion(program, cell_names, table_names),
+        _MAIN,
+    ]
+    return "\n\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
+
+
+def _collect(module: ModuleType, roots: set[str], kind: str) -> Definitions:
+    private = sorted(r for r in roots if r.startswith("_") or not r.isidentifier())
+    if private:
+        raise KeyError(f"unknown {kind} function {private[0]!r}")
+    return collect_definitions(module, roots)
+
+
+def _cell_ops(program: Program) -> set[str]:
+    ops: set[str] = set()
+
+    def walk(e: Expr) -> None:
+        if e.op not in ("col", "const"):
+            ops.add(e.op)
+        for i in e.inputs:
+            walk(i)
+
+    for c in program.columns:
+        walk(c.value)
+        if c.header is not None:
+            walk(c.header)
+    return ops
+
+
+def _resolve_conflicts(sections: list[Definitions]) -> tuple[list[Definitions], dict[tuple[str, str], str]]:
+    """Rename top-level names that collide with the script's own names or between runtime modules."""
+    taken: dict[str, str] = {}  # emitted name -> statement source (identical definitions may be shared)
+    names: dict[tuple[str, str], str] = {}
+    resolved = []
+    for section in sections:
+        sources = {n: s.source for s in section.statements for n in s.binds}
+        sources.update({n: ast.unparse(i) for i in section.imports for n in _import_names(i)})
+        mapping = {}
+        for name, source in sources.items():
+            clash = _reserved(name) or (name in taken and taken[name] != source)
+            emitted = name
+            if clash:
+                suffix = section.module_name.rsplit(".", 1)[-1]
+                emitted = f"{name}_{suffix}"
+                n = 2
+                while emitted in taken or _reserved(emitted) or emitted in sources:
+                    emitted, n = f"{name}_{suffix}{n}", n + 1
+                mapping[name] = emitted
+            taken[emitted] = source
+            names[(section.module_name, name)] = emitted
+        resolved.append(rename(section, mapping))
+    return resolved, names
+
+
+def _reserved(name: str) -> bool:
+    return name in _SCRIPT_NAMES or name.startswith(_SCRIPT_PREFIXES)
+
+
+def _import_names(node: ast.stmt) -> set[str]:
+    assert isinstance(node, (ast.Import, ast.ImportFrom))
+    return {(a.asname or a.name).split(".")[0] for a in node.names}
+
+
+def _header(program: Program, title: str) -> str:
+    lines = ["#!/usr/bin/env python3", '"""' + _docstring_safe(title or "CSV conversion learned by Recast.")]
+    lines += ["", "Usage: python this_script.py INPUT.csv OUTPUT.csv", "", "Plan:"]
+    for line in program.describe():
+        lines += textwrap.wrap(
+            _docstring_safe(line), _LINE_WIDTH, initial_indent="  ", subsequent_indent="      ",
+            break_long_words=False, break_on_hyphens=False,
+        )
+    if program.header_rows:
+        lines.append("  the first row is a header row")
+    if program.notes:
+        lines += ["", "Notes:"]
+        for note in program.notes:
+            lines += textwrap.wrap(
+                _docstring_safe(note), _LINE_WIDTH, initial_indent="  - ", subsequent_indent="    ",
+                break_long_words=False, break_on_hyphens=False,
+            )
+    lines.append('"""')
+    return "\n".join(lines)
+
+
+def _docstring_safe(text: str) -> str:
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def _comment_safe(text: str) -> str:
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def _imports(sections: list[Definitions], *, functools_needed: bool) -> str:
+    plain = {"import csv", "import sys", *(["import functools"] * functools_needed)}
+    from_imports: list[str] = []
+    for section in sections:
+        for imp in section.imports:
+            text = ast.unparse(imp)
+            if isinstance(imp, ast.Import):
+                plain.add(text)
+            elif text not in from_imports:
+                from_imports.append(text)
+    lines = ["from __future__ import annotations", "", *sorted(plain)]
+    lines += [_wrap_import(t) for t in sorted(from_imports)]
+    return "\n".join(lines)
+
+
+def _wrap_import(text: str) -> str:
+    if len(text) <= _LINE_WIDTH:
+        return text
+    head, names = text.split(" import ", 1)
+    return f"{head} import (\n" + "".join(f"    {n.strip()},\n" for n in names.split(",")) + ")"
+
+
+def _section_text(section: Definitions) -> str:
+    banner = f"# ---- copied from {section.module_name} ----"
+    return banner + "\n\n" + "\n\n\n".join(s.source for s in section.statements)
+
+
+def _conversion(program: Program, cell_names: dict[str, str], table_names: dict[str, str]) -> str:
+    str_safe = not program.steps  # without table steps every cell read is already a str
+    out = [f"HEADER_ROWS = {program.header_rows}"]
+    if program.columns:
+        indices = set().union(*(_columns_read(c.value) | _columns_read(c.header) for c in program.columns))
+        # Short rows read as "" past their end: pad them once (fast, plain row[i]); negative indices need the
+        # original row length, so then every read goes through read_cell.
+        width = max(indices) + 1 if indices and min(indices) >= 0 else 0
+        if width:
+            reads = {i: f"row[{i}]" for i in indices}
+        else:
+            reads = {i: f"read_cell(row, {i})" for i in indices}
+            out.append(
+                '\n\ndef read_cell(row, index):\n    """row[index], or "" when the row is shorter."""\n'
+                '    return row[index] if index < len(row) else ""'
+            )
+        headers = [
+            _as_text(c.header, cell_names, str_safe=False, params=reads) if c.header else '""'
+            for c in program.columns
+        ]
+        values = []
+        for j, c in enumerate(program.columns, 1):
+            if _is_computed(c.value):
+                definition, call = _cached_column(j, c.value, cell_names, reads)
+                out.append(definition)
+                values.append(call)
+            else:
+                values.append(_as_text(c.value, cell_names, str_safe=str_safe, params=reads))
+        out.append(_row_function("convert_header", "The output header row, from the input header row.", headers,
+                                 width))
+        out.append(_row_function("convert_row", "One output row from one input row.", values, width))
+    body = ['def convert(rows):', '    """The output rows, from the input rows (a stream)."""']
+    for i, step in enumerate(program.steps, 1):
+        call = _indent_continuation(_call_text(table_names[step.op], ["rows"], step.args, 11), "    ")
+        body.append(f"    # step {i}: {step.op}")
+        body.append(f"    rows = {call}")
+    if not program.columns:
+        body.append("    yield from rows")
+    else:
+        body.append("    rows = iter(rows)")
+        body.append("    if HEADER_ROWS:")
+        body.append("        head = next(rows, None)")
+        body.append("        yield convert_header(head or [])")
+        body.append("    for row in rows:")
+        body.append("        yield convert_row(row)")
+    out.append("\n\n" + "\n".join(body))
+    return "\n".join(out)
+
+
+def _row_function(name: str, doc: str, items: list[str], width: int) -> str:
+    lines = [f"\n\ndef {name}(row):", f'    """{doc}"""']
+    if width and any("row[" in item for item in items):
+        lines.append(f"    if len(row) < {width}:")
+        lines.append(f'        row = row + [""] * ({width} - len(row))  # missing cells read as ""')
+    lines.append("    return [")
+    for j, item in enumerate(items, 1):
+        item = _indent_continuation(item, "        ")
+        lines.append(f"        {item},  # column {j}")
+    lines.append("    ]")
+    return "\n".join(lines)
+
+
+def _indent_continuation(text: str, indent: str) -> str:
+    return text.replace("\n", "\n" + indent)
+
+
+def _is_computed(expr: Expr) -> bool:
+    return expr.op not in ("col", "const")
+
+
+def _columns_read(expr: Expr | None) -> set[int]:
+    if expr is None:
+        return set()
+    if expr.op == "col":
+        return {int(expr.args["index"])}
+    return set().union(*(_columns_read(e) for e in expr.inputs)) if expr.inputs else set()
+
+
+def _cached_column(j: int, expr: Expr, cell_names: dict[str, str], reads: dict[int, str]) -> tuple[str, str]:
+    """A function computing output column j from the input cells it reads, and its call in convert_row.
+
+    Cell operators are pure functions of their inputs and real columns repeat values (dates, categories), so
+    a bounded cache saves recomputing them; memory stays bounded whatever the file size.
+    """
+    used = sorted(_columns_read(expr))
+    params = {i: f"column_{i}" if i >= 0 else f"column_minus_{-i}" for i in used}
+    body = _indent_continuation(_as_text(expr, cell_names, str_safe=False, params=params, indent=11), "    ")
+    inputs = ", ".join(f"input column {i}" for i in used) or "no input"
+    definition = (
+        f"\n\n@functools.lru_cache(maxsize={_CACHE_SIZE})\n"
+        f"def output_column_{j}({', '.join(params.values())}):\n"
+        f'    """Output column {j}, from {inputs}."""\n'
+        f"    return {body}"
+    )
+    call = f"output_column_{j}({', '.join(reads[i] for i in used)})"
+    return definition, call
+
+
+def _as_text(
+    expr: Expr, cell_names: dict[str, str], *, str_safe: bool, params: dict[int, str], indent: int = 8
+) -> str:
+    """The expression as Python source, converted to str exactly like the interpreter does."""
+    text = _expr_text(expr, cell_names, indent, params)
+    if expr.op == "const" and isinstance(expr.args.get("value"), str):
+        return text
+    if expr.op == "col" and str_safe:
+        return text
+    return f"str({text})"
+
+
+def _expr_text(expr: Expr, cell_names: dict[str, str], indent: int, params: dict[int, str]) -> str:
+    """Source of a cell expression; reading column i is the source params[i]."""
+    if expr.op == "col":
+        return params[int(expr.args["index"])]
+    if expr.op == "const":
+        return literal(expr.args["value"])
+    inputs = [_expr_text(e, cell_names, indent + 4, params) for e in expr.inputs]
+    return _call_text(cell_names[expr.op], inputs, expr.args, indent)
+
+
+def _call_text(fn: str, positional: list[str], kwargs: dict[str, Any], indent: int = 4) -> str:
+    args = list(positional)
+    odd = {}
+    for key, value in kwargs.items():
+        if key.isidentifier() and not keyword.iskeyword(key):
+            args.append(f"{key}={literal(value)}")
+        else:
+            odd[key] = value
+    if odd:
+        args.append(f"**{literal(odd)}")
+    flat = f"{fn}({', '.join(args)})"
+    if len(flat) + indent <= _LINE_WIDTH and "\n" not in flat:
+        return flat
+    pad = " " * 4
+    inner = ",\n".join(pad + a.replace("\n", "\n" + pad) for a in args)
+    return f"{fn}(\n{inner},\n)"
+
+
+def literal(value: Any) -> str:
+    """Python source evaluating to `value` (JSON-like data)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"float({str(value)!r})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        inner = ", ".join(literal(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return repr(value)
+    raise TypeError(f"cannot render {type(value).__name__} {value!r} as a literal")
+
+
+_MAIN = '''
+def main(argv=None):
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python " + sys.argv[0] + " INPUT.csv OUTPUT.csv", file=sys.stderr)
+        return 2
+    csv.field_size_limit(2**31 - 1)
+    # utf-8-sig drops a UTF-8 byte order mark when there is one
+    with open(args[0], newline="", encoding="utf-8-sig") as source, \\
+            open(args[1], "w", newline="", encoding="utf-8") as target:
+        csv.writer(target, lineterminator="\\n").writerows(convert(csv.reader(source)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''

@@ -1,0 +1,398 @@
+"""Whole-table synthesis: find the simplest Programs mapping an input grid to the expected grid.
+
+The search enumerates sequences of table steps (breadth first: 0, 1, 2, then 3 steps), each step proposed with
+structural parameters fitted to this pair (see table_proposals). After each sequence, when the intermediate
+grid has as many rows as the expected output, every output column is explained by a cell expression learned
+with `learn_column`; whole-grid identity and plain column copies are tried first.
+"""
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Literal
+
+from recast_engine.dsl import OutputColumn, Program, Step, col, const
+from recast_engine.dsl.interpret import eval_expr, run
+from recast_engine.kinds import looks_like_header
+from recast_engine.runtime import tables
+from recast_engine.synthesis.columns import learn_column
+from recast_engine.synthesis.table_proposals import Context, propose
+
+Row = list[str]
+
+DEFAULT_SAMPLE_ROWS = 40
+COLUMN_BUDGET = 1.0  # seconds learn_column may spend on one output column
+LEARNING_SHARE = 0.6  # share of the timeout learn_column may use in total
+MAX_LEARNING_ATTEMPTS = 8
+MAX_DEPTH = 3
+MAX_NODES_PER_DEPTH = 400
+COLLECT_EXTRA = 3  # candidates gathered beyond max_candidates so that ranking can pick the simplest
+
+
+def _expr_cost(expr, is_header: bool, input_cells: frozenset[str]) -> int:
+    if expr is None or expr.op == "col":
+        return 0
+    if expr.op == "const":
+        # a new header name ("var") is cheap; a literal copied from the input data is likely overfitting
+        return 2 if is_header and expr.args["value"] not in input_cells else 6
+    return 1 + expr.size() + 3 * _literals(expr)
+
+
+def _literals(expr) -> int:
+    """Data-like literals in an expression (lookup tables, constants): a sign of memorizing the example."""
+
+    def count(value) -> int:
+        if isinstance(value, str):
+            return 1 if value.strip() else 0
+        if isinstance(value, dict):
+            return sum(count(k) + count(v) for k, v in value.items())
+        if isinstance(value, (list, tuple)):
+            return sum(count(v) for v in value)
+        return 0
+
+    own = count(expr.args) if expr.op not in ("col",) else 0
+    return own + sum(_literals(i) for i in expr.inputs)
+
+
+def _is_clean(program: Program) -> bool:
+    """No column memorizes the example (lookup tables, constant data values)."""
+    return all(
+        _literals(c.value) <= 2
+        and c.value.op != "lookup"
+        and not (c.value.op == "const" and str(c.value.args.get("value", "")).strip())
+        for c in program.columns
+    )
+
+
+def _only_copies(program: Program) -> bool:
+    return all(c.value.op == "col" for c in program.columns)
+
+
+def program_cost(program: Program, input_cells: frozenset[str] = frozenset()) -> tuple[int, int]:
+    """Simplicity rank: literals and computed cells cost most, then steps and their arguments."""
+    cells = sum(
+        _expr_cost(c.value, False, input_cells) + _expr_cost(c.header, True, input_cells) for c in program.columns
+    )
+    steps = sum(3 + len(s.args) for s in program.steps)
+    reorder = sum(1 for j, c in enumerate(program.columns) if c.value.op != "col" or c.value.args["index"] != j)
+    return cells * 4 + steps + reorder, program.size()
+
+
+@dataclass
+class SearchResult:
+    programs: list[Program]  # candidates reproducing the (sampled) train pair, best first
+    tried: list[str] = field(default_factory=list)  # what the search tried, for the failure message
+    unexplained: list[str] = field(default_factory=list)  # output columns no program explained
+    elapsed: float = 0.0
+
+
+class _Timeout(Exception):
+    pass
+
+
+@dataclass
+class _Search:
+    expected: list[Row]
+    deadline: float
+    exclude: frozenset[str]
+    max_candidates: int
+    sample_rows: int
+    found: list[Program] = field(default_factory=list)
+    finished: set = field(default_factory=set)  # (steps, header, learn) already completed
+    near_misses: list = field(default_factory=list)  # grids mostly explained by copies, for learn_column
+    soft_deadline: float = 0.0  # once a clean candidate exists, stop collecting alternatives after this
+    learning_until: float = 0.0  # learn_column may run until then (a share of the timeout)
+    fingerprints: set[str] = field(default_factory=set)
+    tried: list[str] = field(default_factory=list)
+    best_unexplained: list[str] | None = None
+
+    def has_clean(self) -> bool:
+        return any(_is_clean(p) for p in self.found)
+
+    def learning_deadline(self) -> float:
+        return min(self.deadline, self.learning_until)
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise _Timeout
+
+    def done(self, since: int = 0) -> bool:
+        return len(self.found) - since >= self.max_candidates + COLLECT_EXTRA
+
+    def offer(self, program: Program, grid_in: list[Row]) -> None:
+        fp = program.fingerprint()
+        if fp in self.exclude or fp in self.fingerprints:
+            return
+        try:
+            ok = run(program, grid_in) == self.expected
+        except Exception:  # noqa: BLE001 - a candidate that crashes is simply not a solution
+            ok = False
+        if ok:
+            self.fingerprints.add(fp)
+            self.found.append(program)
+
+
+def _apply(step: Step, grid: list[Row]) -> list[Row]:
+    # operators never mutate their input rows, so intermediate grids may share them
+    return list(getattr(tables, step.op)(grid, **step.args))
+
+
+def _column(grid: list[Row], j: int) -> tuple[str, ...]:
+    return tuple(r[j] if j < len(r) else "" for r in grid)
+
+
+def _describe_steps(steps: list[Step]) -> str:
+    return " -> ".join(s.describe() for s in steps) or "no table step"
+
+
+class _Interrupted(Exception):
+    pass
+
+
+@contextmanager
+def _hard_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the block after `seconds` (SIGALRM, main thread only; elsewhere the block runs unbounded).
+
+    learn_column is asked to honour its deadline, but a slow path inside it must not break ours.
+    An interval timer already running (pytest-timeout, for one) is restored afterwards.
+    """
+    usable = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+    if not usable:
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise _Interrupted
+
+    started = time.monotonic()
+    previous_delay, previous_interval = signal.getitimer(signal.ITIMER_REAL)
+    previous_handler = signal.signal(signal.SIGALRM, _raise)
+    limit = max(seconds, 0.01)
+    if previous_delay:
+        limit = min(limit, previous_delay)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous_handler)
+        if previous_delay:
+            left = previous_delay - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001), previous_interval)
+
+
+def _learn_value(rows: list[Row], outputs: list[str], deadline: float, sample: int, seconds: float) -> list:
+    """Expressions explaining outputs over rows, learned on a prefix and checked on every row."""
+    exprs = []
+    budget = min(deadline, time.monotonic() + seconds)
+    if time.monotonic() >= budget:
+        return exprs
+    try:
+        with _hard_limit(budget - time.monotonic() + 0.05):
+            for expr in learn_column(rows[:sample], outputs[:sample], budget):
+                if len(rows) <= sample or all(str(eval_expr(expr, r)) == o for r, o in zip(rows, outputs)):
+                    exprs.append(expr)
+                    break
+                if time.monotonic() > budget:
+                    break
+    except _Interrupted:
+        pass
+    return exprs
+
+
+def _explain_columns(
+    search: _Search, grid: list[Row], header: bool, learn: bool = True
+) -> tuple[list[OutputColumn] | None, list[str]]:
+    """Output columns over `grid` (same row count as expected), or None and the columns left unexplained.
+
+    Copies are matched first for every column; learn_column (costly) only runs when copies already explain
+    most of the output, i.e. when this grid is plausibly the right intermediate table.
+    """
+    expected = search.expected
+    width = max((len(r) for r in expected), default=0)
+    grid_width = max((len(r) for r in grid), default=0)
+    grid_columns: dict[tuple[str, ...], int] = {}
+    body_columns: dict[tuple[str, ...], int] = {}
+    for i in range(grid_width):
+        grid_columns.setdefault(_column(grid, i), i)
+        if header:
+            body_columns.setdefault(_column(grid[1:], i), i)
+    columns: list[OutputColumn | None] = []
+    pending: list[int] = []
+    for j in range(width):
+        target = _column(expected, j)
+        name = target[0] if header and target else ""
+        if target in grid_columns:
+            i = grid_columns[target]
+            columns.append(OutputColumn(header=col(i) if header else None, value=col(i)))
+        elif header and target[1:] in body_columns:
+            i = body_columns[target[1:]]
+            same = [k for k in range(grid_width) if grid[0][k:k + 1] == [name]]
+            columns.append(OutputColumn(header=col(same[0]) if same else const(name), value=col(i)))
+        else:
+            columns.append(None)
+            pending.append(j)
+    same_header = header and bool(grid) and grid[0] == expected[0]
+    if (len(pending) > max(2, width // 2) and not (learn and same_header)) or (pending and not learn):
+        return None, [f"column {j + 1}" for j in pending]
+    unexplained: list[str] = []
+    for j in pending:
+        search.check_time()
+        target = _column(expected, j)
+        name = target[0] if header else ""
+        header_expr = None
+        if header:
+            same = [i for i in range(grid_width) if grid[0][i:i + 1] == [name]]
+            header_expr = col(same[0]) if same else const(name)
+        body, outputs = (grid[1:], list(target[1:])) if header else (grid, list(target))
+        # the first near misses are the likeliest: give each pending column a fair share of the learning time
+        share = (search.learning_deadline() - time.monotonic()) / (len(pending) + 1)
+        exprs = _learn_value(body, outputs, search.learning_deadline(), search.sample_rows, max(COLUMN_BUDGET, share))
+        if not exprs:
+            unexplained.append(f"column {j + 1}" + (f" ({name!r})" if name else ""))
+            break
+        columns[j] = OutputColumn(header=header_expr, value=exprs[0])
+    if unexplained:
+        return None, unexplained
+    return [c for c in columns if c is not None], []
+
+
+def _finish(
+    search: _Search, steps: list[Step], grid: list[Row], grid_in: list[Row], header: bool, learn: bool = False
+) -> None:
+    """Try to complete a step sequence into Programs: identity, copies, then (when `learn`) learned cells.
+
+    Without `learn`, a grid whose columns are mostly copies is kept as a near miss for the learning pass.
+    """
+    expected = search.expected
+    key = (_describe_steps(steps), header, learn)
+    if key in search.finished:
+        return
+    search.finished.add(key)
+    if grid == expected:
+        search.offer(Program(steps=list(steps), header_rows=1 if header else 0), grid_in)
+        return
+    if len(grid) != len(expected):
+        return
+    columns, unexplained = _explain_columns(search, grid, header, learn)
+    if columns is None:
+        plausible = len(unexplained) <= max(2, len(expected[0]) // 2 if expected else 0)
+        if not learn and (plausible or (header and grid[0] == expected[0])):
+            search.near_misses.append((len(unexplained), len(steps), list(steps), grid, header))
+        if search.best_unexplained is None or len(unexplained) < len(search.best_unexplained):
+            search.best_unexplained = unexplained
+        return
+    program = Program(steps=list(steps), header_rows=1 if header else 0, columns=columns)
+    search.offer(program, grid_in)
+
+
+def _learning_pass(search: _Search, grid_in: list[Row]) -> None:
+    """Learn cell expressions for the near misses, fewest unexplained columns and fewest steps first."""
+    misses = sorted(search.near_misses, key=lambda m: (m[0], m[1]))
+    search.near_misses = []
+    for _, _, steps, grid, header in misses[:MAX_LEARNING_ATTEMPTS]:
+        search.check_time()
+        _finish(search, steps, grid, grid_in, header, learn=True)
+        if search.found:
+            return
+
+
+def _grid_key(grid: list[Row]) -> int:
+    return hash((len(grid), tuple(tuple(r) for r in grid[:50]), tuple(tuple(r) for r in grid[-20:])))
+
+
+def _search_depths(search: _Search, grid_in: list[Row], header: bool, max_depth: int) -> None:
+    ctx = Context.build(search.expected, header)
+    found_before = len(search.found)
+    frontier: list[tuple[list[Step], list[Row]]] = [([], grid_in)]
+    seen = {_grid_key(grid_in): 0}  # grid -> cost of the cheapest step sequence reaching it
+    _finish(search, [], grid_in, grid_in, header)
+    for depth in range(1, max_depth + 1):
+        next_frontier: list[tuple[list[Step], list[Row]]] = []
+        for steps, grid in frontier:
+            for step in propose(grid, ctx, last=depth == max_depth):
+                search.check_time()
+                try:
+                    new_grid = _apply(step, grid)
+                except Exception:  # noqa: BLE001, S112 - a step that does not fit this grid is skipped
+                    continue
+                key = _grid_key(new_grid)
+                new_steps = steps + [step]
+                cost = sum(3 + len(s.args) for s in new_steps)
+                if not new_grid or seen.get(key, cost + 1) <= cost:
+                    continue
+                seen[key] = cost
+                search.tried.append(_describe_steps(new_steps))
+                _finish(search, new_steps, new_grid, grid_in, header)
+                if search.done(found_before) or (search.has_clean() and time.monotonic() > search.soft_deadline):
+                    return
+                # a step that grows the table past the output's length rarely leads anywhere and is costly
+                if len(new_grid) > max(len(search.expected) + 1, len(grid)):
+                    continue
+                if depth < max_depth and len(next_frontier) < MAX_NODES_PER_DEPTH:
+                    next_frontier.append((new_steps, new_grid))
+        frontier = next_frontier
+
+
+def _header_modes(header: str, input_grid: list[Row], expected_grid: list[Row]) -> list[bool]:
+    if header == "yes":
+        return [True]
+    if header == "no":
+        return [False]
+    if len(expected_grid) < 2:
+        return [False]
+    same_head = bool(input_grid and expected_grid) and bool(set(input_grid[0]) & set(expected_grid[0]))
+    # a first row unlike the rest in both files (names over numbers or dates) is a header even when renamed
+    both_look_like_headers = looks_like_header(input_grid) and looks_like_header(expected_grid)
+    return [True, False] if same_head or both_look_like_headers else [False, True]
+
+
+def learn(
+    input_grid: list[Row],
+    expected_grid: list[Row],
+    header: Literal["auto", "yes", "no"] = "auto",
+    timeout: float = 10.0,
+    exclude: frozenset[str] = frozenset(),
+    max_candidates: int = 5,
+    sample_rows: int | None = None,
+) -> SearchResult:
+    """Programs mapping input_grid to expected_grid, simplest first (never longer than `timeout` seconds).
+
+    header: "yes"/"no" says whether the first row of both grids is a header row; "auto" tries both.
+    exclude: fingerprints of programs that failed in the tester; they are skipped.
+    sample_rows: cell expressions are learned on this many rows of the intermediate table (default 40),
+    then every candidate is verified on all rows of the train pair before it is returned.
+    """
+    start = time.monotonic()
+    search = _Search(
+        expected=[list(r) for r in expected_grid],
+        deadline=start + timeout * 0.95,
+        exclude=frozenset(exclude),
+        max_candidates=max_candidates,
+        sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS,
+    )
+    search.soft_deadline = start + timeout * 0.2
+    grid_in = [list(r) for r in input_grid]
+    modes = _header_modes(header, grid_in, search.expected)
+    try:
+        for depth in range(MAX_DEPTH + 1):
+            for mode in modes:
+                _search_depths(search, grid_in, mode, depth) if depth else _finish(search, [], grid_in, grid_in, mode)
+            if not search.found and depth >= 1:
+                # learned cells after one step are likely, but a deeper structural program may still exist
+                share = LEARNING_SHARE / 2 if depth == 1 else LEARNING_SHARE
+                search.learning_until = start + timeout * share
+                _learning_pass(search, grid_in)
+            if any(_only_copies(p) for p in search.found) or any(_is_clean(p) for p in search.found if depth >= 1):
+                break
+    except _Timeout:
+        search.tried.append(f"stopped at the {timeout:g}s timeout")
+    input_cells = frozenset(c for r in grid_in[1:2000] for c in r)
+    search.found.sort(key=lambda p: program_cost(p, input_cells))
+    unexplained = [] if search.found else (search.best_unexplained or ["row count: no step sequence matched"])
+    tried = search.tried[:50]
+    return SearchResult(search.found[:max_candidates], tried, unexplained, time.monotonic() - start)
