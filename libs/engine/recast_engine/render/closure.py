@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import inspect
+import re
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -96,27 +98,58 @@ def _is_docstring(node: ast.stmt) -> bool:
 
 
 def parse_module(source: str) -> list[TopLevel]:
+    """The module's top-level statements with their source text, in one pass over the source."""
     tree = ast.parse(source)
+    lines = _source_lines(source)
     result = []
     for order, node in enumerate(tree.body):
         if _is_docstring(node):
             continue
         if isinstance(node, ast.ImportFrom) and node.module == "__future__":
             continue
-        text = ast.get_source_segment(source, node, padded=False) or ast.unparse(node)
-        decorators = getattr(node, "decorator_list", [])
-        if decorators:
-            # get_source_segment starts at `def`; keep the decorators with their function
-            lines = source.splitlines()
-            first = min(d.lineno for d in decorators) - 1
-            text = "\n".join(lines[first : node.end_lineno])
+        text = _segment(lines, node) or ast.unparse(node)
         result.append(TopLevel(node, text, _bound_by(node), _read_by(node), order))
     return result
 
 
+def _source_lines(source: str) -> list[str]:
+    """The lines as the parser counts them (ast.get_source_segment's split, done once instead of per statement)."""
+    lines = _LINE.findall(source)
+    rest = source[sum(map(len, lines)) :]
+    return lines + [rest] if rest else lines
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
+
+
+def _segment(lines: list[str], node: ast.stmt) -> str | None:
+    """The statement's source as ast.get_source_segment gives it, except that a decorated definition starts at its
+    first decorator and runs to the end of its last line (whole lines)."""
+    if node.end_lineno is None or node.end_col_offset is None:
+        return None
+    last = node.end_lineno - 1
+    decorators = getattr(node, "decorator_list", [])
+    if decorators:
+        first = min(d.lineno for d in decorators) - 1
+        return "".join(lines[first:last]) + lines[last].rstrip("\r\n")
+    first = node.lineno - 1
+    # offsets count UTF-8 bytes
+    if first == last:
+        return lines[first].encode()[node.col_offset : node.end_col_offset].decode()
+    head = lines[first].encode()[node.col_offset :].decode()
+    tail = lines[last].encode()[: node.end_col_offset].decode()
+    return "".join([head, *lines[first + 1 : last], tail])
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(source: str) -> tuple[TopLevel, ...]:
+    """parse_module, once per distinct source (the coder renders from the same runtime modules every time)."""
+    return tuple(parse_module(source))
+
+
 def collect_from_source(source: str, module_name: str, roots: set[str]) -> Definitions:
     """The imports and statements of `source` that the top-level names `roots` need, transitively."""
-    statements = parse_module(source)
+    statements = _parsed(source)
     binders: dict[str, list[TopLevel]] = {}
     for s in statements:
         for name in s.binds:
