@@ -165,6 +165,11 @@ class Stack:
         self.tansu.restart()
         await self.tansu.wait_ready()
 
+    async def crash_restart_postgres(self, down_seconds: float) -> None:
+        """Crash the embedded Postgres (immediate shutdown), leave it down `down_seconds`, start it again."""
+        assert self.pg is not None
+        await self.pg.crash_restart(down_seconds)
+
     async def stop(self) -> None:
         """Stop everything; safe to call twice and after a failed start."""
         began = time.monotonic()

@@ -7,7 +7,8 @@ import logging
 from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from recast_common.errors import is_transient
+from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +24,17 @@ def _unavailable(what: str):
 
 
 async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
-    if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+    # Every way of the database being away (down, starting up, restarting, out of connections) is a 503.
+    if is_transient(exc):
         return await _unavailable("the database")(request, exc)
+    log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+async def _any_error(request: Request, exc: Exception) -> JSONResponse:
+    """Last resort: a backing service's error in a form no handler above names (e.g. raw asyncpg)."""
+    if is_transient(exc):
+        return await _unavailable("a backing service")(request, exc)
     log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
     return JSONResponse({"detail": "internal error"}, status_code=500)
 
@@ -41,3 +51,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ConnectionError, _unavailable("a backing service"))
     app.add_exception_handler(OSError, _unavailable("a backing service"))
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(Exception, _any_error)
