@@ -57,7 +57,7 @@ from recast_common.events import (
     parse_event,
 )
 from recast_common.kafka import ensure_topics, make_broker, publish_event, subscriber_options
-from recast_common.metrics import record_handler_error, record_message, serve_metrics_from_env
+from recast_common.metrics import mark_ready, record_handler_error, record_message, serve_metrics_from_env
 from recast_common.settings import Settings
 from recast_common.storage import Storage
 
@@ -378,7 +378,8 @@ def build_loops_app(loops: list[Loop], settings: Settings | None = None) -> tupl
 
     async def on_startup() -> None:
         try:
-            await ensure_topics(settings)
+            if settings.create_topics:
+                await ensure_topics(settings)
         except Exception as exc:  # noqa: BLE001 - the stack usually created them already
             log.warning("ensure_topics failed: %s", exc)
         # before the broker starts consuming; publishing only happens while handling, once it is connected
@@ -390,8 +391,10 @@ def build_loops_app(loops: list[Loop], settings: Settings | None = None) -> tupl
         for loop in loops:
             log.info("%s replica %s consuming %s (group %s)", loop.name, replica_id(), ", ".join(loop.topics),
                      loop.group or loop.name)
+        mark_ready()
 
     async def on_shutdown() -> None:
+        mark_ready(False)
         for consumer in consumers:
             await consumer.stop()
 

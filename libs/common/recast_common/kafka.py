@@ -44,8 +44,13 @@ def all_topic_names() -> list[str]:
 
 
 def make_broker(settings: Settings, **kw: Any) -> KafkaBroker:
-    """A FastStream KafkaBroker for the configured bootstrap servers (never idempotent: Tansu refuses it)."""
+    """A FastStream KafkaBroker for the configured bootstrap servers (never idempotent: Tansu refuses it).
+
+    Every publish waits for all in-sync replicas (acks=all): with min.insync.replicas 2 on the cluster's topics
+    (deploy/k8s/kafka-topics.yaml) an acknowledged event survives the loss of a broker.
+    """
     kw.setdefault("enable_idempotence", False)
+    kw.setdefault("acks", "all")
     kw.setdefault("request_timeout_ms", 20_000)
     return KafkaBroker(settings.kafka_bootstrap, **kw)
 

@@ -4,15 +4,18 @@ The Grafana dashboard (deploy/k8s/grafana/recast-dashboard.json) queries these n
 together. Metrics live in prometheus_client's default registry, one per process (one service per process).
 
 A service serves /metrics only when `RECAST_METRICS_PORT` is set: tests and `make run` start many services on
-one machine and must not fight over a port.
+one machine and must not fight over a port. The same server answers the Kubernetes probes: /healthz (liveness:
+the process answers) and /readyz (readiness: 200 once the service called `mark_ready()`, 503 before and after
+`mark_ready(False)` at shutdown).
 """
 from __future__ import annotations
 
 import logging
 import os
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
 
 log = logging.getLogger("recast.metrics")
 
@@ -98,10 +101,55 @@ def metrics_port_from_env(environ: dict[str, str] | None = None) -> int | None:
 
 _server_lock = threading.Lock()
 _served_port: int | None = None
+_ready = threading.Event()
+
+
+def mark_ready(ready: bool = True) -> None:
+    """Say whether this service takes work now (/readyz answers 200 when it does, 503 otherwise)."""
+    if ready:
+        _ready.set()
+    else:
+        _ready.clear()
+
+
+def is_ready() -> bool:
+    return _ready.is_set()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - the http.server naming
+        path = self.path.split("?", 1)[0]
+        if path == "/metrics":
+            self._answer(200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
+        elif path == "/healthz":
+            self._answer(200, b"ok\n")
+        elif path == "/readyz":
+            ready = is_ready()
+            self._answer(200 if ready else 503, b"ready\n" if ready else b"not ready\n")
+        else:
+            self._answer(404, b"not found\n")
+
+    def _answer(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - probes every few seconds: no log
+        return
+
+
+def start_server(port: int, addr: str = "0.0.0.0") -> ThreadingHTTPServer:
+    """Serve /metrics, /healthz and /readyz on addr:port from a daemon thread (port 0: any free port)."""
+    server = ThreadingHTTPServer((addr, port), _Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="metrics-server", daemon=True).start()
+    return server
 
 
 def serve_metrics_from_env(addr: str = "0.0.0.0") -> int | None:
-    """Serve /metrics on RECAST_METRICS_PORT (once per process); returns the port, or None when not serving.
+    """Serve /metrics and the probes on RECAST_METRICS_PORT (once per process); returns the port, or None.
 
     A port already in use is logged, not raised: a service without metrics is better than no service.
     """
@@ -113,10 +161,10 @@ def serve_metrics_from_env(addr: str = "0.0.0.0") -> int | None:
         if _served_port is not None:
             return _served_port
         try:
-            start_http_server(port, addr=addr)
+            start_server(port, addr=addr)
         except OSError as exc:
             log.error("metrics server not started on port %d: %s", port, exc)
             return None
         _served_port = port
-    log.info("serving Prometheus metrics on %s:%d/metrics", addr, port)
+    log.info("serving Prometheus metrics and probes on %s:%d (/metrics, /healthz, /readyz)", addr, port)
     return port

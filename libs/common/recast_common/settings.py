@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     # Kafka
     kafka_bootstrap: str = "127.0.0.1:9092"
     topic_partitions: int = 4
+    # Services create missing topics at start (the dev stack); on a cluster Strimzi owns them (KafkaTopic
+    # resources with their replicas and configs) and deploy/k8s sets RECAST_CREATE_TOPICS=false.
+    create_topics: bool = True
     consumer_max_retries: int = 3
 
     # S3

@@ -21,7 +21,7 @@ from recast_common.db.models import Artifact, Attempt, InferenceRun, Job, JobEve
 from recast_common.db.session import make_engine
 from recast_common.errors import is_transient
 from recast_common.events import Event, Topics, parse_event
-from recast_common.metrics import serve_metrics_from_env
+from recast_common.metrics import mark_ready, serve_metrics_from_env
 from recast_common.settings import Settings
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -224,8 +224,8 @@ class Projector:
             session_timeout_ms=10_000,
             heartbeat_interval_ms=2_000,
         )
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap, enable_idempotence=False
+        self.producer = AIOKafkaProducer(  # dead letters only; acks=all like every producer
+            bootstrap_servers=self.settings.kafka_bootstrap, enable_idempotence=False, acks="all"
         )
         await self.consumer.start()
         await self.producer.start()
@@ -317,6 +317,7 @@ async def serve(settings: Settings) -> None:
         await projector.engine.dispose()
         return
     log.info("projector started (group %s)", GROUP)
+    mark_ready()
     try:
         await projector.run()
     finally:

@@ -20,7 +20,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from recast_common.db.outbox import NOTIFY_CHANNEL
 from recast_common.db.session import asyncpg_dsn
-from recast_common.metrics import OUTBOX_FAILURES, OUTBOX_PUBLISHED, serve_metrics_from_env
+from recast_common.metrics import OUTBOX_FAILURES, OUTBOX_PUBLISHED, mark_ready, serve_metrics_from_env
 from recast_common.settings import Settings
 
 from gateway.startup import start_with_retry
@@ -159,6 +159,7 @@ async def serve(settings: Settings) -> None:
     if not await start_with_retry(relay.start, relay.close, relay._stopping, "relay"):
         return
     log.info("relay started (broker %s)", settings.kafka_bootstrap)
+    mark_ready()
     try:
         await relay.run()
     finally:
