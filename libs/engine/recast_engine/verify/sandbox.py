@@ -493,20 +493,86 @@ def _take_back(path: Path) -> None:
 
 
 def _remove_tree(path: Path) -> None:
-    """Remove the work folder whatever the script left in it (read-only folders, files of another uid)."""
-    def make_writable(function, target, _):
-        try:
-            for folder in (os.path.dirname(target), target):
-                _take_back(Path(folder))
-                os.chmod(folder, 0o700)
-            if function in (os.unlink, os.remove, os.rmdir):
-                function(target)
-            else:  # os.open, os.scandir, os.lstat... (they need more arguments): start over from this folder
-                shutil.rmtree(target, ignore_errors=True)
-        except OSError:
-            pass
-
+    """Remove the work folder whatever the script left in it (read-only folders, files of another uid), never
+    following a link: every step works on a file descriptor opened with O_NOFOLLOW relative to its parent's, so a
+    symlink the script planted (even one swapped in for a folder meanwhile) is unlinked, not entered or changed."""
     try:
-        shutil.rmtree(path, onerror=make_writable)
+        parent = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as error:
         log.warning("sandbox: could not remove %s: %s", path, error)
+        return
+    try:
+        _remove_entry(parent, path.name)
+    except OSError as error:
+        log.warning("sandbox: could not remove %s: %s", path, error)
+    finally:
+        os.close(parent)
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def _remove_entry(parent_fd: int, name: str, depth: int = 0) -> None:
+    """Remove `name` in the folder `parent_fd`: a folder with everything in it, anything else unlinked."""
+    try:
+        folder = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    except FileNotFoundError:
+        return
+    except OSError:  # not a folder (a file, a symlink: ELOOP/ENOTDIR), or one we may not open yet
+        folder = _open_folder_taken_back(parent_fd, name)
+        if folder is None:
+            _unlink(parent_fd, name)
+            return
+    try:
+        if depth > 512:
+            raise OSError(f"sandbox work folder nested deeper than 512 levels at {name}")
+        _take_back_fd(folder)
+        for entry in _entries(folder):
+            _remove_entry(folder, entry, depth + 1)
+    finally:
+        os.close(folder)
+    os.rmdir(name, dir_fd=parent_fd)
+
+
+def _open_folder_taken_back(parent_fd: int, name: str) -> int | None:
+    """A folder the script made unreadable to us: own it again and retry (still without following a link)."""
+    try:
+        info = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode):
+        return None
+    try:
+        if os.geteuid() == 0:
+            os.chown(name, 0, 0, dir_fd=parent_fd, follow_symlinks=False)
+        # O_PATH opens without read permission and without following a link; fchmod through it is not
+        # allowed, so the mode is set through /proc/self/fd of that very descriptor (no path lookup of ours)
+        handle = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY, dir_fd=parent_fd)
+        try:
+            os.chmod(f"/proc/self/fd/{handle}", 0o700)
+        finally:
+            os.close(handle)
+        return os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    except OSError:
+        return None
+
+
+def _take_back_fd(folder: int) -> None:
+    try:
+        if os.geteuid() == 0:
+            os.fchown(folder, 0, 0)
+        os.fchmod(folder, 0o700)
+    except OSError:
+        pass
+
+
+def _entries(folder: int) -> list[str]:
+    with os.scandir(folder) as listing:
+        return [entry.name for entry in listing]
+
+
+def _unlink(parent_fd: int, name: str) -> None:
+    try:
+        os.unlink(name, dir_fd=parent_fd)
+    except FileNotFoundError:
+        pass
