@@ -32,7 +32,8 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
 
     # Gateway
-    admin_api_key: str = "recast-admin-dev-key"
+    admin_api_key: str = "recast-admin-dev-key"  # refused at start unless dev_mode (gateway.startup)
+    dev_mode: bool = False  # RECAST_DEV_MODE=1: a development machine, where known default keys are accepted
     max_upload_bytes: int = 50 * 1024 * 1024
     inference_wait_seconds: float = 20.0
     max_inference_bytes: int = 10 * 1024**3  # the streamed inference route's own limit

@@ -84,7 +84,9 @@ async def main_async() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    stack = Stack(StackConfig.from_environment(data_dir, admin_api_key=admin_key))
+    # a development machine: RECAST_DEV_MODE lets the gateway accept a known key the user may have set
+    dev_mode = {"RECAST_DEV_MODE": os.environ.get("RECAST_DEV_MODE", "1")}
+    stack = Stack(StackConfig.from_environment(data_dir, admin_api_key=admin_key, extra_env=dev_mode))
     supervisor: Supervisor | None = None
     try:
         start = asyncio.create_task(stack.start())

@@ -12,6 +12,7 @@ import importlib
 import inspect
 import logging
 import os
+import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ class StackConfig:
     database_name: str = "recast"
     drop_database_on_stop: bool = False  # tests: a fresh database per session, dropped afterwards
     database_url: str | None = None  # libpq URL of an existing server; None: embedded Postgres in data_dir
-    admin_api_key: str = "recast-admin-dev-key"
+    admin_api_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # random unless given
     s3_bucket: str = "recast"
     tansu_bucket: str = "tansu"
     s3_access_key: str = "recast"

@@ -19,6 +19,7 @@ from gateway.errors import install_error_handlers
 from gateway.limits import BodySizeLimit
 from gateway.metrics import install_metrics
 from gateway.notify import INFERENCE_CHANNEL, Notifications
+from gateway.startup import check_admin_key
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ FORM_OVERHEAD_BYTES = 1024 * 1024
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    check_admin_key(settings.admin_api_key, settings.dev_mode)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
