@@ -326,7 +326,10 @@ def main(argv=None):
     # utf-8-sig drops a UTF-8 byte order mark when there is one
     with open(args[0], newline="", encoding="utf-8-sig") as source, \\
             open(args[1], "w", newline="", encoding="utf-8") as target:
-        csv.writer(target, lineterminator="\\n").writerows(convert(csv.reader(source)))
+        # a cell holding a CR or LF is quoted: the writer quotes every character of its terminator ("\\r\\n"),
+        # and each row it writes ends in "\\n" (write() gets one whole row, the terminator last)
+        csv.writer(type("LF", (), {"write": staticmethod(lambda row: target.write(row[:-2] + "\\n"))})(),
+                   lineterminator="\\r\\n").writerows(convert(csv.reader(source)))
     return 0
 
 
