@@ -10,7 +10,7 @@ from gateway.startup import UnsafeAdminKey, check_admin_key
 from recast_common.settings import Settings
 from recast_devstack import StackConfig
 
-SECRET_YAML = Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "secret.yaml"
+SECRET_YAML = Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "secret.example.yaml"
 
 
 @pytest.mark.parametrize("key", ["recast-admin-dev-key", "CHANGE-ME", "change-me-please", "admin", "short-key"])
