@@ -74,6 +74,31 @@ class JobSubmitted(Event):
     header: Literal["auto", "yes", "no"] = "auto"
 
 
+class FileProfileSummary(BaseModel):
+    """A file's profile in a few numbers (the whole profile is the stored JSON the event names)."""
+
+    rows: int = 0
+    data_rows: int = 0
+    columns: int = 0
+    header: bool = False
+    bytes: int | None = None
+    null_cells: int = 0
+    duplicate_rows: int = 0
+    duplicate_rows_exact: bool = True
+    ragged_rows: int = 0
+    kinds: list[str] = Field(default_factory=list)  # per column, the first 50
+
+
+class DriftWarning(BaseModel):
+    """How an inference input differs from the file the conversion was learned on."""
+
+    kind: Literal["new_column", "missing_column", "unseen_value", "date_spelling", "number_spelling", "null_rate",
+                  "numeric_range"]
+    column: str | None = None  # the column's header name, else "column N" (1-based)
+    message: str
+    examples: list[str] = Field(default_factory=list)
+
+
 class JobProfiled(Event):
     type: Literal["job.profiled"] = "job.profiled"
     input_key: str
@@ -83,6 +108,8 @@ class JobProfiled(Event):
     summary: dict[str, Any] = Field(default_factory=dict)
     profile_size: int | None = None  # bytes and sha256 of the stored profile (recorded as an artifact)
     profile_sha256: str | None = None
+    input_profile: FileProfileSummary | None = None
+    expected_profile: FileProfileSummary | None = None
 
 
 class JobPlanned(Event):
@@ -165,6 +192,11 @@ class InferenceCompleted(Event):
     input_key: str | None = None  # the run's stored input, as the tester found it (recorded as an artifact)
     input_size: int | None = None
     input_sha256: str | None = None
+    profile_key: str | None = None  # the input's stored profile, with its drift from the train input
+    profile_size: int | None = None
+    profile_sha256: str | None = None
+    input_profile: FileProfileSummary | None = None
+    drift_warnings: list[DriftWarning] = Field(default_factory=list)
 
 
 class InferenceFailed(Event):

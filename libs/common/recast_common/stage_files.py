@@ -24,3 +24,13 @@ def script_key(input_key: str, attempt: int) -> str:
 
 def verdict_key(input_key: str, attempt: int) -> str:
     return f"{submission_folder(input_key)}/attempt-{attempt}/verdict.json"
+
+
+def train_profile_key_of_script(script_key: str) -> str:
+    """The train pair's profile beside a submission's script ({folder}/attempt-N/script.py)."""
+    return f"{posixpath.dirname(posixpath.dirname(script_key))}/profile.json"
+
+
+def run_profile_key(run_input_key: str) -> str:
+    """An inference run's input profile, in the run's folder beside its input."""
+    return f"{posixpath.dirname(run_input_key)}/profile.json"

@@ -1,0 +1,266 @@
+"""One column's profile, accumulated value by value in bounded memory.
+
+While a column has at most `exact_bound` distinct values it only counts them (one dict update per cell), and
+every statistic is computed exactly from those counts at the end. Past the bound the counts are replayed into
+sketches (HyperLogLog, frequent items, KLL) and each further cell updates them directly.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+from recast_engine.kinds import cell_kind, column_kind
+from recast_engine.profiling.sketches import (
+    Extremes,
+    FrequentItems,
+    HyperLogLog,
+    QuantileSketch,
+    RunningStats,
+    exact_quantiles,
+)
+from recast_engine.profiling.spellings import date_fields, date_spelling, is_text_date, number_spelling
+
+NULL_TOKENS = frozenset({"", "NULL", "null", "Null", "NA", "N/A", "n/a", "NaN", "nan", "None", "#N/A"})
+QUANTILES = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
+TOP_VALUES = 10
+SAMPLE_VALUES = 5
+SPELLINGS = 40  # distinct date / number spellings kept per column
+CATEGORIES = 100  # a column with at most this many distinct values lists them all (drift checks them)
+HISTOGRAM_BINS = 20
+OUTLIER_EXAMPLES = 5
+
+
+class _Dates:
+    """Range of the dates of a column; year-last dates are read month-first unless a first field exceeds 12."""
+
+    __slots__ = ("bounds", "first_over_12", "second_over_12")
+
+    def __init__(self) -> None:
+        # [min, max] of year-first dates, of year-last ones read month-first, and of those read day-first
+        self.bounds: dict[str, list[tuple[int, int, int]]] = {"ymd": [], "mdy": [], "dmy": []}
+        self.first_over_12 = False
+        self.second_over_12 = False
+
+    def add(self, fields: tuple[int, int, int], year_first: bool) -> None:
+        if year_first:
+            self._widen("ymd", fields)
+            return
+        year, a, b = fields
+        self.first_over_12 |= a > 12
+        self.second_over_12 |= b > 12
+        self._widen("mdy", fields)
+        self._widen("dmy", (year, b, a))
+
+    def _widen(self, name: str, fields: tuple[int, int, int]) -> None:
+        if not (1 <= fields[1] <= 12 and 1 <= fields[2] <= 31):
+            return
+        bounds = self.bounds[name]
+        if not bounds:
+            bounds.extend((fields, fields))
+        elif fields < bounds[0]:
+            bounds[0] = fields
+        elif fields > bounds[1]:
+            bounds[1] = fields
+
+    def range(self) -> tuple[str, str] | None:
+        day_first = self.first_over_12 and not self.second_over_12
+        candidates = self.bounds["ymd"] + self.bounds["dmy" if day_first else "mdy"]
+        if not candidates:
+            return None
+        low, high = min(candidates), max(candidates)
+        return f"{low[0]:04d}-{low[1]:02d}-{low[2]:02d}", f"{high[0]:04d}-{high[1]:02d}-{high[2]:02d}"
+
+
+class ColumnProfiler:
+    def __init__(self, index: int, exact_bound: int = 20_000) -> None:
+        self.index = index
+        self.exact_bound = exact_bound
+        self.cells = 0
+        self.counts: dict[str, int] | None = {}
+        self.samples: list[str] = []
+        # filled from the counts at the end, or cell by cell once the counts overflowed
+        self.nulls = self.blanks = 0
+        self.kinds: Counter = Counter()
+        self.min_length: int | None = None
+        self.max_length = 0
+        self.stats = RunningStats()
+        self.numbers: list[tuple[float, int]] | None = []  # exact (value, count) pairs while exact
+        self.quantiles: QuantileSketch | None = None
+        self.extremes = Extremes(OUTLIER_EXAMPLES)
+        self.date_spellings: Counter = Counter()
+        self.number_spellings: Counter = Counter()
+        self.dates = _Dates()
+        self.distinct_sketch: HyperLogLog | None = None
+        self.frequent: FrequentItems | None = None
+
+    def add(self, value: str) -> None:
+        self.cells += 1
+        counts = self.counts
+        if counts is not None:
+            counts[value] = counts.get(value, 0) + 1
+            if len(counts) > self.exact_bound:
+                self._spill()
+            return
+        self._observe(value, 1)
+        if value not in NULL_TOKENS and value.strip():
+            self.distinct_sketch.add(value)
+            self.frequent.add(value)
+
+    def _spill(self) -> None:
+        """Replay the exact counts into the sketches; from now on every cell updates them."""
+        counts, self.counts = self.counts, None
+        self.numbers = None
+        self.quantiles = QuantileSketch()
+        self.distinct_sketch = HyperLogLog()
+        self.frequent = FrequentItems(max(TOP_VALUES * 4, 64))
+        for value, count in counts.items():
+            self._observe(value, count)
+            if value not in NULL_TOKENS and value.strip():
+                self.distinct_sketch.add(value)
+                self.frequent.add(value, count)
+
+    def _observe(self, value: str, count: int) -> None:
+        if value in NULL_TOKENS:
+            self.nulls += count
+            return
+        text = value.strip()
+        if not text:
+            self.blanks += count
+            return
+        if len(self.samples) < SAMPLE_VALUES and value[:80] not in self.samples:
+            self.samples.append(value[:80])
+        length = len(value)
+        if self.min_length is None or length < self.min_length:
+            self.min_length = length
+        if length > self.max_length:
+            self.max_length = length
+        kind = cell_kind(text)
+        if kind == "text" and is_text_date(text):
+            kind = "date"
+        self.kinds[kind] += count
+        if kind in ("integer", "decimal"):
+            number = float(text.replace(",", ".")) if kind == "decimal" else float(text)
+            if math.isfinite(number):
+                self.stats.add(number, count)
+                if self.numbers is not None:
+                    self.numbers.append((number, count))
+                else:
+                    for _ in range(count):
+                        self.quantiles.add(number)
+                self.extremes.add(number, value)
+        elif kind == "date":
+            spelling = date_spelling(text)
+            if spelling in self.date_spellings or len(self.date_spellings) < SPELLINGS:
+                self.date_spellings[spelling] += count
+            fields = date_fields(text)
+            if fields is not None:
+                self.dates.add(fields, year_first=spelling.startswith("YYYY") or "MON" in spelling)
+        spelling = number_spelling(text) if kind != "date" else None
+        if spelling is not None and (spelling in self.number_spellings or len(self.number_spellings) < SPELLINGS):
+            self.number_spellings[spelling] += count
+
+    def result(self, data_rows: int, name: str | None) -> dict[str, Any]:
+        exact = self.counts is not None
+        if exact:
+            for value, count in self.counts.items():
+                self._observe(value, count)
+        missing = max(0, data_rows - self.cells)
+        filled = self.kinds.total()
+        if exact:
+            values = {v: c for v, c in self.counts.items() if v not in NULL_TOKENS and v.strip()}
+            distinct = len(values)
+            top = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_VALUES]
+            categories = sorted(values) if distinct <= CATEGORIES else None
+        else:
+            distinct = self.distinct_sketch.estimate()
+            top = self.frequent.top(TOP_VALUES)
+            categories = None
+        profile: dict[str, Any] = {
+            "index": self.index,
+            "name": name,
+            "kind": column_kind(self.kinds),
+            "kinds": dict(self.kinds),
+            "cells": self.cells,
+            "missing": missing,
+            "nulls": self.nulls + missing,
+            "blanks": self.blanks,
+            "empty": self.nulls + self.blanks + missing,
+            "filled": filled,
+            "distinct": distinct,
+            "distinct_exact": exact,
+            "top_values": [{"value": v[:200], "count": c} for v, c in top],
+            "top_values_exact": exact,
+            "categories": categories,
+            "min_length": self.min_length,
+            "max_length": self.max_length,
+            "samples": self.samples,
+            "numeric": self._numeric(exact),
+            "dates": self._dates(),
+            "number_spellings": dict(self.number_spellings.most_common()),
+        }
+        return profile
+
+    def _numeric(self, exact: bool) -> dict[str, Any] | None:
+        stats = self.stats
+        if stats.n == 0:
+            return None
+        if exact:
+            qs = exact_quantiles(self.numbers, QUANTILES)
+        else:
+            qs = self.quantiles.quantiles(QUANTILES)
+            qs[0], qs[-1] = stats.low, stats.high
+        numeric = {
+            "count": stats.n,
+            "min": stats.low,
+            "max": stats.high,
+            "mean": stats.mean,
+            "std": stats.std,
+            "quantiles": {str(q): v for q, v in zip(QUANTILES, qs, strict=True)},
+            "quantiles_exact": exact,
+            "histogram": self._histogram(exact),
+            "outliers": None,
+        }
+        q1, q3 = numeric["quantiles"]["0.25"], numeric["quantiles"]["0.75"]
+        if stats.n >= 4 and q3 - q1 > 0:
+            numeric["outliers"] = self._outliers(exact, q1, q3)
+        return numeric
+
+    def _weighted_values(self, exact: bool) -> list[tuple[float, int]]:
+        if exact:
+            return self.numbers
+        return [(x, 1 << h) for h, items in enumerate(self.quantiles.levels) for x in items]
+
+    def _histogram(self, exact: bool) -> dict[str, Any]:
+        low, high = self.stats.low, self.stats.high
+        bins = HISTOGRAM_BINS if high > low else 1
+        width = (high - low) / bins if high > low else 1.0
+        counts = [0] * bins
+        for x, c in self._weighted_values(exact):
+            counts[min(bins - 1, int((x - low) / width))] += c
+        return {"edges": [low + i * width for i in range(bins)] + [high], "counts": counts, "exact": exact}
+
+    def _outliers(self, exact: bool, q1: float, q3: float) -> dict[str, Any]:
+        iqr = q3 - q1
+        low, high = q1 - 1.5 * iqr, q3 + 1.5 * iqr
+        if exact:
+            below = sum(c for x, c in self.numbers if x < low)
+            above = sum(c for x, c in self.numbers if x > high)
+        else:
+            below = round(self.quantiles.rank_share(low, below=True) * self.stats.n)
+            above = round(self.quantiles.rank_share(high, below=False) * self.stats.n)
+        examples = [t for x, t in self.extremes.lowest() if x < low]
+        examples += [t for x, t in self.extremes.highest() if x > high]
+        return {"iqr": iqr, "low_fence": low, "high_fence": high, "below": below, "above": above,
+                "count": below + above, "exact": exact, "examples": examples[: 2 * OUTLIER_EXAMPLES]}
+
+    def _dates(self) -> dict[str, Any] | None:
+        if not self.date_spellings:
+            return None
+        span = self.dates.range()
+        return {
+            "count": self.kinds.get("date", 0),
+            "min": span[0] if span else None,
+            "max": span[1] if span else None,
+            "spellings": dict(self.date_spellings.most_common()),
+        }

@@ -1,0 +1,163 @@
+"""A whole CSV file's profile in one streaming pass: rows, header, ragged rows, duplicates and every column.
+
+Rows are read the way learned scripts read them (csv module, UTF-8, a byte order mark is not data; bad bytes
+become U+FFFD). Only the first HEAD_ROWS rows are held, to decide whether the first row is a header.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from recast_engine.kinds import looks_like_header
+from recast_engine.profiling.columns import NULL_TOKENS, ColumnProfiler
+from recast_engine.profiling.sketches import DuplicateCounter
+
+Row = list[str]
+# progress(bytes read, total bytes or None, rows read)
+Progress = Callable[[int, int | None, int], None]
+
+HEAD_ROWS = 200
+EXACT_VALUES_BUDGET = 400_000  # distinct values counted exactly, shared by the columns of a file
+PROGRESS_ROWS = 20_000
+ROW_WIDTHS = 20
+
+csv.field_size_limit(2**31 - 1)
+
+
+def profile_rows(rows: Iterable[Row], header_mode: str = "auto", *, progress: Callable[[int], None] | None = None,
+                 byte_count: Callable[[], int] | None = None) -> dict[str, Any]:
+    """Profile rows streamed once. header_mode: "auto" (guess from the first rows), "yes" or "no"."""
+    iterator = iter(rows)
+    head: list[Row] = []
+    for row in iterator:
+        head.append(row)
+        if len(head) >= HEAD_ROWS:
+            break
+    if header_mode == "yes":
+        header = bool(head)
+    elif header_mode == "no":
+        header = False
+    else:
+        header = looks_like_header(head)
+    state = _TableState(head[0] if header and head else None, max((len(r) for r in head), default=0))
+    body = head[1:] if header else head
+    for row in body:
+        state.add(row)
+    started = time.monotonic()
+    for row in iterator:
+        state.add(row)
+        if progress is not None and state.data_rows % PROGRESS_ROWS == 0:
+            progress(state.data_rows)
+    profile = state.result(header)
+    profile["seconds"] = round(time.monotonic() - started, 3)
+    if byte_count is not None:
+        profile["bytes"] = byte_count()
+    return profile
+
+
+class _TableState:
+    def __init__(self, header_row: Row | None, width_hint: int) -> None:
+        self.header_row = header_row
+        self.bound = max(1_000, EXACT_VALUES_BUDGET // max(1, width_hint))
+        self.columns: list[ColumnProfiler] = []
+        self.widths: Counter = Counter()
+        self.duplicates = DuplicateCounter()
+        self.data_rows = 0
+        self.blank_rows = 0
+
+    def add(self, row: Row) -> None:
+        self.data_rows += 1
+        width = len(row)
+        widths = self.widths
+        if width in widths or len(widths) < ROW_WIDTHS:
+            widths[width] += 1
+        columns = self.columns
+        while len(columns) < width:
+            columns.append(ColumnProfiler(len(columns), self.bound))
+        for column, value in zip(columns, row):
+            column.add(value)
+        key = tuple(row)
+        if key and key[-1] == "":  # a short row equals the same row padded with empty cells
+            end = len(key)
+            while end and key[end - 1] == "":
+                end -= 1
+            key = key[:end]
+        self.duplicates.add(key)
+        if all(v in NULL_TOKENS or not v.strip() for v in row):
+            self.blank_rows += 1
+
+    def result(self, header: bool) -> dict[str, Any]:
+        names = self.header_row or []
+        columns = [c.result(self.data_rows, names[c.index] if c.index < len(names) else None) for c in self.columns]
+        widths = self.widths
+        return {
+            "rows": self.data_rows + (1 if header else 0),
+            "data_rows": self.data_rows,
+            "columns": len(columns),
+            "header_guess": header,
+            "header": list(names) if header else None,
+            "ragged": len(widths) > 1,
+            "row_widths": {str(w): n for w, n in sorted(widths.items())},
+            "ragged_rows": sum(n for w, n in widths.items() if w != len(columns)),
+            "empty_rows": self.blank_rows,
+            "duplicate_rows": self.duplicates.duplicates(),
+            "duplicate_rows_exact": self.duplicates.exact,
+            "null_cells": sum(c["nulls"] for c in columns),
+            "column_profiles": columns,
+        }
+
+
+class _CountingReader(io.RawIOBase):
+    """A binary stream that counts the bytes read through it."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # noqa: ANN001 - memoryview
+        n = self.raw.readinto(buffer)
+        self.count += n or 0
+        return n
+
+
+def _text_rows(binary: BinaryIO) -> tuple[Iterator[Row], _CountingReader, bool]:
+    counter = _CountingReader(binary)
+    buffered = io.BufferedReader(counter, 1 << 20)
+    bom = buffered.peek(3)[:3] == codecs.BOM_UTF8
+    text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="replace", newline="")
+    return csv.reader(text), counter, bom
+
+
+def profile_stream(binary: BinaryIO, header_mode: str = "auto", total: int | None = None,
+                   progress: Progress | None = None) -> dict[str, Any]:
+    rows, counter, bom = _text_rows(binary)
+    on_rows = None if progress is None else (lambda n: progress(counter.count, total, n))
+    try:
+        profile = profile_rows(rows, header_mode, progress=on_rows, byte_count=lambda: counter.count)
+    except csv.Error as exc:
+        raise ValueError(f"not a readable CSV document: {exc}") from exc
+    profile["bom"] = bom
+    if profile["seconds"] > 0:
+        profile["mb_per_second"] = round(profile["bytes"] / 1e6 / profile["seconds"], 2)
+    return profile
+
+
+def profile_file(path: str | os.PathLike, header_mode: str = "auto", progress: Progress | None = None) -> dict:
+    """Profile a CSV file in one pass, in bounded memory."""
+    path = Path(path)
+    with path.open("rb") as binary:
+        return profile_stream(binary, header_mode, path.stat().st_size, progress)
+
+
+def profile_bytes(data: bytes, header_mode: str = "auto") -> dict[str, Any]:
+    return profile_stream(io.BytesIO(data), header_mode, len(data))
