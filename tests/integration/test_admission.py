@@ -37,7 +37,7 @@ async def test_concurrent_submissions_never_exceed_a_clients_limit(stack, spawn_
         assert "limit" in refused.json()["detail"]
 
         listed = (await client.get(f"/api/v1/users/{busy}/jobs", headers=busy_key)).json()
-        assert len(listed["jobs"]) == PER_CLIENT
+        assert len(listed) == PER_CLIENT
         async with Storage(stack.settings) as storage:
             keys = await storage.list_keys(f"{busy}/")
         assert len(keys) == 2 * PER_CLIENT  # the admitted jobs' input and expected files, nothing of the others

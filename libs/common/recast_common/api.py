@@ -5,24 +5,53 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 HeaderMode = Literal["auto", "yes", "no"]
 
+# What an empty or null column instruction means, and how it is shown.
+SAME_AS_INPUT = "SAME AS INPUT"
 
-class TrainRequest(BaseModel):
+
+class JobDescription(BaseModel):
+    """The fields of the original AI CSV Converter's train body that describe a job (all stored and returned)."""
+
+    job_title: str | None = Field(default=None, description="A name for the conversion")
+    description: str | None = None
+    owner: str | None = Field(default=None, description="Who the job is for (free text)")
+    general_instructions: str | None = Field(
+        default=None, description="Instructions for the whole table, e.g. 'keep only rows where status is paid'"
+    )
+    column_instructions: dict[str, str | None] | None = Field(
+        default=None,
+        description="Per output column, what it should hold, e.g. {'code': 'uppercase'}; "
+        f"empty or null means '{SAME_AS_INPUT}'",
+    )
+
+
+def shown_column_instructions(column_instructions: dict[str, str | None] | None) -> dict[str, str] | None:
+    """Column instructions as stored and returned: empty or null ones read SAME AS INPUT."""
+    if column_instructions is None:
+        return None
+    return {name: (text or "").strip() or SAME_AS_INPUT for name, text in column_instructions.items()}
+
+
+class TrainRequest(JobDescription):
+    """The original train body, accepted as is; unknown fields are refused (a misspelt field is not dropped)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     input_file: str = Field(description="Train input CSV, as text")
-    expected_output_file: str = Field(description="Expected output CSV for that input, as text")
+    expected_output_file: str | None = Field(
+        default=None,
+        description="Expected output CSV for that input, as text; without it the job is built from the "
+        "instructions alone (every instruction must be understood)",
+    )
     job_id: str | None = Field(default=None, description="Replace this existing job (its rows and files)")
     header: HeaderMode = "auto"
     user_id: str | None = Field(default=None, description="Client id; defaults to the API key's client")
 
 
-class TrainAccepted(BaseModel):
-    job_id: str
-    status: str
-    user_id: str
-    status_url: str
 
 
 class InferenceRequest(BaseModel):
@@ -36,11 +65,22 @@ class InferenceResult(BaseModel):
     job_id: str
     status: Literal["pending", "succeeded", "failed"]
     status_url: str
-    script: str | None = None
+    script: str | None = Field(default=None, description="The learned script, base64 (as the original API)")
+    script_text: str | None = Field(default=None, description="The same script as plain text")
+    python_script_base64: str | None = Field(default=None, description="The original API's name for `script`")
+    output_csv_base64: str | None = Field(default=None, description="The original API's name for the output")
     output_file_base64: str | None = None  # only when the output is at most RECAST_INLINE_OUTPUT_BYTES
     output_url: str | None = None  # the output CSV, streamed, whenever the run produced one
     error: str | None = None
     metrics: dict[str, Any] | None = None
+    # The original InferenceResponse's other fields (input_file and the *_s3_path are S3 keys).
+    client_id: str | None = None
+    mode: Literal["inference"] = "inference"
+    input_file: str | None = None
+    output_s3_path: str | None = None
+    script_s3_path: str | None = None
+    created_at: datetime | None = None
+    message: str = ""
 
 
 class AttemptOut(BaseModel):
@@ -51,7 +91,40 @@ class AttemptOut(BaseModel):
     metrics: dict[str, Any] | None = None
 
 
-class JobOut(BaseModel):
+class InstructionReport(BaseModel):
+    """What the instruction reader made of the job's instructions, and what learning found against them."""
+
+    understood: list[str] = Field(default_factory=list, description="Each instruction read, in words")
+    not_understood: list[str] = Field(
+        default_factory=list, description="Instructions (or parts) the reader could not read; never ignored silently"
+    )
+    contradictions: list[str] = Field(
+        default_factory=list, description="Where the example disagrees with an instruction, naming the rows"
+    )
+    built_from_instructions: bool = Field(
+        default=False, description="No expected output was given: the program was compiled from the instructions"
+    )
+
+
+class TrainAccepted(BaseModel):
+    """The original ConversionJobResponse's fields (input_file and expected_output_file are the stored S3 keys),
+    with user_id and status_url beside them."""
+
+    job_id: str
+    status: str
+    user_id: str
+    status_url: str
+    client_id: str
+    mode: Literal["training"] = "training"
+    input_file: str
+    expected_output_file: str
+    description: str | None = None
+    created_at: datetime
+    message: str
+    instructions: InstructionReport | None = None
+
+
+class JobOut(JobDescription):
     job_id: str
     user_id: str
     status: str
@@ -63,6 +136,7 @@ class JobOut(BaseModel):
     error: str | None = None
     created_at: datetime
     updated_at: datetime
+    instructions: InstructionReport | None = None
 
 
 class ArtifactOut(BaseModel):
@@ -82,13 +156,24 @@ class JobDetail(JobOut):
     script_key: str | None = None
 
 
-class JobPage(BaseModel):
-    jobs: list[JobOut]
-    next_cursor: str | None = None
+class QueueInfo(BaseModel):
+    max_workers: int = Field(description="Consumers of the worker groups (profiler, planner, coder, tester)")
+    active_jobs: int = Field(description="Jobs a worker is busy with (at most max_workers)")
+    available_workers: int
+    queue_size: int = Field(description="Messages waiting for a worker: the worker groups' Kafka lag")
+
+
+class CapacityUtilization(BaseModel):
+    workers_busy_percent: float
+    can_accept_new_jobs: bool = Field(description="Admission: fewer active jobs than RECAST_MAX_ACTIVE_JOBS")
+    estimated_wait_time_minutes: float
 
 
 class QueueStatus(BaseModel):
-    active_jobs: int
+    status: Literal["healthy", "degraded"] = Field(description="degraded when the broker could not be read")
+    queue_info: QueueInfo
+    capacity_utilization: CapacityUtilization
+    active_jobs: int = Field(description="Jobs not yet finished (queued or in a stage)")
     jobs_by_status: dict[str, int]
     max_active_jobs: int
     can_accept_new_jobs: bool
@@ -136,7 +221,11 @@ class SandboxReportView(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok", "degraded", "down"]
+    status: Literal["healthy", "degraded", "unhealthy"] = Field(
+        description="healthy: database, broker and storage answer; degraded: the database only; unhealthy: no database"
+    )
+    app_name: str
+    version: str
     database: bool
     broker: bool
     storage: bool

@@ -18,6 +18,11 @@ def profile_key(input_key: str) -> str:
     return f"{submission_folder(input_key)}/profile.json"
 
 
+def instructions_key(input_key: str) -> str:
+    """The job's general and column instructions as sent (JSON), when it has any."""
+    return f"{submission_folder(input_key)}/instructions.json"
+
+
 def script_key(input_key: str, attempt: int) -> str:
     return f"{submission_folder(input_key)}/attempt-{attempt}/script.py"
 

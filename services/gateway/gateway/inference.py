@@ -27,6 +27,13 @@ POLL_SECONDS = 1.0
 HEAD_BYTES = 64 * 1024
 
 
+RUN_MESSAGES = {
+    "pending": "Inference job accepted; poll status_url for the result.",
+    "succeeded": "Inference job completed successfully.",
+    "failed": "Inference job failed",
+}
+
+
 def status_url(run_id: str) -> str:
     return f"/api/v1/inference/{run_id}"
 
@@ -143,15 +150,24 @@ async def describe_run(
         status_url=status_url(run.id),
         error=run.error,
         metrics=run.metrics,
+        client_id=run.client_id,
+        input_file=run.input_key,
+        created_at=run.created_at,
+        message=RUN_MESSAGES[run.status] + (f": {run.error}" if run.error else ""),
     )
     if run.status == "succeeded":
         async with sessions() as session:
             job = await session.get(Job, run.job_id)
         if job is not None and job.script_key:
-            result.script = (await storage.get_bytes(job.script_key)).decode("utf-8", errors="replace")
+            script = await storage.get_bytes(job.script_key)
+            result.script = result.python_script_base64 = base64.b64encode(script).decode()
+            result.script_text = script.decode("utf-8", errors="replace")
+            result.script_s3_path = job.script_key
         size = await storage.head(run.output_key)
         if size is not None:
             result.output_url = output_url(run.id)
+            result.output_s3_path = run.output_key
             if size <= inline_limit:
-                result.output_file_base64 = base64.b64encode(await storage.get_bytes(run.output_key)).decode()
+                output = base64.b64encode(await storage.get_bytes(run.output_key)).decode()
+                result.output_file_base64 = result.output_csv_base64 = output
     return result

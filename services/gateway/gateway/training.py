@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import hashlib
+import io
+import json
 import logging
 from datetime import datetime, timezone
 
 from fastapi import HTTPException, status
+from recast_common.api import InstructionReport, JobDescription
 from recast_common.db import outbox
 from recast_common.db.models import TERMINAL_JOB_STATUSES, Artifact, Client, Job
 from recast_common.events import JobSubmitted
 from recast_common.settings import Settings
+from recast_common.stage_files import instructions_key
 from recast_common.storage import Storage
+from recast_engine.csvgrid import parse_grid
+from recast_engine.instructions import Instructions, read_instructions
+from recast_engine.instructions.compile import CompileError, check_program, compile_program
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +54,51 @@ async def check_admission(session: AsyncSession, settings: Settings, client_id: 
         )
 
 
+def read_job_instructions(description: JobDescription) -> tuple[Instructions | None, InstructionReport | None]:
+    """The job's instructions as read by the engine, and the report shown in the job (None without any)."""
+    if description.general_instructions is None and description.column_instructions is None:
+        return None, None
+    instructions = read_instructions(description.general_instructions, description.column_instructions)
+    report = InstructionReport(understood=instructions.understood(), not_understood=instructions.not_understood)
+    return instructions, report
+
+
+def _unprocessable(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail)
+
+
+def _build_from_instructions(input_csv: bytes, instructions: Instructions) -> bytes:
+    grid = parse_grid(input_csv, strict=False)
+    program = compile_program(instructions, grid)
+    rows = check_program(program, grid)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+async def expected_from_instructions(
+    input_csv: bytes, header: str, instructions: Instructions | None, report: InstructionReport | None
+) -> tuple[bytes, InstructionReport]:
+    """An instruction-only job: the expected output is what the instructions' program makes of the input, so the
+    pipeline learns, renders and tests exactly that program. Every instruction must be understood."""
+    if instructions is None or report is None or not (instructions.columns or instructions.table):
+        raise _unprocessable(
+            "expected_output_file is required unless general_instructions or column_instructions describe the output"
+        )
+    if instructions.not_understood:
+        raise _unprocessable(
+            "without an expected output every instruction must be understood; not understood: "
+            + "; ".join(instructions.not_understood)
+        )
+    if header == "no":
+        raise _unprocessable("instructions name columns: the input needs a header row (header 'auto' or 'yes')")
+    try:
+        expected = await asyncio.to_thread(_build_from_instructions, input_csv, instructions)
+    except CompileError as exc:
+        raise _unprocessable(f"the instructions do not fit the input: {exc}") from None
+    return expected, report.model_copy(update={"built_from_instructions": True})
+
+
 async def submit_training(
     *,
     sessions: async_sessionmaker,
@@ -57,7 +110,10 @@ async def submit_training(
     expected_csv: bytes,
     header: str,
     job_id: str | None,
+    description: JobDescription | None = None,
+    report: InstructionReport | None = None,
 ) -> Job:
+    description = description or JobDescription()
     async with sessions() as session:
         await check_admission(session, settings, client_id)  # early, before any upload; again at the commit
         if job_id is not None:
@@ -77,26 +133,35 @@ async def submit_training(
     submission = new_id()  # this submission's identity, stamped on every event of its pipeline
     folder = f"{job_prefix(client_id, job_id)}train-{submission[:12]}/"
     input_key, expected_key = folder + "input.csv", folder + "expected.csv"
+    stored = [input_key, expected_key]
+    writes = [
+        storage.put_bytes(input_key, input_csv, "text/csv"),
+        storage.put_bytes(expected_key, expected_csv, "text/csv"),
+    ]
+    if report is not None:  # the planner reads the instructions beside the train pair
+        document = {
+            "general_instructions": description.general_instructions,
+            "column_instructions": description.column_instructions,
+            "built_from_instructions": report.built_from_instructions,
+        }
+        stored.append(instructions_key(input_key))
+        writes.append(storage.put_bytes(stored[-1], json.dumps(document).encode(), "application/json"))
     try:
-        uploads = await asyncio.gather(
-            storage.put_bytes(input_key, input_csv, "text/csv"),
-            storage.put_bytes(expected_key, expected_csv, "text/csv"),
-            return_exceptions=True,  # both settle before any clean-up, so no upload lands after it
-        )
+        uploads = await asyncio.gather(*writes, return_exceptions=True)  # all settle before any clean-up
         for outcome in uploads:
             if isinstance(outcome, BaseException):
                 raise outcome
         try:
             job = await _commit_job(
                 sessions, settings, client_id, job_id, submission, header, input_key, expected_key, input_csv,
-                expected_csv,
+                expected_csv, description, report,
             )
         except IntegrityError:  # another request created or replaced this job id meanwhile
             raise HTTPException(
                 status.HTTP_409_CONFLICT, f"job {job_id} was created or replaced by another request; retry"
             ) from None
     except BaseException:
-        await delete_quietly(storage, [input_key, expected_key])
+        await delete_quietly(storage, stored)
         raise
     if replacing:
         await _remove_replaced_files(sessions, storage, job_id, job_prefix(client_id, job_id), keep=folder)
@@ -104,7 +169,8 @@ async def submit_training(
 
 
 async def _commit_job(
-    sessions, settings, client_id, job_id, submission, header, input_key, expected_key, input_csv, expected_csv
+    sessions, settings, client_id, job_id, submission, header, input_key, expected_key, input_csv, expected_csv,
+    description: JobDescription, report: InstructionReport | None,
 ) -> Job:
     event = JobSubmitted(
         job_id=job_id,
@@ -136,6 +202,12 @@ async def _commit_job(
             expected_key=expected_key,
             attempt=1,
             submission=submission,
+            job_title=description.job_title,
+            description=description.description,
+            owner=description.owner,
+            general_instructions=description.general_instructions,
+            column_instructions=description.column_instructions,
+            instructions=report.model_dump(mode="json") if report else None,
             created_at=event.created_at,
             updated_at=datetime.now(timezone.utc),
         )

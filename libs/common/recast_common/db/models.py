@@ -77,6 +77,14 @@ class Job(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Identity of the current submission under this id; events of another one are stale (None: before 0003).
     submission: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The original train body's description of the job (0005); column_instructions as sent, empty ones included.
+    job_title: Mapped[str | None] = mapped_column(Text, nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    owner: Mapped[str | None] = mapped_column(Text, nullable=True)
+    general_instructions: Mapped[str | None] = mapped_column(Text, nullable=True)
+    column_instructions: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    # recast_common.api.InstructionReport: what was read, not understood, and contradicted by the example.
+    instructions: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 

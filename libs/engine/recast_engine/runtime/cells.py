@@ -411,3 +411,61 @@ def number_range(text: str, step: str, end_shift: str | None = None, separator: 
     start = (value / Decimal(step)).quantize(Decimal(1), rounding=ROUND_FLOOR) * Decimal(step)
     end = start + Decimal(step if end_shift is None else end_shift)
     return f"{start:f}{separator}{end:f}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Operators that instructions compile to (recast_engine.instructions): arithmetic, value maps, empty cells
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _number_cell(text: str) -> Decimal | None:
+    """The number a cell holds as a whole ("1,234.50", "$12", "-3"), or None."""
+    cleaned = str(text).strip().replace(",", "").lstrip("$€£")
+    if not cleaned:
+        return None
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def _plain_decimal(value: Decimal) -> str:
+    """A Decimal without exponent or trailing zeros: 59.970 -> "59.97", 37.0 -> "37"."""
+    if value == value.to_integral_value():
+        return str(value.quantize(Decimal(1)))
+    return format(value.normalize(), "f")
+
+
+def arith(left: str, right: str, operator: str) -> str:
+    """left operator right (one of + - * /) on the numbers the cells hold; "" when either is not a number."""
+    op = operator
+    a, b = _number_cell(left), _number_cell(right)
+    if a is None or b is None:
+        return ""
+    try:
+        if op == "+":
+            value = a + b
+        elif op == "-":
+            value = a - b
+        elif op == "*":
+            value = a * b
+        elif op == "/":
+            if b == 0:
+                return ""
+            value = a / b
+        else:
+            return ""
+    except InvalidOperation:
+        return ""
+    return _plain_decimal(value)
+
+
+def map_values(text: str, table: dict) -> str:
+    """The value `table` maps text to; a value it does not list is kept as it is."""
+    return table.get(text, text)
+
+
+def fill_empty(text: str, value: str) -> str:
+    """`value` for an empty (or blank) cell, else the cell."""
+    return text if str(text).strip() else value

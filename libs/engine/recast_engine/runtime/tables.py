@@ -627,3 +627,95 @@ def pandas_floats(rows: Iterable[Row], columns: list[int], header: bool = False)
             if c < len(row) and row[c]:
                 row[c] = pandas_float_text(row[c])
         yield row
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Operators that instructions compile to (recast_engine.instructions): filters, sorts and aggregates by name
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _as_number(text: str) -> float | None:
+    cleaned = text.strip().replace(",", "").lstrip("$€£")
+    try:
+        return float(cleaned) if cleaned else None
+    except ValueError:
+        return None
+
+
+def _matches(cell: str, op: str, value: str) -> bool:
+    if op in ("eq", "ne"):
+        a, b = _as_number(cell), _as_number(value)
+        same = a == b if a is not None and b is not None else cell.strip().lower() == value.strip().lower()
+        return same if op == "eq" else not same
+    if op == "contains":
+        return value.strip().lower() in cell.lower()
+    a, b = _as_number(cell), _as_number(value)
+    if a is None or b is None:
+        return False
+    return {"gt": a > b, "ge": a >= b, "lt": a < b, "le": a <= b}.get(op, False)
+
+
+def keep_rows_where(
+    rows: Iterable[Row], column: int, op: str, value: str, keep: bool = True, header: bool = False
+) -> Iterator[Row]:
+    """Rows whose cell in `column` compares to value (op eq ne gt ge lt le contains; numbers as numbers, text
+    without regard to case); keep=False drops those rows instead."""
+    it = iter(rows)
+    yield from _pass_header(it, header)
+    for row in it:
+        if _matches(_cell(row, column), op, value) == keep:
+            yield row
+
+
+def _order_key(text: str):
+    number = _as_number(text)
+    return (0, number, "") if number is not None else (1, 0.0, text.lower())
+
+
+def sort_rows_by(
+    rows: Iterable[Row], column: int, descending: bool = False, header: bool = False
+) -> list[Row] | Iterator[Row]:
+    """The rows in order of `column`: numbers by value (before text), text without regard to case."""
+    it = iter(rows)
+    head = list(itertools.islice(it, 1)) if header else []
+    body = _sorted(it, key=lambda r: _order_key(_cell(r, column)), reverse=descending)
+    return head + body if isinstance(body, list) else itertools.chain(head, body)
+
+
+def _aggregate_text(values: list[float], function: str, count: int) -> str:
+    if function == "count":
+        return str(count)
+    if not values:
+        return ""
+    if function == "sum":
+        result = sum(values)
+    elif function == "average":
+        result = sum(values) / len(values)
+    elif function == "min":
+        result = min(values)
+    else:
+        result = max(values)
+    result = round(result, 10)
+    return str(int(result)) if result == int(result) else repr(result)
+
+
+def aggregate_rows(
+    rows: Iterable[Row], keys: list[int], function: str, column: int | None = None, name: str = "",
+    header: bool = False,
+) -> Iterator[Row]:
+    """One row per distinct key (first-seen order): the key cells, then the sum, count, average, min or max of
+    `column` over the group's rows (count: the number of rows). The header row becomes the key names + name."""
+    it = iter(rows)
+    if header:
+        head = next(it, None)
+        if head is not None:
+            yield [_cell(head, k) for k in keys] + [name]
+    groups: dict[tuple[str, ...], tuple[list[float], list[int]]] = {}
+    for row in it:
+        key = tuple(_cell(row, k) for k in keys)
+        values, count = groups.setdefault(key, ([], [0]))
+        count[0] += 1
+        if column is not None and (number := _as_number(_cell(row, column))) is not None:
+            values.append(number)
+    for key, (values, count) in groups.items():
+        yield list(key) + [_aggregate_text(values, function, count[0])]

@@ -57,10 +57,11 @@ async def _testers(request: Request) -> list[SandboxReportView]:
 
 @router.get("/health", response_model=Health)
 async def health(request: Request) -> JSONResponse:
+    """The original contract's {status: "healthy", app_name, version}, with what each part answered."""
     database, broker, storage, testers = await asyncio.gather(
         _database_ok(request), _broker_ok(request), _storage_ok(request), _testers(request)
     )
-    state = "ok" if database and broker and storage else ("degraded" if database else "down")
-    body = Health(status=state, database=database, broker=broker, storage=storage,
-                  sandbox=testers[0].isolation if testers else None, testers=testers)
+    state = "healthy" if database and broker and storage else ("degraded" if database else "unhealthy")
+    body = Health(status=state, app_name=request.app.title, version=request.app.version, database=database,
+                  broker=broker, storage=storage, sandbox=testers[0].isolation if testers else None, testers=testers)
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if database else 503)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from recast_common.api import InferenceRequest, InferenceResult
 from recast_common.db.models import InferenceRun
 
+from gateway.core.content import csv_text
 from gateway.core.csvcheck import CsvProblem, decode_csv
 from gateway.deps import PrincipalDep, SessionDep, SettingsDep, StorageDep, load_own_job, load_owned
 from gateway.inference import (
@@ -19,7 +20,6 @@ from gateway.inference import (
     ensure_ready,
     request_run,
     split_head,
-    status_url,
     wait_for_run,
 )
 from gateway.limits import PerFileLimitRoute, check_text_size, limit_stream, read_upload, too_large
@@ -59,7 +59,7 @@ async def _answer(request: Request, settings, storage, job, run_id: str) -> JSON
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} vanished (job deleted?)")
     if run.status == "pending":
-        body = InferenceResult(run_id=run_id, job_id=job.id, status="pending", status_url=status_url(run_id))
+        body = await describe_run(sessions, storage, run, settings.inline_output_bytes)
         return JSONResponse(body.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
     result = await describe_run(sessions, storage, run, settings.inline_output_bytes)
     if run.status == "failed":
@@ -81,7 +81,7 @@ async def run_inference(
     settings: SettingsDep,
     storage: StorageDep,
 ) -> JSONResponse:
-    data = check_text_size(body.input_file, settings.max_upload_bytes, "input_file")
+    data = check_text_size(csv_text(body.input_file), settings.max_upload_bytes, "input_file")
     return await _run(request, session, principal, settings, storage, body.job_id, body.user_id, data)
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
-from recast_common.api import ArtifactOut, AttemptOut, JobDetail, JobOut, JobPage
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from recast_common.api import ArtifactOut, AttemptOut, JobDetail, JobOut, shown_column_instructions
 from recast_common.db.models import JOB_STATUSES, Artifact, Attempt, Job
 from sqlalchemy import and_, delete, or_, select
 
 from gateway.core.cursor import BadCursor, decode_cursor, encode_cursor
 from gateway.core.ids import client_prefix, job_prefix
-from gateway.deps import PrincipalDep, SessionDep, StorageDep, authorize_client, load_job
+from gateway.deps import PrincipalDep, SessionDep, StorageDep, authorize_client, load_job, require_valid_id
 
 router = APIRouter(tags=["jobs"])
 
@@ -38,18 +39,36 @@ def job_out(job: Job) -> dict:
         error=job.error,
         created_at=job.created_at,
         updated_at=job.updated_at,
+        job_title=job.job_title,
+        description=job.description,
+        owner=job.owner,
+        general_instructions=job.general_instructions,
+        column_instructions=shown_column_instructions(job.column_instructions),
+        instructions=job.instructions,
     )
 
 
-@router.get("/users/{client_id}/jobs", response_model=JobPage)
+def next_link(request: Request, cursor: str) -> str:
+    """An RFC 8288 Link header to the next page: the same query with the next cursor."""
+    url = request.url.include_query_params(cursor=cursor)
+    return f'<{url.path}?{url.query}>; rel="next"'
+
+
+@router.get(
+    "/users/{client_id}/jobs",
+    response_model=list[JobOut],
+    responses={200: {"description": "A page of jobs, newest first; the next page's URL is in the Link header "
+                                    "(rel=\"next\") and its cursor in X-Next-Cursor"}},
+)
 async def list_jobs(
     client_id: str,
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     cursor: str | None = None,
     status_filter: Annotated[str | None, Query(alias="status")] = None,
-) -> JobPage:
+) -> JSONResponse:
     authorize_client(principal, client_id)
     query = select(Job).where(Job.client_id == client_id)
     if status_filter is not None:
@@ -66,8 +85,12 @@ async def list_jobs(
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "invalid cursor") from None
         query = query.where(or_(Job.created_at < created, and_(Job.created_at == created, Job.id < last_id)))
     rows = list(await session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)))
-    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return JobPage(jobs=[JobOut(**job_out(j)) for j in rows[:limit]], next_cursor=next_cursor)
+    page = [JobOut(**job_out(j)).model_dump(mode="json") for j in rows[:limit]]
+    headers = {}
+    if len(rows) > limit:
+        next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id)
+        headers = {"Link": next_link(request, next_cursor), "X-Next-Cursor": next_cursor}
+    return JSONResponse(page, headers=headers)
 
 
 @router.delete("/delete/job/{user_id}/{job_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -93,11 +116,20 @@ async def delete_user(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{client_id}/{job_id}", response_model=JobDetail)
+@router.get(
+    "/{client_id}/{job_id}",
+    response_model=JobDetail | dict,
+    responses={200: {"description": "The job's metadata; {} when the client has no such job (as the original)"}},
+)
 async def get_job(
     client_id: str, job_id: str, session: SessionDep, principal: PrincipalDep, storage: StorageDep
-) -> JobDetail:
-    job = await load_job(session, principal, client_id, job_id)
+) -> JobDetail | dict:
+    authorize_client(principal, client_id)
+    require_valid_id(job_id, "job_id")
+    existing = await session.get(Job, job_id)
+    if existing is None or (existing.client_id != client_id and principal.may_access(existing.client_id)):
+        return {}
+    job = await load_job(session, principal, client_id, job_id)  # 403 for another client's job
     attempts = await session.scalars(select(Attempt).where(Attempt.job_id == job.id).order_by(Attempt.number))
     artifacts = await session.scalars(
         select(Artifact).where(Artifact.job_id == job.id).order_by(Artifact.created_at, Artifact.id)
