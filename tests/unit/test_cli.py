@@ -152,3 +152,25 @@ def test_the_first_candidate_whose_script_reproduces_the_train_pair_is_kept() ->
     assert "def convert_row" in chosen.script
     none, reasons = choose_script([wrong], grid, expected, title="t")
     assert none is None and reasons
+
+
+def test_unordered_tasks_compare_data_rows_as_a_multiset_after_the_same_header() -> None:
+    from recast_cli.scoring import unordered_difference
+
+    expected = [["k", "n"], ["a", "1"], ["b", "2"], ["b", "2"]]
+    assert unordered_difference([["k", "n"], ["b", "2"], ["a", "1"], ["b", "2"]], expected, header=True) == ""
+    assert "missing" in unordered_difference([["k", "n"], ["b", "2"], ["a", "1"]], expected, header=True)
+    assert unordered_difference([["n", "k"], ["a", "1"], ["b", "2"], ["b", "2"]], expected, header=True)
+    assert unordered_difference([["a", "1"], ["k", "n"]], [["k", "n"], ["a", "1"]], header=False) == ""
+
+
+def test_bench_summary_counts_confidences_and_precision_of_trusted_results() -> None:
+    def task(name: str, right: bool, confidence: str) -> bench.TaskResult:
+        return bench.TaskResult("sql", name, right and confidence == "trusted", 1.0, "", right=right,
+                                confidence=confidence)
+
+    results = [task("a", True, "trusted"), task("b", False, "trusted"), task("c", True, "ambiguous"),
+               task("d", False, "memorizes"), task("e", False, "none")]
+    row = bench.summarize(results)[0]
+    assert (row["trusted"], row["ambiguous"], row["memorizes"], row["none"]) == (2, 1, 1, 1)
+    assert row["solved"] == 1 and row["precision"] == 0.5 and row["right_untrusted"] == 1

@@ -3,9 +3,11 @@
     python -m recast_cli.bench [--suite prose] [--limit N] [--jobs 2] [--timeout 20] [--report bench-report.json]
                                [--no-inference] [--inference-mb 1024]
 
-Scoring (DESIGN.md): exact cells read with the csv module on the test pair; ATBench tasks (no test pair) on the
-train pair, unsolved when the script embeds more than a tenth of the expected output's distinct cells as
-string literals. The exact rendered script is what is run and scored (as a subprocess).
+Scoring (DESIGN.md): exact cells read with the csv module on the test pair (data rows as a multiset when meta.json
+says "unordered"); ATBench tasks (no test pair) on the train pair, unsolved when the script embeds more than a
+tenth of the expected output's distinct cells as string literals. The exact rendered script is what is run and
+scored (as a subprocess). A task is solved when its script is right AND the engine trusted it; precision is the
+share of trusted scripts that are right.
 """
 from __future__ import annotations
 
@@ -26,13 +28,14 @@ from recast_engine.verify.runner import run_plain
 
 from recast_cli.choose import choose_script
 from recast_cli.csvio import CsvError, read_grid
-from recast_cli.scoring import embedded_cells, grid_difference, percentile
+from recast_cli.scoring import embedded_cells, grid_difference, percentile, unordered_difference
 
 # ../shared/benchmarks beside the repository (CI clones it there); RECAST_BENCHMARKS overrides.
 DEFAULT_ROOT = Path(
     os.environ.get("RECAST_BENCHMARKS", Path(__file__).resolve().parents[3].parent / "shared" / "benchmarks")
 )
-SUITES = ("prose", "foofah", "atbench")
+SUITES = ("prose", "foofah", "atbench", "realworld", "sql")
+CONFIDENCES = ("trusted", "ambiguous", "memorizes", "none")
 SCRIPT_TIMEOUT = 60.0
 
 
@@ -42,6 +45,7 @@ class Task:
     name: str
     folder: Path
     header: bool
+    unordered: bool = False
 
     @property
     def has_test_pair(self) -> bool:
@@ -59,6 +63,9 @@ class TaskResult:
     found: bool = False  # the search returned a program
     render_mismatch: bool = False  # the script's output differs from the reference interpreter's
     program: list[str] | None = None
+    confidence: str = "none"  # the engine's: trusted / ambiguous / memorizes, none when nothing was found
+    right: bool = False  # the script is right on the scored pair (whatever the engine's confidence)
+    trust_reason: str = ""
 
 
 def discover(root: Path, suites: list[str]) -> list[Task]:
@@ -67,7 +74,8 @@ def discover(root: Path, suites: list[str]) -> list[Task]:
         for meta_path in sorted((root / suite).rglob("meta.json")):
             meta = json.loads(meta_path.read_text())
             name = meta.get("name") or str(meta_path.parent.relative_to(root / suite))
-            tasks.append(Task(meta.get("suite", suite), name, meta_path.parent, bool(meta.get("header"))))
+            tasks.append(Task(meta.get("suite", suite), name, meta_path.parent, bool(meta.get("header")),
+                              bool(meta.get("unordered"))))
     return tasks
 
 
@@ -76,8 +84,14 @@ def run_task(task: Task, timeout: float, header_mode: str) -> TaskResult:
     from recast_engine.dsl.interpret import run
     from recast_engine.synthesis.search import learn
 
-    def result(solved: bool, seconds: float, reason: str, **kw) -> TaskResult:
-        return TaskResult(task.suite, task.name, solved, round(seconds, 3), reason, **kw)
+    confidence, trust_reason = "none", ""
+
+    def result(right: bool, seconds: float, reason: str, **kw) -> TaskResult:
+        solved = right and confidence == "trusted"
+        if right and not solved:
+            reason = f"right but {confidence}: {trust_reason}"[:300]
+        return TaskResult(task.suite, task.name, solved, round(seconds, 3), reason, right=right,
+                          confidence=confidence, trust_reason=trust_reason[:300], **kw)
 
     try:
         train_in = read_grid(task.folder / "train_input.csv", what="train input")
@@ -108,6 +122,10 @@ def run_task(task: Task, timeout: float, header_mode: str) -> TaskResult:
 
     # what `recast learn` keeps: the first candidate whose script reproduces the train pair
     chosen, rejected = choose_script(search.programs, train_in, train_out, title=f"{task.suite} {task.name}")
+    if chosen is not None:
+        confidence, trust_reason = search.confidence, search.reason
+        if chosen.program is not search.programs[0]:
+            confidence, trust_reason = "ambiguous", "the best candidate's script does not reproduce the train pair"
     if chosen is None:
         return result(False, seconds, "no candidate's script reproduces the train pair: " + "; ".join(rejected)[:200],
                       found=True, timed_out=timed_out, program=search.programs[0].describe())
@@ -132,7 +150,10 @@ def run_task(task: Task, timeout: float, header_mode: str) -> TaskResult:
         mismatch = run(program, [list(r) for r in score_in]) != actual
     except Exception:  # noqa: BLE001
         mismatch = False  # the interpreter itself fails on this input: nothing to compare the render with
-    difference = grid_difference(actual, score_out)
+    if task.unordered:
+        difference = unordered_difference(actual, score_out, task.header)
+    else:
+        difference = grid_difference(actual, score_out)
     if difference:
         pair = "test" if task.has_test_pair else "train"
         return result(False, seconds, f"wrong {pair} output: {difference}"[:300], found=True,
@@ -209,11 +230,17 @@ def summarize(results: list[TaskResult]) -> list[dict]:
     for suite in sorted({r.suite for r in results}, key=lambda s: (SUITES + (s,)).index(s)):
         mine = [r for r in results if r.suite == suite]
         seconds = [r.learn_seconds for r in mine]
+        solved = sum(r.solved for r in mine)
+        trusted = sum(r.confidence == "trusted" for r in mine)
         rows.append({
             "suite": suite,
             "tasks": len(mine),
-            "solved": sum(r.solved for r in mine),
-            "solved_share": round(sum(r.solved for r in mine) / len(mine), 4),
+            "solved": solved,
+            "solved_share": round(solved / len(mine), 4),
+            **{c: sum(r.confidence == c for r in mine) for c in CONFIDENCES},
+            "precision": round(solved / trusted, 4) if trusted else 1.0,
+            "right": sum(r.right for r in mine),
+            "right_untrusted": sum(r.right and r.confidence != "trusted" for r in mine),
             "found": sum(r.found for r in mine),
             "median_learn_seconds": round(percentile(seconds, 50), 3),
             "p95_learn_seconds": round(percentile(seconds, 95), 3),
@@ -224,10 +251,11 @@ def summarize(results: list[TaskResult]) -> list[dict]:
 
 
 def print_summary(rows: list[dict], out=sys.stdout) -> None:
-    print(f"{'suite':<10}{'tasks':>6}{'solved':>8}{'share':>8}{'median s':>10}{'p95 s':>8}{'timeouts':>10}",
-          file=out)
+    print(f"{'suite':<10}{'tasks':>6}{'trusted':>8}{'ambig':>6}{'memo':>6}{'none':>6}{'solved':>8}{'recall':>8}"
+          f"{'precision':>10}{'right':>7}{'median s':>10}{'p95 s':>8}{'timeouts':>10}", file=out)
     for r in rows:
-        print(f"{r['suite']:<10}{r['tasks']:>6}{r['solved']:>8}{r['solved_share']:>8.1%}"
+        print(f"{r['suite']:<10}{r['tasks']:>6}{r['trusted']:>8}{r['ambiguous']:>6}{r['memorizes']:>6}{r['none']:>6}"
+              f"{r['solved']:>8}{r['solved_share']:>8.1%}{r['precision']:>10.1%}{r['right']:>7}"
               f"{r['median_learn_seconds']:>10.2f}{r['p95_learn_seconds']:>8.2f}{r['timeouts']:>10}", file=out)
         if r["render_mismatches"]:
             print(f"  warning: {r['render_mismatches']} scripts disagree with the reference interpreter", file=out)
@@ -262,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         def progress(r: TaskResult) -> None:
             done[0] += 1
             if args.verbose:
-                mark = "ok " if r.solved else "-- "
+                mark = "ok " if r.solved else ("!! " if r.confidence == "trusted" else "-- ")
                 print(f"{mark}{r.suite}/{r.name} {r.learn_seconds:.2f}s {r.reason}", file=sys.stderr)
             elif done[0] % 25 == 0 or done[0] == len(tasks):
                 print(f"  {done[0]}/{len(tasks)} tasks", file=sys.stderr)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import math
+from collections import Counter
 
 Row = list[str]
 
@@ -24,6 +25,23 @@ def grid_difference(actual: list[Row], expected: list[Row]) -> str:
                 f" ({wrong} in that row)" if wrong > 1 else ""
             )
     return "grids differ"
+
+
+def unordered_difference(actual: list[Row], expected: list[Row], header: bool) -> str:
+    """"" when the grids hold the same data rows in any order (the header row, when there is one, still first)."""
+    head = 1 if header else 0
+    if actual[:head] != expected[:head]:
+        return grid_difference(actual[:head], expected[:head]) or "header rows differ"
+    got, want = Counter(map(tuple, actual[head:])), Counter(map(tuple, expected[head:]))
+    if got == want:
+        return ""
+    missing, extra = want - got, got - want
+    parts = [f"{len(actual)} rows, expected {len(expected)}"] if len(actual) != len(expected) else []
+    if missing:
+        parts.append(f"{sum(missing.values())} expected rows missing, e.g. {list(next(iter(missing)))}")
+    if extra:
+        parts.append(f"{sum(extra.values())} rows not expected, e.g. {list(next(iter(extra)))}")
+    return "; ".join(parts) + " (rows compared in any order)"
 
 
 def string_literals(script: str) -> set[str]:

@@ -88,6 +88,10 @@ class SearchResult:
     tried: list[str] = field(default_factory=list)  # what the search tried, for the failure message
     unexplained: list[str] = field(default_factory=list)  # output columns no program explained
     elapsed: float = 0.0
+    # how far programs[0] is to be trusted on new data: trusted, ambiguous, memorizes (none: nothing found)
+    confidence: str = "none"
+    reason: str = ""  # why it is not trusted (empty when trusted)
+    suggestion: str = ""  # what the user could add to settle it (one more row like X, an instruction)
 
 
 class _Timeout(Exception):
@@ -395,4 +399,6 @@ def learn(
     search.found.sort(key=lambda p: program_cost(p, input_cells))
     unexplained = [] if search.found else (search.best_unexplained or ["row count: no step sequence matched"])
     tried = search.tried[:50]
-    return SearchResult(search.found[:max_candidates], tried, unexplained, time.monotonic() - start)
+    result = SearchResult(search.found[:max_candidates], tried, unexplained, time.monotonic() - start)
+    result.confidence = "trusted" if result.programs else "none"
+    return result
