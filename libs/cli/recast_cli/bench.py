@@ -66,6 +66,7 @@ class TaskResult:
     confidence: str = "none"  # the engine's: trusted / ambiguous / memorizes, none when nothing was found
     right: bool = False  # the script is right on the scored pair (whatever the engine's confidence)
     trust_reason: str = ""
+    program_json: dict | None = None  # the chosen Program, so that its confidence can be re-assessed offline
 
 
 def discover(root: Path, suites: list[str]) -> list[Task]:
@@ -85,11 +86,14 @@ def run_task(task: Task, timeout: float, header_mode: str) -> TaskResult:
     from recast_engine.synthesis.search import learn
 
     confidence, trust_reason = "none", ""
+    kept_json = None
 
     def result(right: bool, seconds: float, reason: str, **kw) -> TaskResult:
         solved = right and confidence == "trusted"
         if right and not solved:
             reason = f"right but {confidence}: {trust_reason}"[:300]
+        if "program" in kw and kept_json is not None:
+            kw["program_json"] = kept_json
         return TaskResult(task.suite, task.name, solved, round(seconds, 3), reason, right=right,
                           confidence=confidence, trust_reason=trust_reason[:300], **kw)
 
@@ -130,6 +134,7 @@ def run_task(task: Task, timeout: float, header_mode: str) -> TaskResult:
         return result(False, seconds, "no candidate's script reproduces the train pair: " + "; ".join(rejected)[:200],
                       found=True, timed_out=timed_out, program=search.programs[0].describe())
     program, script = chosen.program, chosen.script
+    kept_json = program.model_dump(mode="json")
     described = program.describe()
 
     with tempfile.TemporaryDirectory(prefix="recast-bench-") as tmp:

@@ -21,6 +21,7 @@ from recast_engine.kinds import looks_like_header
 from recast_engine.runtime import tables
 from recast_engine.synthesis.columns import learn_column
 from recast_engine.synthesis.table_proposals import Context, propose
+from recast_engine.synthesis.trust import assess
 
 Row = list[str]
 
@@ -92,6 +93,8 @@ class SearchResult:
     confidence: str = "none"
     reason: str = ""  # why it is not trusted (empty when trusted)
     suggestion: str = ""  # what the user could add to settle it (one more row like X, an instruction)
+    distinguishing_row: list[str] | None = None  # ambiguous: an input row on which the best candidates disagree
+    candidate_outputs: list[list[str]] = field(default_factory=list)  # what each of them outputs for it
 
 
 class _Timeout(Exception):
@@ -399,6 +402,27 @@ def learn(
     search.found.sort(key=lambda p: program_cost(p, input_cells))
     unexplained = [] if search.found else (search.best_unexplained or ["row count: no step sequence matched"])
     tried = search.tried[:50]
-    result = SearchResult(search.found[:max_candidates], tried, unexplained, time.monotonic() - start)
-    result.confidence = "trusted" if result.programs else "none"
+    result = SearchResult(search.found[:max_candidates], tried, unexplained)
+    if search.found:
+        _judge(result, search.found, input_cells, grid_in, search.expected, start + timeout)
+    result.elapsed = time.monotonic() - start
     return result
+
+
+RELEARN_SECONDS = 0.5  # one column learned again on part of the rows, to check that it predicts the rest
+
+
+def _judge(
+    result: SearchResult, found: list[Program], input_cells: frozenset[str], grid_in: list[Row],
+    expected: list[Row], deadline: float,
+) -> None:
+    """The confidence in the best program (see trust): trusted, ambiguous or memorizes, with reason and suggestion."""
+
+    def relearn(rows: list[Row], outputs: list[str]):
+        exprs = _learn_value(rows, outputs, deadline, len(rows), RELEARN_SECONDS)
+        return exprs[0] if exprs else None
+
+    costs = [program_cost(p, input_cells) for p in found]
+    verdict = assess(found, costs, grid_in, expected, relearn=relearn)
+    result.confidence, result.reason, result.suggestion = verdict.confidence, verdict.reason, verdict.suggestion
+    result.distinguishing_row, result.candidate_outputs = verdict.distinguishing_row, verdict.candidate_outputs

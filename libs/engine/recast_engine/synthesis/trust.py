@@ -1,0 +1,324 @@
+"""How far a learned program is to be trusted on new data: trusted, ambiguous or memorizes.
+
+A program that reproduces the example may still only work for the rows shown. Three checks on the best candidate:
+- memorizing structures: a lookup keyed on values that (nearly) all appear once, a constant output copying a
+  data cell of a varying input column, a conditional whose branch holds a single example row, a reshape whose
+  size is the example's row count;
+- validation inside the example: each computed column learned again on part of the rows must predict the others;
+- ambiguity: another candidate about as simple gives a different output on a distinguishing input (the
+  example's own rows with their cells recombined); that input row, each candidate's output and the row that
+  would settle it are reported.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from recast_engine.dsl import Expr, Program
+from recast_engine.dsl.interpret import apply_steps, eval_expr, run
+
+Row = list[str]
+Confidence = Literal["trusted", "ambiguous", "memorizes"]
+
+# reshapes whose size argument lines up whole blocks of rows: a size equal to the row count fits one example only
+_SIZED_STEPS = {"wrap_rows": "size", "transpose_blocks": "size"}
+# a candidate this much costlier than the best is not a serious rival (program_cost units)
+RIVAL_COST_MARGIN = 4
+MIN_ROWS_TO_VALIDATE = 4
+
+
+@dataclass
+class Assessment:
+    confidence: Confidence
+    reason: str = ""
+    suggestion: str = ""
+    # ambiguity: an input row on which candidates disagree, and what each of them outputs for it
+    distinguishing_row: Row | None = None
+    candidate_outputs: list[Row] = field(default_factory=list)
+
+
+def assess(
+    programs: list[Program],
+    costs: list,
+    input_grid: list[Row],
+    expected_grid: list[Row],
+    relearn: Callable[[list[Row], list[str]], Expr | None] | None = None,
+) -> Assessment:
+    """The confidence in programs[0] (candidates best first; costs their ranking keys, first item compared).
+
+    relearn(rows, outputs) learns one column again on part of the rows (None: no such validation).
+    """
+    best = programs[0]
+    try:
+        findings = memorizing(best, input_grid)
+    except Exception:  # noqa: BLE001 - a program failing on its own train input is left to the verifier
+        findings = []
+    if findings:
+        reason, suggestion = findings[0]
+        return Assessment("memorizes", reason, suggestion)
+    if relearn is not None:
+        failed = _held_out_failure(best, input_grid, relearn)
+        if failed:
+            return Assessment("memorizes", *failed)
+    rivals = [
+        p for p, c in zip(programs[1:], costs[1:])
+        if _cost_head(c) - _cost_head(costs[0]) <= RIVAL_COST_MARGIN and not _safe_memorizing(p, input_grid)
+    ]
+    if rivals:
+        ambiguous = _disagreement(best, rivals, input_grid)
+        if ambiguous is not None:
+            return ambiguous
+    return Assessment("trusted")
+
+
+def _cost_head(cost) -> float:
+    return cost[0] if isinstance(cost, (tuple, list)) else cost
+
+
+def _safe_memorizing(program: Program, grid: list[Row]) -> list:
+    try:
+        return memorizing(program, grid)
+    except Exception:  # noqa: BLE001
+        return ["fails"]
+
+
+# ---------------------------------------------------------------- memorizing structures
+
+
+def _name(program: Program, j: int, grid: list[Row]) -> str:
+    column = program.columns[j]
+    label = f"output column {j + 1}"
+    if program.header_rows and column.header is not None and grid:
+        head = str(eval_expr(column.header, grid[0]))
+        if head:
+            label += f" ({head!r})"
+    return label
+
+
+def _input_label(c: int, head: Row | None | Literal[False]) -> str:
+    """head False: the column is one of the table after the program's steps, not of the input."""
+    if head is False:
+        return f"column {c + 1} of the table after the steps"
+    if head and c < len(head) and head[c]:
+        return f"input column {c + 1} ({head[c]!r})"
+    return f"input column {c + 1}"
+
+
+def memorizing(program: Program, input_grid: list[Row]) -> list[tuple[str, str]]:
+    """(reason, suggestion) for each part of the program that only works for the rows shown."""
+    findings: list[tuple[str, str]] = []
+    findings += _sized_reshapes(program, input_grid)
+    grid = list(apply_steps(program, [list(r) for r in input_grid]))
+    head = grid[0] if program.header_rows and grid else None
+    body = grid[program.header_rows:]
+    data_cells = _varying_data_cells(input_grid[program.header_rows:])
+    for j, column in enumerate(program.columns):
+        label = _name(program, j, grid)
+        for node, rows in _nodes_with_rows(column.value, body):
+            found = _node_finding(node, rows, label, head if not program.steps else False, data_cells, len(body))
+            if found:
+                findings.append(found)
+                break
+    return findings
+
+
+def _sized_reshapes(program: Program, input_grid: list[Row]) -> list[tuple[str, str]]:
+    findings = []
+    grid: list[Row] = [list(r) for r in input_grid]
+    from recast_engine.runtime import tables
+
+    for step in program.steps:
+        arg = _SIZED_STEPS.get(step.op)
+        if arg is not None:
+            size = step.args.get(arg)
+            if isinstance(size, int) and size > 1 and size in (len(grid), len(grid) - 1):
+                findings.append((
+                    f"step {step.op} groups rows by {size}, the number of rows in the example: it only fits "
+                    "an input of exactly this length",
+                    "add an example with more rows (two or more records) so the grouping shows",
+                ))
+        grid = list(getattr(tables, step.op)(grid, **step.args))
+    return findings
+
+
+def _varying_data_cells(body: list[Row]) -> dict[str, tuple[int, int]]:
+    """Data cell -> (row, column) of its first occurrence, for columns holding more than one value."""
+    width = max((len(r) for r in body), default=0)
+    cells: dict[str, tuple[int, int]] = {}
+    for c in range(width):
+        values = [r[c] if c < len(r) else "" for r in body]
+        if len(set(values)) < 2:
+            continue
+        for i, v in enumerate(values):
+            if v.strip():
+                cells.setdefault(v, (i, c))
+    return cells
+
+
+def _nodes_with_rows(expr: Expr, rows: list[Row]) -> Iterator[tuple[Expr, list[Row]]]:
+    """Every node of expr with the rows whose value it decides (a conditional's branches see their rows only)."""
+    yield expr, rows
+    if expr.op == "if_matches" and len(expr.inputs) == 3:
+        regex = re.compile(expr.args.get("pattern", ""))
+        tested = [str(eval_expr(expr.inputs[0], r)) for r in rows]
+        then_rows = [r for r, t in zip(rows, tested) if regex.search(t)]
+        else_rows = [r for r, t in zip(rows, tested) if not regex.search(t)]
+        yield from _nodes_with_rows(expr.inputs[0], rows)
+        yield from _nodes_with_rows(expr.inputs[1], then_rows)
+        yield from _nodes_with_rows(expr.inputs[2], else_rows)
+        return
+    for child in expr.inputs:
+        yield from _nodes_with_rows(child, rows)
+
+
+def _node_finding(
+    node: Expr, rows: list[Row], label: str, head: Row | None, data_cells: dict, total_rows: int
+) -> tuple[str, str] | None:
+    if node.op == "lookup" and node.inputs:
+        return _lookup_finding(node, rows, label, head)
+    if node.op == "if_matches" and node.args.get("pattern") not in ("^$", "") and len(node.inputs) == 3:
+        return _conditional_finding(node, rows, label, head)
+    if node.op == "const" and total_rows > 1 and rows:
+        value = str(node.args.get("value", ""))
+        if value.strip() and value in data_cells:
+            i, c = data_cells[value]
+            return (
+                f"{label} is always {value!r}, a value copied from row {i + 1} of {_input_label(c, head)}: "
+                "it does not follow from the input",
+                f"add a row whose {label} is not {value!r}, or say where the value comes from",
+            )
+    return None
+
+
+def _lookup_finding(node: Expr, rows: list[Row], label: str, head: Row | None) -> tuple[str, str] | None:
+    table = node.args.get("table") or {}
+    if not table:
+        return None
+    keys = Counter(str(eval_expr(node.inputs[0], r)) for r in rows)
+    once = [k for k in table if keys.get(k, 0) <= 1]
+    if 2 * len(once) <= len(table):
+        return None
+    key_expr = node.inputs[0]
+    source = _input_label(key_expr.args["index"], head) if key_expr.op == "col" else key_expr.describe(brief=True)
+    sample = ", ".join(f"{k!r} -> {v!r}" for k, v in list(table.items())[:3])
+    return (
+        f"{label} is a table of the example's answers keyed on {source} ({sample}"
+        f"{', ...' if len(table) > 3 else ''}): {len(once)} of its {len(table)} keys appear in one row only, "
+        "so a new value gets an empty cell",
+        f"add rows whose {label} can be worked out from the input (values it has not seen), or an instruction "
+        "that says how it is computed",
+    )
+
+
+def _conditional_finding(node: Expr, rows: list[Row], label: str, head: Row | None) -> tuple[str, str] | None:
+    regex = re.compile(node.args["pattern"])
+    tested = [str(eval_expr(node.inputs[0], r)) for r in rows]
+    matched = sum(1 for t in tested if regex.search(t))
+    single = min(matched, len(rows) - matched)
+    if single > 1 or len(rows) < 2:
+        return None
+    lone = next(t for t in tested if bool(regex.search(t)) == (matched == 1))
+    test = node.inputs[0]
+    source = _input_label(test.args["index"], head) if test.op == "col" else test.describe(brief=True)
+    return (
+        f"{label} uses a condition (whether {source} matches {node.args['pattern']!r}) that singles out one "
+        f"example row ({lone!r}): the rule for that row is a guess from one case",
+        f"add more rows like {lone!r} (and like the others) so the rule for each kind shows",
+    )
+
+
+# ---------------------------------------------------------------- validation inside the example
+
+
+def _held_out_failure(
+    program: Program, input_grid: list[Row], relearn: Callable[[list[Row], list[str]], Expr | None]
+) -> tuple[str, str] | None:
+    """A computed column that, learned again on the first half of its rows, mispredicts the second half."""
+    grid = list(apply_steps(program, [list(r) for r in input_grid]))
+    body = grid[program.header_rows:]
+    if len(body) < MIN_ROWS_TO_VALIDATE:
+        return None
+    for j, column in enumerate(program.columns):
+        if column.value.op in ("col", "const"):
+            continue
+        outputs = [str(eval_expr(column.value, r)) for r in body]
+        if len(set(outputs)) < MIN_ROWS_TO_VALIDATE:
+            continue
+        half = len(body) // 2
+        learned = relearn(body[:half], outputs[:half])
+        if learned is None:
+            continue
+        wrong = [i for i in range(half, len(body)) if _safe_eval(learned, body[i]) != outputs[i]]
+        if len(wrong) * 4 > len(body) - half:
+            i = wrong[0]
+            label = _name(program, j, grid)
+            return (
+                f"{label}: the rule learned from the first {half} rows gives {_safe_eval(learned, body[i])!r} "
+                f"for row {i + 1} where the example has {outputs[i]!r}; the rule changes with the rows shown",
+                f"add more rows like row {i + 1} ({', '.join(body[i][:4])}), or an instruction for {label}",
+            )
+    return None
+
+
+def _safe_eval(expr: Expr, row: Row) -> str:
+    try:
+        return str(eval_expr(expr, row))
+    except Exception:  # noqa: BLE001
+        return "<error>"
+
+
+# ---------------------------------------------------------------- ambiguity
+
+
+def distinguishing_inputs(input_grid: list[Row], header_rows: int) -> list[list[Row]]:
+    """Inputs built from the example: its rows with each column's cells shifted to other rows."""
+    head, body = input_grid[:header_rows], input_grid[header_rows:]
+    n = len(body)
+    if n < 2:
+        return []
+    width = max(len(r) for r in body)
+    found = []
+    for shift in (1, 2):
+        if shift >= n:
+            break
+        mixed = [[body[(i + c * shift) % n][c] if c < len(body[(i + c * shift) % n]) else "" for c in range(width)]
+                 for i in range(n)]
+        found.append(head + mixed)
+    return found
+
+
+def _disagreement(best: Program, rivals: list[Program], input_grid: list[Row]) -> Assessment | None:
+    for probe in distinguishing_inputs(input_grid, best.header_rows):
+        mine = _safe_run(best, probe)
+        if mine is None:
+            continue
+        for rival in rivals:
+            theirs = _safe_run(rival, probe)
+            if theirs is None or theirs == mine:
+                continue
+            row_local = len(mine) == len(theirs) == len(probe)
+            i = next((k for k, (a, b) in enumerate(zip(mine, theirs)) if a != b), min(len(mine), len(theirs)))
+            shown = probe[i] if row_local and i < len(probe) else None
+            a = mine[i] if i < len(mine) else []
+            b = theirs[i] if i < len(theirs) else []
+            where = f"on an input row like {shown}" if shown else "on the example's rows recombined"
+            return Assessment(
+                "ambiguous",
+                f"{1 + len(rivals)} programs reproduce the example but disagree {where}: the chosen one gives "
+                f"{a}, another gives {b}",
+                f"add a row like {shown} with its expected output" if shown
+                else "add a few more example rows with different values",
+                distinguishing_row=shown,
+                candidate_outputs=[a, b],
+            )
+    return None
+
+
+def _safe_run(program: Program, grid: list[Row]) -> list[Row] | None:
+    try:
+        return run(program, [list(r) for r in grid])
+    except Exception:  # noqa: BLE001 - a candidate failing on a probe says nothing about the others
+        return None

@@ -1,0 +1,97 @@
+"""Trust: a learned result says whether it generalizes (trusted), memorizes the example, or is ambiguous."""
+from recast_engine.dsl import OutputColumn, Program, Step, call, col, const
+from recast_engine.synthesis import trust
+from recast_engine.synthesis.search import learn
+
+
+def learned(inp, out, **kw):
+    result = learn(inp, out, timeout=10.0, **kw)
+    assert result.programs, (result.tried, result.unexplained)
+    return result
+
+
+def test_fahrenheit_to_celsius_from_three_rows_is_not_trusted_and_names_the_lookup() -> None:
+    result = learned([["32"], ["212"], ["98.6"]], [["0.0"], ["100.0"], ["37.0"]])
+    assert result.confidence != "trusted"
+    if result.confidence == "memorizes":
+        assert "table of the example's answers" in result.reason and "input column 1" in result.reason
+    assert result.suggestion
+
+
+def test_price_times_quantity_learned_as_a_conditional_or_a_table_is_not_trusted() -> None:
+    inp = [["price", "qty"], ["2.5", "4"], ["3", "10"], ["1.5", "2"]]
+    out = [["total"], ["10.0"], ["30.0"], ["3.0"]]
+    result = learned(inp, out)
+    if result.confidence == "trusted":  # only once arithmetic is in the vocabulary: then it must be right
+        from recast_engine.dsl.interpret import run
+
+        assert run(result.programs[0], [["price", "qty"], ["4", "3"]]) == [["total"], ["12.0"]]
+        return
+    assert "'total'" in result.reason and result.suggestion
+
+
+def test_group_by_sum_learned_as_unfold_and_lookup_is_not_trusted() -> None:
+    inp = [["city", "sales"], ["Lyon", "10"], ["Paris", "5"], ["Lyon", "7"], ["Nice", "1"]]
+    out = [["city", "total"], ["Lyon", "17"], ["Paris", "5"], ["Nice", "1"]]
+    result = learned(inp, out)
+    if result.confidence == "trusted":
+        from recast_engine.dsl.interpret import run
+
+        fresh = [["city", "sales"], ["Oslo", "2"], ["Oslo", "3"]]
+        assert run(result.programs[0], fresh) == [["city", "total"], ["Oslo", "5"]]
+        return
+    assert "'total'" in result.reason
+
+
+def test_a_lookup_keyed_on_unique_ids_memorizes_and_says_which_column() -> None:
+    inp = [["id", "name"], ["u17", "Ann"], ["u42", "Bob"], ["u99", "Cy"], ["u05", "Di"]]
+    out = [["id", "segment"], ["u17", "gold"], ["u42", "silver"], ["u99", "gold"], ["u05", "bronze"]]
+    result = learned(inp, out)
+    assert result.confidence == "memorizes"
+    assert "'segment'" in result.reason and "one row only" in result.reason
+
+
+def test_a_lookup_whose_keys_repeat_is_a_mapping_and_is_trusted() -> None:
+    inp = [["code"], ["F"], ["M"], ["F"], ["M"], ["F"], ["M"]]
+    program = Program(header_rows=1, columns=[OutputColumn(
+        header=const("sex"), value=call("lookup", col(0), table={"F": "female", "M": "male"}, default=""))])
+    assert trust.memorizing(program, inp) == []
+
+
+def test_a_conditional_that_singles_out_one_row_memorizes() -> None:
+    inp = [["a"], ["x1"], ["y2"], ["z3"], ["w.4"]]
+    program = Program(columns=[OutputColumn(value=call("if_matches", col(0), const("odd"), col(0), pattern=r"\."))])
+    findings = trust.memorizing(program, inp)
+    assert findings and "singles out one example row ('w.4')" in findings[0][0]
+
+
+def test_a_constant_copying_a_data_cell_of_a_varying_column_memorizes() -> None:
+    inp = [["alpha", "1"], ["beta", "2"], ["gamma", "3"]]
+    program = Program(columns=[OutputColumn(value=const("beta"))])
+    findings = trust.memorizing(program, inp)
+    assert findings and "copied from row 2 of input column 1" in findings[0][0]
+
+
+def test_wrapping_all_rows_of_the_example_into_one_only_fits_its_length() -> None:
+    inp = [["a"], ["b"], ["c"], ["d"]]
+    program = Program(steps=[Step(op="wrap_rows", args={"size": 4})])
+    findings = trust.memorizing(program, inp)
+    assert findings and "number of rows in the example" in findings[0][0]
+
+
+def test_two_equally_simple_programs_that_disagree_on_recombined_rows_are_ambiguous() -> None:
+    inp = [["a", "a"], ["b", "b"], ["c", "c"]]
+    out = [["a"], ["b"], ["c"]]
+    first = Program(columns=[OutputColumn(value=col(0))])
+    second = Program(columns=[OutputColumn(value=col(1))])
+    verdict = trust.assess([first, second], [(0, 1), (0, 1)], inp, out)
+    assert verdict.confidence == "ambiguous"
+    assert verdict.distinguishing_row is not None and len(verdict.candidate_outputs) == 2
+    assert verdict.candidate_outputs[0] != verdict.candidate_outputs[1]
+    assert str(verdict.distinguishing_row) in verdict.suggestion
+
+
+def test_a_plain_column_reorder_is_trusted() -> None:
+    inp = [["a", "b"], ["1", "x"], ["2", "y"], ["3", "z"]]
+    result = learned(inp, [["b", "a"], ["x", "1"], ["y", "2"], ["z", "3"]])
+    assert result.confidence == "trusted" and result.reason == ""
