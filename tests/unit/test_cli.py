@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from recast_cli import bench
-from recast_cli.main import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, main
+from recast_cli.main import EXIT_NOT_FOUND, EXIT_NOT_TRUSTED, EXIT_OK, EXIT_USAGE, main
 from recast_cli.scoring import embedded_cells, embeds_answers, grid_difference, percentile
 from recast_engine.verify.runner import run_plain
 
@@ -37,14 +37,31 @@ def test_learn_then_apply_reproduces_and_generalizes(reorder_pair, tmp_path: Pat
     assert "wrote" in capsys.readouterr().out
 
 
-def test_learn_reports_what_was_tried_when_nothing_fits(tmp_path: Path, capsys) -> None:
+def test_learn_names_the_column_and_first_cell_it_could_not_explain_and_dumps_steps_only_when_verbose(
+    tmp_path: Path, capsys
+) -> None:
     train_in = write(tmp_path / "in.csv", "a\n1\n1\n1\n")
     train_out = write(tmp_path / "out.csv", "z\nqq8\nrr1\nvv0\n")  # equal rows, different outputs
     code = main(["learn", str(train_in), str(train_out), "-o", str(tmp_path / "s.py"), "--timeout", "3"])
     assert code == EXIT_NOT_FOUND
     err = capsys.readouterr().err
-    assert "no conversion found" in err and "tried" in err
+    assert "no conversion found" in err and "could not explain output column 1" in err
+    assert "the first cell it could not produce is" in err and "try: add more rows" in err
+    assert "tried:" not in err
     assert not (tmp_path / "s.py").exists()
+    code = main(["learn", str(train_in), str(train_out), "-o", str(tmp_path / "s.py"), "--timeout", "3", "-v"])
+    assert code == EXIT_NOT_FOUND and "tried:" in capsys.readouterr().err
+
+
+def test_learn_writes_an_untrusted_script_exits_3_and_says_why(tmp_path: Path, capsys) -> None:
+    train_in = write(tmp_path / "f.csv", "32\n212\n98.6\n")
+    train_out = write(tmp_path / "c.csv", "0.0\n100.0\n37.0\n")
+    script = tmp_path / "s.py"
+    assert main(["learn", str(train_in), str(train_out), "-o", str(script), "--timeout", "10"]) == EXIT_NOT_TRUSTED
+    assert script.is_file()
+    captured = capsys.readouterr()
+    assert "NOT trusted" in captured.out
+    assert "output column 1" in captured.err and "try:" in captured.err
 
 
 @pytest.mark.parametrize("problem", ["missing", "empty", "not utf-8"])

@@ -1,9 +1,11 @@
 """`recast`: learn a CSV conversion from one example pair, and apply a learned script to new files.
 
-    recast learn TRAIN_INPUT TRAIN_EXPECTED -o SCRIPT [--header auto|yes|no] [--timeout S]
+    recast learn TRAIN_INPUT TRAIN_EXPECTED -o SCRIPT [--header auto|yes|no] [--timeout S] [--verbose]
     recast apply SCRIPT INPUT -o OUTPUT [--timeout S] [--memory MB]
 
-The engine runs in-process; no servers are needed.
+The engine runs in-process; no servers are needed. `learn` exits 0 only when it trusts the script to generalize,
+3 when it wrote a script it does not trust (ambiguous, or it memorizes the example: the reason says which part),
+1 when nothing fits, 2 for unusable files or arguments.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from recast_cli.csvio import CsvError, read_grid
 EXIT_OK = 0
 EXIT_NOT_FOUND = 1  # no conversion found / the script failed
 EXIT_USAGE = 2  # bad arguments or unusable files
+EXIT_NOT_TRUSTED = 3  # a script was written, but it may only work for the rows shown
 
 
 def _version() -> str:
@@ -43,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     learn.add_argument("-o", "--output", type=Path, required=True, metavar="SCRIPT", help="where to write it")
     learn.add_argument("--header", choices=["auto", "yes", "no"], default="auto", help="first row is a header")
     learn.add_argument("--timeout", type=_positive_float, default=30.0, metavar="S", help="search time limit")
+    learn.add_argument("-v", "--verbose", action="store_true", help="also print what the search tried")
 
     apply = sub.add_parser("apply", help="run a learned script on a CSV file (sandboxed)")
     apply.add_argument("script", type=Path, metavar="SCRIPT")
@@ -65,6 +69,7 @@ def _positive_float(text: str) -> float:
 
 def learn_command(args: argparse.Namespace) -> int:
     from recast_engine.synthesis.search import learn
+    from recast_engine.synthesis.trust import explain_failure
 
     try:
         input_grid = read_grid(args.train_input, what="train input")
@@ -76,21 +81,35 @@ def learn_command(args: argparse.Namespace) -> int:
     chosen, rejected = choose_script(result.programs, input_grid, expected_grid, title=title)
     if chosen is None:
         lines = [f"no conversion found in {result.elapsed:.1f}s"]
-        if result.tried:
-            lines.append("tried: " + "; ".join(result.tried))
-        if result.unexplained:
-            lines.append("unexplained output: " + "; ".join(result.unexplained))
-        lines += rejected
+        if result.programs:
+            lines.append("the candidates found do not reproduce the expected output when run as scripts")
+        else:
+            reason, suggestion = explain_failure(result.unexplained, input_grid, expected_grid)
+            lines += [reason, f"try: {suggestion}"]
+        if args.verbose:
+            if result.tried:
+                lines.append("tried: " + "; ".join(result.tried))
+            lines += rejected
         return _fail("\n".join(lines), EXIT_NOT_FOUND)
     try:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(chosen.script, encoding="utf-8")
     except OSError as e:
         return _fail(f"cannot write {args.output}: {e.strerror}", EXIT_USAGE)
-    print(f"wrote {args.output} ({result.elapsed:.1f}s)")
+    confidence, reason, suggestion = result.confidence, result.reason, result.suggestion
+    if chosen.program is not result.programs[0]:
+        confidence, reason = "ambiguous", "the best candidate's script does not reproduce the expected output"
+        suggestion = "add more example rows"
+    if confidence == "trusted":
+        print(f"wrote {args.output} ({result.elapsed:.1f}s)")
+    else:
+        print(f"wrote {args.output} ({result.elapsed:.1f}s), but it is NOT trusted ({confidence})")
     for line in chosen.program.describe():
         print(f"  {line}")
-    return EXIT_OK
+    if confidence == "trusted":
+        return EXIT_OK
+    return _fail(f"{'ambiguous' if confidence == 'ambiguous' else 'it memorizes the example'}: {reason}\n"
+                 f"try: {suggestion}", EXIT_NOT_TRUSTED)
 
 
 def apply_command(args: argparse.Namespace) -> int:

@@ -322,3 +322,45 @@ def _safe_run(program: Program, grid: list[Row]) -> list[Row] | None:
         return run(program, [list(r) for r in grid])
     except Exception:  # noqa: BLE001 - a candidate failing on a probe says nothing about the others
         return None
+
+
+# ---------------------------------------------------------------- nothing found
+
+
+def explain_failure(unexplained: list[str], input_grid: list[Row], expected_grid: list[Row]) -> tuple[str, str]:
+    """(what could not be explained, what to try) when no program fits, in words a user can act on."""
+    columns = [int(m.group(1)) - 1 for m in (re.match(r"column (\d+)", u) for u in unexplained) if m]
+    if not columns:
+        return (
+            f"no table step explains how {len(input_grid)} input rows become {len(expected_grid)} output rows",
+            "if rows are filtered, grouped, sorted or combined, add an instruction saying so, or more rows "
+            "showing which input rows each output row comes from",
+        )
+    header = bool(input_grid and expected_grid) and bool(set(input_grid[0]) & set(expected_grid[0]))
+    names = []
+    for j in columns:
+        name = expected_grid[0][j] if header and j < len(expected_grid[0]) else ""
+        names.append(f"{j + 1}" + (f" ({name!r})" if name else ""))
+    first = _first_unproduced_cell(columns[0], input_grid, expected_grid, 1 if header else 0)
+    what = "output column" + ("s " if len(names) > 1 else " ") + ", ".join(names)
+    reason = f"could not explain {what} from the input"
+    if first is not None:
+        i, value = first
+        reason += f"; the first cell it could not produce is {value!r} (output row {i + 1})"
+    return reason, (
+        f"add more rows showing how output column {names[0]} is made (several different values), or an "
+        "instruction describing it"
+    )
+
+
+def _first_unproduced_cell(j: int, input_grid: list[Row], expected_grid: list[Row], head: int):
+    """The first non-empty cell of output column j that no input cell of its row holds as is."""
+    same_rows = len(input_grid) == len(expected_grid)
+    for i in range(head, len(expected_grid)):
+        value = expected_grid[i][j] if j < len(expected_grid[i]) else ""
+        if not value.strip():
+            continue
+        if same_rows and any(value in cell for cell in input_grid[i]):
+            continue
+        return i, value
+    return None
