@@ -110,7 +110,6 @@ def _input_label(c: int, head: Row | None | Literal[False]) -> str:
 def memorizing(program: Program, input_grid: list[Row]) -> list[tuple[str, str]]:
     """(reason, suggestion) for each part of the program that only works for the rows shown."""
     findings: list[tuple[str, str]] = []
-    findings += _sized_reshapes(program, input_grid)
     grid = list(apply_steps(program, [list(r) for r in input_grid]))
     head = grid[0] if program.header_rows and grid else None
     body = grid[program.header_rows:]
@@ -122,26 +121,107 @@ def memorizing(program: Program, input_grid: list[Row]) -> list[tuple[str, str]]
             if found:
                 findings.append(found)
                 break
-    return findings
+    return findings + _sized_reshapes(program, input_grid) + _reshape_chain(program, input_grid)
 
 
 def _sized_reshapes(program: Program, input_grid: list[Row]) -> list[tuple[str, str]]:
     findings = []
     grid: list[Row] = [list(r) for r in input_grid]
-    from recast_engine.runtime import tables
-
     for step in program.steps:
         arg = _SIZED_STEPS.get(step.op)
-        if arg is not None:
-            size = step.args.get(arg)
-            if isinstance(size, int) and size > 1 and size in (len(grid), len(grid) - 1):
+        size = step.args.get(arg) if arg else None
+        if isinstance(size, int) and size > 1 and not _one_cell_list(grid):
+            if size in (len(grid), len(grid) - 1):
                 findings.append((
                     f"step {step.op} groups rows by {size}, the number of rows in the example: it only fits "
                     "an input of exactly this length",
                     "add an example with more rows (two or more records) so the grouping shows",
                 ))
-        grid = list(getattr(tables, step.op)(grid, **step.args))
+            elif _alike_records(grid[program.header_rows:], size, program.header_rows):
+                findings.append((
+                    f"step {step.op} joins every {size} rows into one although the rows all look alike (records "
+                    "of one table): the cells line up by coincidence of the example's order",
+                    "if rows are filtered, grouped or matched by a key, add an instruction saying so, or more rows",
+                ))
+        grid = list(_table_step(step)(grid, **step.args))
     return findings
+
+
+_RESHAPES = {"pivot", "pivot_records", "melt", "unfold", "fold", "transpose", "transpose_blocks", "wrap_rows"}
+
+
+def _reshape_chain(program: Program, input_grid: list[Row]) -> list[tuple[str, str]]:
+    """Two or more reshapes applied to a plain table (a header, rows of one width, no gaps): on such input a
+    chain of pivots, melts and unfolds that happens to line the cells up is a coincidence of the example."""
+    chain = [s.op for s in program.steps if s.op in _RESHAPES]
+    if not chain or not _plain_table(input_grid):
+        return []
+    if chain == ["unfold"] and program.columns:
+        grid = list(apply_steps(program, [list(r) for r in input_grid]))
+        used = {j for c in program.columns for j in _columns_read(c.value)}
+        width = max((len(r) for r in grid), default=0)
+        if len(used) < width:
+            return [(
+                "step unfold lines up the values of each group by position and the output keeps only some of "
+                "those positions: which value lands in a kept position depends on the example's row order",
+                "if one row per group is picked (the first, the largest...) or values are combined, add an "
+                "instruction saying so, or more rows per group",
+            )]
+    if len(chain) < 2:
+        return []
+    return [(
+        f"the steps {' -> '.join(chain)} reshape a plain table several times to line its cells up with the "
+        "example: the result depends on which rows the example happens to hold",
+        "if rows are filtered, grouped, joined or sorted, add an instruction saying so, or more rows",
+    )]
+
+
+def _columns_read(expr: Expr) -> set[int]:
+    found = {expr.args["index"]} if expr.op == "col" else set()
+    for child in expr.inputs:
+        found |= _columns_read(child)
+    return found
+
+
+def _plain_table(grid: list[Row]) -> bool:
+    if len(grid) < 3:
+        return False
+    width = len(grid[0])
+    return width >= 2 and all(len(r) == width and all(c.strip() for c in r) for r in grid)
+
+
+def _table_step(step):
+    from recast_engine.runtime import tables
+
+    return getattr(tables, step.op)
+
+
+def _one_cell_list(grid: list[Row]) -> bool:
+    """A list of single values, one per line (records laid out one field per line are cut by position)."""
+    return all(sum(1 for c in r if c.strip()) <= 1 for r in grid)
+
+
+_NUMBER = re.compile(r"^[-+]?[\d.,]+$")
+
+
+def _shape(row: Row) -> tuple[str, ...]:
+    return tuple("" if not c.strip() else ("n" if _NUMBER.match(c.strip()) else "t") for c in row)
+
+
+def _alike_records(body: list[Row], size: int, offset: int) -> bool:
+    """Rows of several cells that have the same shapes (empty / number / text per cell) in every position of a
+    block of `size`: records of one table, not the lines of one record (a one-cell list is laid out by position)."""
+    if sum(1 for r in body if sum(1 for c in r if c.strip()) >= 2) * 2 < len(body):
+        return False
+    phases: list[set] = [set() for _ in range(size)]
+    for i, row in enumerate(body):
+        phases[(i + offset) % size].add(_shape(row))
+    filled = [p for p in phases if p]
+    return len(filled) == size and all(p == filled[0] for p in filled)
+
+
+def _cell(row: Row, i: int) -> str:
+    return row[i] if i < len(row) else ""
 
 
 def _varying_data_cells(body: list[Row]) -> dict[str, tuple[int, int]]:
@@ -183,6 +263,16 @@ def _node_finding(
         return _conditional_finding(node, rows, label, head)
     if node.op == "const" and total_rows > 1 and rows:
         value = str(node.args.get("value", ""))
+        digits = sum(ch.isdigit() for ch in value)
+        if digits >= 4 and value not in data_cells:
+            source = next((cell for cell in data_cells if value in cell), None)
+            if source is not None:
+                i, c = data_cells[source]
+                return (
+                    f"{label} writes the constant {value!r}, digits copied from {source!r} (row {i + 1} of "
+                    f"{_input_label(c, head)}): a new row gets the example's value",
+                    f"add rows whose {label} shows where these digits come from",
+                )
         if value.strip() and value in data_cells:
             i, c = data_cells[value]
             return (
