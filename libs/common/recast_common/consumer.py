@@ -57,9 +57,11 @@ from recast_common.events import (
     parse_event,
 )
 from recast_common.kafka import ensure_topics, make_broker, publish_event, subscriber_options
+from recast_common.logs import bind, setup_logging
 from recast_common.metrics import mark_ready, record_handler_error, record_message, serve_metrics_from_env
 from recast_common.settings import Settings
 from recast_common.storage import Storage
+from recast_common.tracing import consume_span, inject_headers, mark_error, setup_tracing, shutdown_tracing
 
 log = logging.getLogger("recast.consumer")
 
@@ -206,7 +208,7 @@ class Consumer:
             return
         await self.broker.publish(
             event.model_dump(mode="json"), topic=topic, key=event.job_id.encode(),
-            headers={"content-type": "application/json", "event_id": event.event_id},
+            headers=inject_headers({"content-type": "application/json", "event_id": event.event_id}),
         )
 
     async def dead_letter(self, topic: str, body: Any, error: str) -> None:
@@ -218,14 +220,21 @@ class Consumer:
         key = None
         if isinstance(body, dict) and isinstance(body.get("job_id"), str):
             key = body["job_id"].encode()
-        await self.broker.publish(payload, topic=Topics.dlq(topic), key=key)
+        await self.broker.publish(payload, topic=Topics.dlq(topic), key=key, headers=inject_headers())
         log.error("%s: message on %s sent to the DLQ: %s", self.name, topic, error.splitlines()[-1:])
 
-    async def process(self, topic: str, body: Any) -> str:
+    async def process(self, topic: str, body: Any, headers: Any = None) -> str:
         """Handle one message; returns "handled", "duplicate", "replayed", "stale" or "dead-lettered" (and
-        records metrics)."""
+        records metrics). Its log lines carry its job and event ids, its span continues the trace in `headers`."""
         started = time.perf_counter()
-        result = await self._process(topic, body)
+        job_id, event_id = _ids_of(body)
+        with bind(job_id=job_id, event_id=event_id), consume_span(
+            topic, headers, self.name, {"recast.job_id": job_id, "recast.event_id": event_id}
+        ) as span:
+            result = await self._process(topic, body)
+            span.set_attribute("recast.outcome", result)
+            if result == "dead-lettered":
+                mark_error(span, "dead-lettered")
         record_message(self.name, topic, result, time.perf_counter() - started)
         return result
 
@@ -412,9 +421,29 @@ def _subscribe(broker: KafkaBroker, loop: Loop, settings: Settings) -> Consumer:
     @broker.subscriber(*topics, **subscriber_options(loop.group or loop.name, **overrides))
     async def on_message(body: Any, message: Any = _MESSAGE) -> None:
         topic = _topic_of(message) or (topics[0] if len(topics) == 1 else "unknown")
-        await consumer.process(topic, body)
+        await consumer.process(topic, body, _headers_of(message))
 
     return consumer
+
+
+def _ids_of(body: Any) -> tuple[str | None, str | None]:
+    """The job and event ids of a message body, when it has them (for log lines and spans)."""
+    if isinstance(body, (bytes, bytearray)):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return None, None
+    if not isinstance(body, dict):
+        return None, None
+    job_id, event_id = body.get("job_id"), body.get("event_id")
+    return (job_id if isinstance(job_id, str) else None), (event_id if isinstance(event_id, str) else None)
+
+
+def _headers_of(message: Any) -> Any:
+    headers = getattr(message, "headers", None)
+    if headers:
+        return headers
+    return getattr(getattr(message, "raw_message", None), "headers", None)
 
 
 def _topic_of(message: Any) -> str | None:
@@ -422,8 +451,22 @@ def _topic_of(message: Any) -> str | None:
     return getattr(raw, "topic", None)
 
 
-def run_service(app: FastStream) -> None:
-    """Run until SIGTERM/SIGINT (FastStream stops the subscriber, then the shutdown hooks run)."""
-    logging.basicConfig(level=os.environ.get("RECAST_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(app.run())
+def run_service(app: FastStream, service: str | None = None) -> None:
+    """Run until SIGTERM/SIGINT (FastStream stops the subscriber, then the shutdown hooks run).
+
+    `service` names the logs and traces (default: the package run with `python -m`)."""
+    service = service or _main_package()
+    setup_logging(service)
+    setup_tracing(service)
+    try:
+        asyncio.run(app.run())
+    finally:
+        shutdown_tracing()
+
+
+def _main_package() -> str:
+    import sys
+
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    name = getattr(spec, "name", None) or os.path.basename(sys.argv[0]) or "recast"
+    return name.removesuffix(".__main__")

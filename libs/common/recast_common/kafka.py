@@ -21,6 +21,7 @@ from faststream.kafka import KafkaBroker
 
 from recast_common.events import Event, Topics
 from recast_common.settings import Settings
+from recast_common.tracing import inject_headers
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ async def publish_event(producer_or_broker: KafkaBroker | AIOKafkaProducer, even
     Waits for the broker's acknowledgement. Works with a started FastStream KafkaBroker or aiokafka producer.
     """
     key = event.job_id.encode()
-    headers = {**JSON_HEADERS, "event_id": event.event_id}
+    headers = inject_headers({**JSON_HEADERS, "event_id": event.event_id})  # + traceparent when tracing
     if isinstance(producer_or_broker, KafkaBroker):
         await producer_or_broker.publish(
             event.model_dump(mode="json"), topic=event.type, key=key, headers=headers

@@ -15,6 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from recast_common.settings import Settings
+from recast_common.tracing import instrument_s3_client
 
 _CHUNK = 1024 * 1024
 
@@ -50,6 +51,7 @@ class Storage:
             ),
         )
         self._client = await self._client_cm.__aenter__()
+        instrument_s3_client(self._client, self.bucket)  # s3 spans, when tracing is on
         return self
 
     async def __aexit__(self, *exc) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 import uvicorn
+from recast_common.logs import setup_logging
 from recast_common.settings import Settings
+from recast_common.tracing import setup_tracing, shutdown_tracing
 
 from gateway.app import create_app
 
@@ -17,10 +18,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    uvicorn.run(create_app(Settings()), host=args.host, port=args.port, log_level=args.log_level)
+    setup_logging("gateway", args.log_level)
+    setup_tracing("gateway")
+    try:
+        # log_config=None: uvicorn's loggers keep the JSON handler of setup_logging (no coloured lines)
+        uvicorn.run(create_app(Settings()), host=args.host, port=args.port, log_level=args.log_level,
+                    log_config=None)
+    finally:
+        shutdown_tracing()
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from gateway.errors import install_error_handlers
 from gateway.limits import BodySizeLimit
 from gateway.metrics import install_metrics
 from gateway.notify import INFERENCE_CHANNEL, Notifications
+from gateway.request_context import RequestContext
 from gateway.startup import check_admin_key
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(health.router)
-    install_metrics(app)  # last: its middleware is outermost and counts every request, 413s included
+    install_metrics(app)  # its middleware counts every request, 413s included
+    # outermost: every request, 413s included, gets its X-Request-ID, its log ids and its span
+    app.add_middleware(RequestContext, routes_of=app)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

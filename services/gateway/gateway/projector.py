@@ -13,16 +13,21 @@ import asyncio
 import json
 import logging
 import signal
+from contextlib import ExitStack
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from opentelemetry import trace
 from recast_common.db.models import Artifact, Attempt, InferenceRun, Job, JobEvent
 from recast_common.db.session import make_engine
 from recast_common.errors import is_transient
 from recast_common.events import Event, Topics, parse_event
+from recast_common.logs import setup_logging
 from recast_common.metrics import mark_ready, serve_metrics_from_env
 from recast_common.settings import Settings
+from recast_common.tracing import consume_span, setup_tracing, shutdown_tracing, span
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -279,8 +284,24 @@ class Projector:
             headers=[("content-type", b"application/json"), ("error", error.encode()[:1000])],
         )
 
-    async def handle_batch(self, messages: list[tuple[str, bytes]]) -> None:
-        """One transaction for a whole poll (every partition); when that fails, message by message."""
+    async def handle_batch(self, messages: list[tuple[str, bytes]] | list[tuple[str, bytes, Any]]) -> None:
+        """One transaction for a whole poll (every partition); when that fails, message by message.
+
+        Messages may carry their Kafka headers third: each then gets a span in the trace those headers continue
+        (ended when the batch is applied), and the batch's database work a span linked to all of them."""
+        with ExitStack() as spans:
+            links = []
+            for message in messages:
+                if len(message) > 2:
+                    topic, value, headers = message[0], message[1], message[2]
+                    job_id, event_id = _ids_of(value)
+                    current = spans.enter_context(consume_span(
+                        topic, headers, GROUP, {"recast.job_id": job_id, "recast.event_id": event_id}))
+                    links.append(trace.Link(current.get_span_context()))
+            with span("projector batch", links=links, attributes={"recast.batch_size": len(messages)}):
+                await self._handle_batch([(m[0], m[1]) for m in messages])
+
+    async def _handle_batch(self, messages: list[tuple[str, bytes]]) -> None:
         try:
             events = [parse_event(value) for _, value in messages]
         except Exception:  # noqa: BLE001 - an undecodable message among them: the slow path sorts it out
@@ -298,7 +319,7 @@ class Projector:
         assert self.consumer is not None
         while not self._stopping.is_set():
             batches = await self.consumer.getmany(timeout_ms=500, max_records=500)
-            polled = [(tp.topic, m.value) for tp, messages in batches.items() for m in messages]
+            polled = [(tp.topic, m.value, m.headers) for tp, messages in batches.items() for m in messages]
             if not polled:
                 continue
             await self.handle_batch(polled)
@@ -325,16 +346,28 @@ async def serve(settings: Settings) -> None:
         log.info("projector stopped after applying %d events", projector.applied)
 
 
+def _ids_of(value: bytes) -> tuple[str | None, str | None]:
+    try:
+        body = json.loads(value)
+    except ValueError:
+        return None, None
+    if not isinstance(body, dict):
+        return None, None
+    return body.get("job_id"), body.get("event_id")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="recast-projector", description="Project pipeline events into Postgres"
     )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    asyncio.run(serve(settings=Settings()))
+    setup_logging("projector", args.log_level)
+    setup_tracing("projector")
+    try:
+        asyncio.run(serve(settings=Settings()))
+    finally:
+        shutdown_tracing()
 
 
 if __name__ == "__main__":

@@ -18,10 +18,21 @@ from dataclasses import dataclass
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from recast_common.db.outbox import NOTIFY_CHANNEL
 from recast_common.db.session import asyncpg_dsn
+from recast_common.logs import setup_logging
 from recast_common.metrics import OUTBOX_FAILURES, OUTBOX_PUBLISHED, mark_ready, serve_metrics_from_env
 from recast_common.settings import Settings
+from recast_common.tracing import (
+    context_from_headers,
+    kafka_headers,
+    mark_error,
+    setup_tracing,
+    shutdown_tracing,
+    tracer,
+)
 
 from gateway.startup import start_with_retry
 
@@ -33,7 +44,7 @@ BATCH_SIZE = 100
 # skips every row whose key another relay holds, so one job's rows are never published out of order even
 # when several relays run. The lock is taken before the row lock (LockRows sits above the filter).
 CLAIM_SQL = """
-SELECT id, topic, key, payload::text AS payload FROM outbox
+SELECT id, topic, key, payload::text AS payload, trace_context::text AS trace_context FROM outbox
 WHERE sent_at IS NULL AND pg_try_advisory_xact_lock(7418202, hashtext(key))
 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
 """
@@ -104,16 +115,26 @@ class Relay:
             rows = await conn.fetch(CLAIM_SQL, self.batch_size)
             if not rows:
                 return 0
-            pending = [
-                await self._producer.send(
-                    row["topic"],
-                    value=row["payload"].encode(),
-                    key=row["key"].encode(),
-                    headers=_headers(row["payload"]),
-                )
-                for row in rows
-            ]
-            await asyncio.gather(*pending)  # every row acknowledged by the broker before it is marked
+            spans = [_publish_span(row) for row in rows]  # each continues the trace of the request behind it
+            try:
+                pending = []
+                for row, span in zip(rows, spans):
+                    with trace.use_span(span, end_on_exit=False):
+                        pending.append(await self._producer.send(
+                            row["topic"],
+                            value=row["payload"].encode(),
+                            key=row["key"].encode(),
+                            headers=kafka_headers(_headers(row["payload"])),
+                        ))
+                await asyncio.gather(*pending)  # every row acknowledged by the broker before it is marked
+            except Exception as exc:
+                for span in spans:
+                    span.record_exception(exc)
+                    mark_error(span, str(exc))
+                raise
+            finally:
+                for span in spans:
+                    span.end()
             await conn.execute(MARK_SENT_SQL, [row["id"] for row in rows])
         self.stats.published += len(rows)
         for row in rows:
@@ -139,15 +160,23 @@ class Relay:
                 pass
 
 
-def _headers(payload: str) -> list[tuple[str, bytes]]:
-    headers = [("content-type", b"application/json")]
+def _headers(payload: str) -> dict[str, str]:
+    headers = {"content-type": "application/json"}
     try:
         event_id = json.loads(payload).get("event_id")
     except ValueError:
         event_id = None
     if event_id:
-        headers.append(("event_id", str(event_id).encode()))
+        headers["event_id"] = str(event_id)
     return headers
+
+
+def _publish_span(row: asyncpg.Record) -> trace.Span:
+    carrier = json.loads(row["trace_context"]) if row["trace_context"] else None
+    return tracer().start_span(f'{row["topic"]} publish', context=context_from_headers(carrier),
+                               kind=SpanKind.PRODUCER,
+                               attributes={"messaging.system": "kafka", "messaging.destination.name": row["topic"],
+                                           "messaging.kafka.message.key": row["key"], "recast.outbox.id": row["id"]})
 
 
 async def serve(settings: Settings) -> None:
@@ -171,10 +200,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="recast-relay", description="Publish the Postgres outbox to Kafka")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    asyncio.run(serve(Settings()))
+    setup_logging("relay", args.log_level)
+    setup_tracing("relay")
+    try:
+        asyncio.run(serve(Settings()))
+    finally:
+        shutdown_tracing()
 
 
 if __name__ == "__main__":

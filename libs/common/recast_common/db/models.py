@@ -131,6 +131,8 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = _created()
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     claimed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # publish attempts
+    # traceparent/tracestate of the request that wrote the row (None when tracing is off): the relay continues it
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONB, nullable=True)
 
     __table_args__ = (Index("ix_outbox_unsent", "id", postgresql_where=text("sent_at IS NULL")),)
 

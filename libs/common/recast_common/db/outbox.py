@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from recast_common.db.models import OutboxRow
 from recast_common.events import Event
+from recast_common.tracing import current_carrier
 
 NOTIFY_CHANNEL = "recast_outbox"
 
@@ -17,7 +18,8 @@ def topic_of(event: Event) -> str:
 
 async def enqueue(session: AsyncSession, event: Event, topic: str | None = None) -> OutboxRow:
     """Add the event to the outbox in the caller's transaction; the NOTIFY is delivered at commit."""
-    row = OutboxRow(topic=topic or topic_of(event), key=event.job_id, payload=event.model_dump(mode="json"))
+    row = OutboxRow(topic=topic or topic_of(event), key=event.job_id, payload=event.model_dump(mode="json"),
+                    trace_context=current_carrier())
     session.add(row)
     await session.flush()
     await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})

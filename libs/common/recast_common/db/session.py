@@ -8,6 +8,7 @@ from functools import lru_cache
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from recast_common.settings import Settings
+from recast_common.tracing import instrument_engine
 
 _LIBPQ_SCHEMES = ("postgresql://", "postgres://")
 _SQLALCHEMY_SCHEMES = ("postgresql+asyncpg://", "postgresql+psycopg://", "postgresql+psycopg2://")
@@ -30,7 +31,9 @@ def make_engine(database_url: str, **kw) -> AsyncEngine:
     kw.setdefault("pool_pre_ping", True)
     kw.setdefault("pool_size", 10)
     kw.setdefault("max_overflow", 10)
-    return create_async_engine(sqlalchemy_url(database_url), **kw)
+    engine = create_async_engine(sqlalchemy_url(database_url), **kw)
+    instrument_engine(engine)  # db spans, when tracing is on
+    return engine
 
 
 @lru_cache(maxsize=16)
