@@ -73,7 +73,7 @@ def test_a_sane_request_id_is_kept_and_anything_else_replaced():
 
 
 async def test_the_gateway_echoes_the_clients_request_id_or_makes_one():
-    app = create_app(Settings())  # /metrics needs no database: the lifespan is not run here
+    app = create_app(Settings(dev_mode=True))  # /metrics needs no database: the lifespan is not run here
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client:
         echoed = await client.get("/metrics", headers={"X-Request-ID": "client-chosen-42"})
         made = await client.get("/metrics")
