@@ -25,9 +25,17 @@ _SCRIPT_NAMES = frozenset(
 _SCRIPT_PREFIXES = ("output_column_",)
 _CACHE_SIZE = 65536
 _LINE_WIDTH = 100
+DEFAULT_BACKEND = "cell"  # "auto" once the vectorized scripts match the per-cell ones byte for byte everywhere
 
 
-def render_script(program: Program, *, title: str = "") -> str:
+def render_script(program: Program, *, title: str = "", backend: str = DEFAULT_BACKEND) -> str:
+    """backend: "cell" (csv rows, one call per cell), "arrow" (record batches and pyarrow.compute kernels, see
+    render.arrow) or "auto" (arrow when the program is vectorizable)."""
+    if backend != "cell":
+        from recast_engine.render.arrow import render_vectorized, vectorizable
+
+        if backend == "arrow" or (backend == "auto" and vectorizable(program)):
+            return render_vectorized(program, title=title)
     cell_ops = sorted(_cell_ops(program))
     table_ops = sorted({s.op for s in program.steps})
     sections = [

@@ -1,0 +1,349 @@
+"""Render a Program as a vectorized script: pyarrow record batches in, pyarrow.compute kernels, CSV text out.
+
+The script is the per-cell script (recast_engine.render.script) plus a faster path for the same conversion:
+
+- the input is read in record batches (`pyarrow.csv.open_csv`, streaming, every column a string, no nulls);
+- each output column is one expression over whole columns: a `pyarrow.compute` kernel where an operator has an
+  exact one (arrow_kernels), else the per-cell function called once per distinct value of the batch (cached
+  across batches);
+- each batch is written as CSV text built by kernels, quoted exactly as csv.writer quotes;
+- a file that Arrow's reader does not read as csv.reader does (rows of different lengths, an unterminated quote,
+  an empty file) is converted again from the start, row by row, by the per-cell path.
+
+Output bytes equal the per-cell script's. Programs with table steps or negative column indices (which depend on
+each row's own length) are not vectorized: `vectorizable` says so and the renderer keeps the per-cell script.
+"""
+from __future__ import annotations
+
+from recast_engine.dsl.model import Expr, Program
+from recast_engine.render import script as per_cell
+from recast_engine.render.arrow_kernels import kernel_source
+
+BACKENDS = ("cell", "arrow", "auto")
+
+
+def vectorizable(program: Program) -> bool:
+    """Whether the vectorized script can run this program: columns only, read by non-negative index."""
+    if program.steps or not program.columns:
+        return False
+    indices = set().union(*(per_cell._columns_read(c.value) | per_cell._columns_read(c.header)
+                            for c in program.columns))
+    return all(i >= 0 for i in indices)
+
+
+def kernel_coverage(program: Program) -> tuple[int, int]:
+    """(output columns computed by kernels only, output columns) of the vectorized rendering."""
+    compiler = _Compiler({op: op for op in per_cell._cell_ops(program)})
+    kernels = 0
+    for c in program.columns:
+        compiler.fallbacks.clear()
+        compiler.compile(c.value, top=True)
+        kernels += not compiler.fallbacks
+    return kernels, len(program.columns)
+
+
+def render_vectorized(program: Program, *, title: str = "") -> str:
+    if not vectorizable(program):
+        raise ValueError("only programs of output columns reading columns by non-negative index are vectorized")
+    text = per_cell.render_script(program, title=title, backend="cell")
+    cell_names = _cell_names(text, program)
+    compiler = _Compiler(cell_names)
+    columns = [compiler.compile(c.value, top=True) for c in program.columns]
+    head, _, rest = text.partition("\n\n\n")
+    docstring_end = head.rindex('"""')
+    head = head[:docstring_end] + _DOC_NOTE + head[docstring_end:]
+    body, _, _ = rest.rpartition("\n\n\ndef main(")
+    imports, _, definitions = body.partition("\n\n\n")
+    imports = _with_imports(imports, {"import functools", "import io", "import re"})
+    vector = [_HELPERS.strip("\n")]
+    vector += [f.strip("\n") for f in compiler.functions]
+    lines = ["def output_columns(batch):", '    """The output columns of one record batch (arrays, or scalars for '
+             'constants)."""', "    return ["]
+    for j, source in enumerate(columns, 1):
+        lines.append(f"        {per_cell._indent_continuation(source, '        ')},  # column {j}")
+    lines.append("    ]")
+    vector.append("\n".join(lines))
+    parts = [head, imports, definitions, "# ---- vectorized conversion ----", *vector, _MAIN.strip("\n")]
+    return "\n\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
+
+
+def _with_imports(block: str, needed: set[str]) -> str:
+    """The per-cell script's import block with `needed` standard modules and pyarrow added."""
+    lines = block.split("\n")
+    plain = sorted({line for line in lines if line.startswith("import ")} | needed)
+    first = next(i for i, line in enumerate(lines) if line.startswith("import "))
+    rest = [line for line in lines[first:] if not line.startswith("import ")]
+    pyarrow = ["import pyarrow as pa", "import pyarrow.compute as pc", "import pyarrow.csv as pa_csv"]
+    return "\n".join(lines[:first] + plain + rest + [""] + pyarrow)
+
+
+def _cell_names(text: str, program: Program) -> dict[str, str]:
+    """The name each cell operator's function has in the rendered per-cell script (renamed on a clash)."""
+    cell_ops = sorted(per_cell._cell_ops(program))
+    if not cell_ops:
+        return {}
+    sections = [
+        per_cell._collect(per_cell.cells, set(cell_ops), "cell"),
+        per_cell.Definitions(per_cell.tables.__name__),
+    ]
+    _, names = per_cell._resolve_conflicts(sections)
+    return {op: names[(per_cell.cells.__name__, op)] for op in cell_ops}
+
+
+class _Compiler:
+    """Cell expressions as source over a batch: kernels where exact, per-value calls of per-cell code elsewhere."""
+
+    def __init__(self, cell_names: dict[str, str]):
+        self.cell_names = cell_names
+        self.functions: list[str] = []
+        self.fallbacks: list[Expr] = []
+
+    def compile(self, expr: Expr, *, top: bool = False) -> str:
+        source = self._kernel(expr, top)
+        return source if source is not None else self._per_value(expr)
+
+    def _kernel(self, expr: Expr, top: bool) -> str | None:
+        """Source computing expr with kernels only (its inputs too, except concat's parts), or None."""
+        if expr.op == "col":
+            return f"input_column(batch, {int(expr.args['index'])})"
+        if expr.op == "const":
+            value = expr.args["value"]
+            if isinstance(value, str):
+                return f"pa.scalar({value!r})"
+            return f"pa.scalar({str(value)!r})" if top else None
+        if expr.op == "concat":
+            # concat writes str() of every part: any part may be computed per value
+            inputs = [self.compile(e, top=True) for e in expr.inputs]
+        else:
+            inputs = [self._kernel(e, False) for e in expr.inputs]
+            if any(i is None for i in inputs):
+                return None
+        is_array = [not (e.op == "const") for e in expr.inputs]
+        name = self.cell_names.get(expr.op, expr.op)
+        return kernel_source(expr.op, expr.args, inputs, is_array, name)
+
+    def _per_value(self, expr: Expr) -> str:
+        """A cached function of the input columns expr reads, called once per distinct value (per_value)."""
+        self.fallbacks.append(expr)
+        number = len(self.functions) + 1
+        used = sorted(per_cell._columns_read(expr))
+        params = {i: f"column_{i}" for i in used}
+        body = per_cell._as_text(expr, self.cell_names, str_safe=False, params=params, indent=11)
+        body = per_cell._indent_continuation(body, "    ")
+        inputs = ", ".join(f"input column {i}" for i in used) or "no input"
+        self.functions.append(
+            f"@functools.lru_cache(maxsize={per_cell._CACHE_SIZE})\n"
+            f"def value_{number}({', '.join(params.values())}):\n"
+            f'    """{_doc(expr)}, from {inputs} (per value: no exact kernel)."""\n'
+            f"    return {body}"
+        )
+        arrays = "".join(f", input_column(batch, {i})" for i in used)
+        return f"per_value(value_{number}{arrays})"
+
+
+def _doc(expr: Expr) -> str:
+    text = per_cell._docstring_safe(expr.describe(brief=True))
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_DOC_NOTE = """
+Vectorized (pyarrow): the input is read in record batches and each output column is computed over whole columns,
+by pyarrow.compute kernels where they give exactly the per-cell result, else by the per-cell function once per
+distinct value. A file whose rows differ in length is converted row by row (convert, below), with the same result.
+"""
+
+_HELPERS = r'''
+# csv.writer quotes a field holding the delimiter, the quote character or a line break (this Python's rule)
+def _quoting_characters():
+    import io
+    found = []
+    for char in ',"\r\n':
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow([char, ""])
+        if buffer.getvalue().startswith('"'):
+            found.append(char)
+    return "[" + re.escape("".join(found)) + "]"
+
+
+NEEDS_QUOTES = _quoting_characters()
+ASCII_WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.strip() removes from ASCII text
+PRINTABLE_ASCII = "^[ -~]*$"
+BLOCK_BYTES = 1 << 22  # bytes of CSV per record batch
+
+
+class RowsDiffer(Exception):
+    """The file is one that Arrow's CSV reader and csv.reader read differently."""
+
+
+def input_column(batch, index):
+    """Column `index` of the batch; "" past the last column (as a short row reads)."""
+    if index < batch.num_columns:
+        return batch.column(index)
+    return pc.utf8_slice_codeunits(batch.column(0), 0, 0)
+
+
+def per_value(function, *columns):
+    """function over the rows' values, called once per distinct value of a single column (it is cached)."""
+    if not columns:
+        return pa.scalar(function(), pa.string())
+    if len(columns) == 1:
+        encoded = pc.dictionary_encode(columns[0])
+        results = [function(value) for value in encoded.dictionary.to_pylist()]
+        return pc.take(pa.array(results, pa.string()), encoded.indices)
+    values = [column.to_pylist() for column in columns]
+    return pa.array([function(*row) for row in zip(*values)], pa.string())
+
+
+def where_ascii(column, kernel, function):
+    """kernel(column) when every value is ASCII (where the ASCII kernels are exact), else function per value."""
+    if pc.all(pc.string_is_ascii(column)).as_py() is not False:
+        return kernel(column)
+    return per_value(function, column)
+
+
+def strip_ascii(column):
+    return pc.ascii_trim(column, characters=ASCII_WHITESPACE)
+
+
+def lookup_in(column, table, default):
+    """table[value], else default."""
+    position = pc.index_in(column, value_set=pa.array(list(table), pa.string()))
+    return pc.fill_null(pc.take(pa.array(list(table.values()), pa.string()), position), default)
+
+
+def substring_by_index(column, start, end):
+    """text[a:b] with a = start (len + 1 + start when negative) and b likewise; "" when a position is out of
+    range or b < a (substring with {"index": k} positions)."""
+    length = pc.utf8_length(column)
+    shortest, longest = 0, None
+    for k in (start, end):
+        shortest = max(shortest, k if k >= 0 else -1 - k)
+    if start >= 0 and end >= 0 and end < start or start < 0 and end < 0 and end < start:
+        return pc.utf8_slice_codeunits(column, 0, 0)
+    if start >= 0 > end:
+        shortest = max(shortest, start - 1 - end)
+    if start < 0 <= end:
+        longest = end - 1 - start
+    if start == -1:
+        sliced = pc.utf8_slice_codeunits(column, 0, 0)
+    else:
+        stop = end if end >= 0 else (None if end == -1 else end + 1)
+        sliced = pc.utf8_slice_codeunits(column, start if start >= 0 else start + 1, stop)
+    valid = pc.greater_equal(length, shortest)
+    if longest is not None:
+        valid = pc.and_(valid, pc.less_equal(length, longest))
+    return pc.if_else(valid, sliced, "")
+
+
+def if_matches_printable(column, then_value, else_value, pattern, function):
+    """then_value where the value contains a match of pattern, else else_value: RE2 on printable ASCII values
+    (where it means what Python's re means for these patterns), else function per row."""
+    if pc.all(pc.match_substring_regex(column, PRINTABLE_ASCII)).as_py() is not False:
+        return pc.if_else(pc.match_substring_regex(column, pattern), then_value, else_value)
+    rows = [column] + [value if isinstance(value, (pa.Array, pa.ChunkedArray))
+                       else pa.array([value.as_py()] * len(column), pa.string()) for value in (then_value, else_value)]
+    return per_value(lambda text, a, b: function(text, a, b, pattern=pattern), *rows)
+
+
+def csv_text(columns, blank):
+    """The rows as CSV text, one line each ending with "\n", quoted as csv.writer quotes them."""
+    fields = []
+    for value in columns:
+        if len(columns) == 1:
+            needs = pc.or_(pc.match_substring_regex(value, NEEDS_QUOTES), pc.equal(value, ""))  # [""] is written ""
+        elif may_need_quotes(value):
+            needs = pc.match_substring_regex(value, NEEDS_QUOTES)
+        else:
+            needs = None
+        if needs is not None and pc.any(needs).as_py():
+            quoted = pc.binary_join_element_wise('"', pc.replace_substring(value, '"', '""'), '"', "")
+            value = pc.if_else(needs, quoted, value)
+        fields.append(value)
+    fields[-1] = pc.binary_join_element_wise(fields[-1], "\n", "")
+    line = pc.binary_join_element_wise(*fields, ",")
+    if isinstance(line, pa.Scalar):  # constants only: the same line on every row
+        line = pc.binary_join_element_wise(blank, line, "")
+    return line
+
+
+def may_need_quotes(value):
+    """Whether any value of the column holds a character csv.writer quotes (a search of the raw bytes)."""
+    if isinstance(value, pa.Scalar):
+        return bool(re.search(NEEDS_QUOTES, value.as_py()))
+    chunks = value.chunks if isinstance(value, pa.ChunkedArray) else [value]
+    pattern = re.compile(NEEDS_QUOTES.encode())
+    return any(pattern.search(memoryview(chunk.buffers()[2] or b"")) for chunk in chunks)
+
+
+def write_text(target, lines):
+    """Write a string array's characters as they lie in its data buffer (one copy, no Python strings)."""
+    if len(lines) == 0:
+        return
+    if isinstance(lines, pa.ChunkedArray):
+        for chunk in lines.chunks:
+            write_text(target, chunk)
+        return
+    _, offsets, data = lines.buffers()
+    offsets = memoryview(offsets).cast("b").cast("i")  # int32 offsets of a string array
+    target.write(memoryview(data)[offsets[lines.offset] : offsets[lines.offset + len(lines)]])
+
+
+def convert_batches(source, target):
+    """The vectorized conversion of file `source` into the binary file `target`."""
+    with open(source, newline="", encoding="utf-8-sig") as text:
+        width = len(next(csv.reader(text), []))
+    if not width:
+        raise RowsDiffer("an empty file or an empty first row")
+    strings = {f"f{i}": pa.string() for i in range(width)}  # the names autogenerate_column_names gives
+    reader = pa_csv.open_csv(
+        source,
+        read_options=pa_csv.ReadOptions(autogenerate_column_names=True, block_size=BLOCK_BYTES),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+        convert_options=pa_csv.ConvertOptions(
+            strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[], column_types=strings
+        ),
+    )
+    header_pending = HEADER_ROWS
+    for batch in reader:
+        if batch.num_columns != width:
+            raise RowsDiffer("the first row reads differently")
+        if header_pending and batch.num_rows:
+            head = [column[0].as_py() for column in batch.columns]
+            line = io.StringIO()
+            csv.writer(line, lineterminator="\n").writerow(convert_header(head))
+            target.write(line.getvalue().encode("utf-8"))
+            batch, header_pending = batch.slice(1), 0
+        if batch.num_rows:
+            blank = pc.utf8_slice_codeunits(batch.column(0), 0, 0)
+            write_text(target, csv_text(output_columns(batch), blank))
+    if header_pending:
+        raise RowsDiffer("no rows")
+'''
+
+_MAIN = '''
+def convert_rows(source_path, target_path):
+    """The per-cell conversion (csv.reader -> convert -> csv.writer)."""
+    # utf-8-sig drops a UTF-8 byte order mark when there is one
+    with open(source_path, newline="", encoding="utf-8-sig") as source, \\
+            open(target_path, "w", newline="", encoding="utf-8") as target:
+        csv.writer(target, lineterminator="\\n").writerows(convert(csv.reader(source)))
+
+
+def main(argv=None):
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python " + sys.argv[0] + " INPUT.csv OUTPUT.csv", file=sys.stderr)
+        return 2
+    csv.field_size_limit(2**31 - 1)
+    try:
+        with open(args[1], "wb") as target:
+            convert_batches(args[0], target)
+    except (pa.ArrowInvalid, RowsDiffer):
+        # rows of different lengths, an unterminated quote, an empty file: start again, row by row
+        convert_rows(args[0], args[1])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''

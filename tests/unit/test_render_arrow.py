@@ -1,0 +1,201 @@
+"""The vectorized script writes the same bytes as the per-cell script, whatever the file and the operators."""
+from __future__ import annotations
+
+import csv
+import inspect
+import io
+import random
+from pathlib import Path
+
+import pytest
+from recast_engine.dsl import OutputColumn, Program, Step, call, col, const
+from recast_engine.render.arrow import kernel_coverage, render_vectorized, vectorizable
+from recast_engine.render.script import render_script
+from recast_engine.runtime import cells
+
+TRICKY = [
+    ["name", "date", "amount", "note"],
+    ["alice smith", "2024-03-05", "1,234.50", "x; y"],
+    ["Bob", "1999-12-31", "-7", ""],
+    ["", "", "", ""],
+    ["  dave  ", "2000-01-01", "1e3", 'quote " and, comma'],
+    ["straße ǅ İ", "2000-1-1", "é", "line\nbreak"],
+    ["\x1cspaced\x1f", "31/12/1999", " 12 ", "a\rb"],
+]
+
+
+def load_script(source: str) -> dict:
+    namespace: dict = {"__name__": "rendered_script"}
+    exec(compile(source, "<rendered>", "exec"), namespace)  # noqa: S102 - the script under test
+    return namespace
+
+
+def outputs(
+    program: Program, data: bytes, tmp_path: Path, block_bytes: int | None = None, row_by_row: bool | None = False
+) -> tuple[bytes, bytes]:
+    """(per-cell script's output, vectorized script's output) on the same input bytes; `row_by_row` says whether
+    the vectorized script must have given up on Arrow's reader for this file (None: either)."""
+    source = tmp_path / "in.csv"
+    source.write_bytes(data)
+    results = []
+    for backend in ("cell", "arrow"):
+        script = load_script(render_script(program, backend=backend))
+        fell_back = []
+        if backend == "arrow":
+            if block_bytes:
+                script["BLOCK_BYTES"] = block_bytes
+            convert_rows = script["convert_rows"]
+            script["convert_rows"] = lambda *a: fell_back.append(a) or convert_rows(*a)
+        target = tmp_path / f"{backend}.csv"
+        assert script["main"]([str(source), str(target)]) == 0
+        if backend == "arrow" and row_by_row is not None:
+            assert bool(fell_back) == row_by_row
+        results.append(target.read_bytes())
+    return results[0], results[1]
+
+
+def as_csv(grid: list[list[str]], terminator: str = "\n") -> bytes:
+    """The grid as CSV, every field quoted (so that line breaks inside values stay inside them)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator=terminator, quoting=csv.QUOTE_ALL).writerows(grid)
+    return buffer.getvalue().encode()
+
+
+def program_of(*values, header: bool = True) -> Program:
+    return Program(header_rows=int(header), columns=[OutputColumn(value=v) for v in values])
+
+
+def _public_cell_operators() -> list[str]:
+    return sorted(
+        name for name, fn in vars(cells).items()
+        if inspect.isfunction(fn) and not name.startswith("_") and fn.__module__ == cells.__name__
+    )
+
+
+_SAMPLE_ARGS = {"int": 1, "int | None": 1, "str": ",", "bool": False, "list[int]": [0, 1], "list[str]": ["%Y-%m-%d"],
+                "dict": {"Bob": "B", "": "empty"}}
+
+
+@pytest.mark.parametrize("op", _public_cell_operators())
+def test_every_cell_operator_writes_the_same_bytes_vectorized(op: str, tmp_path: Path) -> None:
+    fn = getattr(cells, op)
+    params = list(inspect.signature(fn).parameters.values())
+    cells_in = 0  # the leading parameters that take a cell value (str)
+    for p in params:
+        positional = p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        if not positional or p.default is not p.empty or p.annotation != "str":
+            break
+        cells_in += 1
+    variadic = any(p.kind == p.VAR_POSITIONAL for p in params)
+    inputs = [col(0), col(3)] if variadic else [col(0), col(3), col(1)][:cells_in]
+    args = {}
+    for p in params[len(inputs):]:
+        if p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        annotation = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", "")
+        if annotation not in _SAMPLE_ARGS:
+            pytest.skip(f"{op} needs arguments of unknown kinds")
+        args[p.name] = _SAMPLE_ARGS[annotation]
+    program = program_of(call(op, *inputs, **args), col(2))
+    try:
+        per_cell, vectorized = outputs(program, as_csv(TRICKY), tmp_path)
+    except Exception as e:  # noqa: BLE001 - an operator these sample arguments do not suit
+        pytest.skip(f"{op} fails on the sample grid: {e}")
+    assert vectorized == per_cell
+
+
+KERNEL_PROGRAMS = {
+    "case and trim": program_of(call("upper", col(0)), call("lower", col(0)), call("trim", col(0)), col(3)),
+    "concat of kernels, per-value parts and constants": program_of(
+        call("concat", call("upper", col(0)), const(", "), call("date_part", col(1), formats=["%Y-%m-%d"], part="yy"),
+             const(7)),
+    ),
+    "lookup with a default": program_of(call("lookup", col(0), table={"Bob": "B", "": "none"}, default="?")),
+    "if_matches with a portable pattern": program_of(
+        call("if_matches", col(2), const("number"), col(0), pattern=r"^-?\d+(\.\d*)?$"),
+        call("if_matches", col(0), col(1), const(""), pattern="[a-c]"),
+    ),
+    "if_matches with a Python-only pattern": program_of(
+        call("if_matches", col(0), const("y"), const("n"), pattern=r"(?i)BOB"),
+    ),
+    "a constant that is not a string": program_of(const(3), const(None), call("upper", const("x"))),
+    "a column past the end of every row": program_of(col(9), call("upper", col(9))),
+    "one output column (empty values are quoted)": program_of(col(3)),
+    "kernel over a per-value input falls back whole": program_of(
+        call("upper", call("date_part", col(1), formats=["%Y-%m-%d"], part="MMM")),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERNEL_PROGRAMS))
+@pytest.mark.parametrize("terminator", ["\n", "\r\n", "\r"])
+def test_kernels_write_the_same_bytes_as_the_per_cell_functions(name: str, terminator: str, tmp_path: Path) -> None:
+    per_cell, vectorized = outputs(KERNEL_PROGRAMS[name], as_csv(TRICKY, terminator), tmp_path)
+    assert vectorized == per_cell
+
+
+def test_ascii_batches_use_the_kernels_and_others_the_per_cell_function(tmp_path: Path) -> None:
+    program = program_of(call("upper", col(0)), header=False)
+    ascii_rows = [["abc"], ["xyz q"]] * 20
+    _, ascii_out = outputs(program, as_csv(ascii_rows + [["straße"]]), tmp_path, block_bytes=64)
+    assert ascii_out.decode().splitlines()[-1] == "STRASSE"  # str.upper's full case mapping, not Arrow's
+    assert kernel_coverage(program) == (1, 1)
+    assert kernel_coverage(program_of(call("date_part", col(0), formats=["%Y"], part="yy"))) == (0, 1)
+
+
+@pytest.mark.parametrize("start", range(-4, 5))
+@pytest.mark.parametrize("end", range(-4, 5))
+def test_substring_by_index_matches_python_slicing_rules(start: int, end: int, tmp_path: Path) -> None:
+    words = [[w] for w in ["", "a", "ab", "abc", "abcd", "abcdé", "ééééééé"]]
+    program = program_of(call("substring", col(0), start={"index": start}, end={"index": end}), header=False)
+    per_cell, vectorized = outputs(program, as_csv(words), tmp_path)
+    assert vectorized == per_cell
+
+
+@pytest.mark.parametrize("data", [
+    b"", b"a,b\n", b"\xef\xbb\xbfa,b\n1,2\n", b"a,b\n\n1,2\n", b"a,b\n1,2,3\n", b"a,b\n1\n", b'a,b\n"x',
+    b'a,b\n"ab"c,d\n', b'a,b\n "q",2\n', b"a,b\n1,2", b'h\n""\n\n', b"a,b\r1,2\r",
+])
+def test_files_arrow_reads_differently_are_converted_row_by_row(data: bytes, tmp_path: Path) -> None:
+    program = program_of(call("upper", col(0)), call("concat", col(1), const("!")))
+    per_cell, vectorized = outputs(program, data, tmp_path, row_by_row=None)
+    assert vectorized == per_cell
+
+
+def test_random_csv_text_gives_the_same_bytes(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    alphabet = ["a", "B", ",", '"', "\n", "\r\n", " ", "é", "ß", "1", "-", ";"]
+    program = program_of(call("upper", col(0)), call("trim", col(1)), col(2), call("concat", col(0), col(2)))
+    for _ in range(60):
+        data = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))).encode()
+        per_cell, vectorized = outputs(program, data, tmp_path, row_by_row=None)
+        assert vectorized == per_cell, data
+
+
+def test_many_small_batches_give_the_same_bytes_as_one(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    grid = [["id", "name", "date"]] + [
+        [str(i), rng.choice(["ann lee", "bo", "Çelik"]), f"20{rng.randint(10, 29)}-0{rng.randint(1, 9)}-1{i % 10}"]
+        for i in range(400)
+    ]
+    program = program_of(col(0), call("upper", col(1)), call("date_part", col(2), formats=["%Y-%m-%d"], part="MMM"))
+    per_cell, vectorized = outputs(program, as_csv(grid), tmp_path, block_bytes=256)
+    assert vectorized == per_cell
+
+
+def test_only_column_programs_with_non_negative_indices_are_vectorized() -> None:
+    assert vectorizable(program_of(col(0)))
+    assert not vectorizable(program_of(col(-1)))
+    assert not vectorizable(Program(steps=[Step(op="identity")], columns=[OutputColumn(value=col(0))]))
+    assert not vectorizable(Program())
+    with pytest.raises(ValueError):
+        render_vectorized(program_of(col(-1)))
+    assert "pyarrow" not in render_script(program_of(col(-1)), backend="auto")
+    assert "pyarrow" in render_script(program_of(col(0)), backend="auto")
+
+
+def test_an_operator_without_a_kernel_falls_back_to_its_per_cell_function(tmp_path: Path) -> None:
+    """A new operator (here a runtime function the kernel table does not know) is called per value."""
+    script = render_script(program_of(call("join_numbers", col(0))), backend="arrow")
+    assert "per_value(value_1, input_column(batch, 0))" in script
+    assert "def join_numbers(" in script
