@@ -24,6 +24,7 @@ test-unit: venv
 	$(PY) -m pytest -q -m "not integration"
 
 bench: venv
+	$(PY) -c "import duckdb" 2>/dev/null || $(PY) -m pip install -q -e '.[bench]'
 	$(PY) -m recast_cli.bench --report bench-report.json
 
 lint: venv

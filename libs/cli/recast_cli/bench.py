@@ -29,6 +29,7 @@ from recast_engine.verify.runner import run_plain
 from recast_cli.choose import choose_script
 from recast_cli.csvio import CsvError, read_grid
 from recast_cli.scoring import embedded_cells, grid_difference, percentile, unordered_difference
+from recast_cli.speed_bench import print_speed, run_speed_bench, vectorized_differs
 
 # ../shared/benchmarks beside the repository (CI clones it there); RECAST_BENCHMARKS overrides.
 DEFAULT_ROOT = Path(
@@ -62,6 +63,7 @@ class TaskResult:
     timed_out: bool = False
     found: bool = False  # the search returned a program
     render_mismatch: bool = False  # the script's output differs from the reference interpreter's
+    vectorized_mismatch: bool | None = None  # the vectorized script's bytes differ (None: not vectorizable)
     program: list[str] | None = None
     confidence: str = "none"  # the engine's: trusted / ambiguous / memorizes, none when nothing was found
     right: bool = False  # the script is right on the scored pair (whatever the engine's confidence)
@@ -86,6 +88,7 @@ def run_task(task: Task, timeout: float, header_mode: str) -> TaskResult:
     from recast_engine.synthesis.search import learn
 
     confidence, trust_reason = "none", ""
+    vectorized = None
     kept_json = None
 
     def result(right: bool, seconds: float, reason: str, **kw) -> TaskResult:
@@ -95,7 +98,8 @@ def run_task(task: Task, timeout: float, header_mode: str) -> TaskResult:
         if "program" in kw and kept_json is not None:
             kw["program_json"] = kept_json
         return TaskResult(task.suite, task.name, solved, round(seconds, 3), reason, right=right,
-                          confidence=confidence, trust_reason=trust_reason[:300], **kw)
+                          confidence=confidence, trust_reason=trust_reason[:300],
+                          vectorized_mismatch=vectorized, **kw)
 
     try:
         train_in = read_grid(task.folder / "train_input.csv", what="train input")
@@ -150,6 +154,7 @@ def run_task(task: Task, timeout: float, header_mode: str) -> TaskResult:
             actual = read_grid(output_path, what="script output") if output_path.stat().st_size else []
         except CsvError as e:
             return result(False, seconds, str(e), found=True, timed_out=timed_out, program=described)
+        vectorized = vectorized_differs(program, score_in_path, output_path, title=f"{task.suite} {task.name}")
 
     try:
         mismatch = run(program, [list(r) for r in score_in]) != actual
@@ -251,6 +256,8 @@ def summarize(results: list[TaskResult]) -> list[dict]:
             "p95_learn_seconds": round(percentile(seconds, 95), 3),
             "timeouts": sum(r.timed_out for r in mine),
             "render_mismatches": sum(r.render_mismatch for r in mine),
+            "vectorized_mismatches": sum(bool(r.vectorized_mismatch) for r in mine),
+            "vectorized_checked": sum(r.vectorized_mismatch is not None for r in mine),
         })
     return rows
 
@@ -264,6 +271,9 @@ def print_summary(rows: list[dict], out=sys.stdout) -> None:
               f"{r['median_learn_seconds']:>10.2f}{r['p95_learn_seconds']:>8.2f}{r['timeouts']:>10}", file=out)
         if r["render_mismatches"]:
             print(f"  warning: {r['render_mismatches']} scripts disagree with the reference interpreter", file=out)
+        if r.get("vectorized_mismatches"):
+            print(f"  warning: {r['vectorized_mismatches']} of {r['vectorized_checked']} vectorized scripts write "
+                  "other bytes than the per-cell ones", file=out)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -278,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--report", type=Path, help="write a JSON report here")
     parser.add_argument("--no-inference", action="store_true", help="skip the large-file inference benchmark")
     parser.add_argument("--inference-mb", type=int, default=1024, help="size of the inference input, MB")
+    parser.add_argument("--no-speed", action="store_true", help="skip the speed bench (recast_cli.speed_bench)")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per task")
     return parser
 
@@ -314,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
         figures = run_inference_bench(args.inference_mb)
         print_inference(figures)
         report["inference"] = figures
+    if not args.no_speed:
+        report["speed"] = run_speed_bench(args.inference_mb)
+        print_speed(report["speed"])
     if args.report:
         args.report.write_text(json.dumps(report, indent=1) + "\n")
         print(f"report: {args.report}", file=sys.stderr)

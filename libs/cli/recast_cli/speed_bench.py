@@ -1,0 +1,260 @@
+"""Inference speed: learned scripts (vectorized and per-cell) against DuckDB and a bare pyarrow read+write.
+
+On one generated CSV (about 1 GB by default: id, name, date, amount, city, qty), for each conversion of
+CONVERSIONS the engine learns a program from a 12-row train pair; its per-cell and vectorized scripts, the same
+conversion written by hand as a DuckDB `COPY (SELECT ...)` and a pyarrow read_csv + write_csv of the input run as
+subprocesses one after the other, each timed (MB/s of input) with its peak RSS. DuckDB is not a dependency of
+Recast: `pip install -e '.[bench]'` (make bench does) or it is reported missing.
+
+Also here: the render check of `make bench` for the vectorized backend (`vectorized_differs`).
+"""
+from __future__ import annotations
+
+import filecmp
+import random
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from recast_engine.dsl import Program
+from recast_engine.verify.runner import Outcome, run_plain
+
+CITIES = ["Paris", "Berlin", "Madrid", "Rome", "Lisbon", "Vienna", "Prague", "Warsaw", "Dublin", "Oslo"]
+_FIRST = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "oscar",
+          "peggy", "rupert", "sybil", "trent", "victor", "walter", "yolanda", "zoe"]
+_LAST = ["smith", "jones", "brown", "taylor", "wilson", "davies", "evans", "thomas", "johnson", "roberts"]
+HEADER = ["id", "name", "date", "amount", "city", "qty"]
+
+
+def vectorized_differs(program: Program, input_path: Path, per_cell_output: Path, *, title: str = "",
+                       timeout_seconds: float = 60.0) -> bool | None:
+    """Whether the program's vectorized script writes other bytes than its per-cell script did (per_cell_output)
+    on this input; None when the program is not vectorizable."""
+    from recast_engine.render.arrow import vectorizable
+    from recast_engine.render.script import render_script
+
+    if not vectorizable(program):
+        return None
+    with tempfile.TemporaryDirectory(prefix="recast-vectorized-") as tmp:
+        script = Path(tmp) / "vectorized.py"
+        script.write_text(render_script(program, title=title, backend="arrow"), encoding="utf-8")
+        output = Path(tmp) / "output.csv"
+        outcome = run_plain(script, input_path, output, timeout_seconds=timeout_seconds)
+        return not (outcome.ok and filecmp.cmp(output, per_cell_output, shallow=False))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The conversions: a train pair to learn from, and the same conversion in DuckDB's SQL
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Conversion:
+    name: str
+    description: str
+    header: list[str]
+    convert: object  # body rows in -> body rows out (the intended conversion, on the train rows)
+    duckdb_select: str  # SELECT ... FROM source (the columns are all VARCHAR)
+
+
+def _row_local(rows):
+    return [[r[0], r[1].upper(), f"{r[2][8:10]}/{r[2][5:7]}/{r[2][0:4]}", r[3]] for r in rows]
+
+
+def _filter_arithmetic(rows):
+    return [[r[0], r[4], f"{float(r[3]) * int(r[5]):.2f}"] for r in rows if r[5]]
+
+
+def _group_by(rows):
+    totals: dict[str, float] = {}
+    for r in rows:
+        totals[r[4]] = totals.get(r[4], 0.0) + float(r[3])
+    return [[city, f"{total:.2f}"] for city, total in sorted(totals.items())]
+
+
+CONVERSIONS = [
+    Conversion(
+        "row-local", "uppercase the name, date yyyy-mm-dd -> dd/mm/yyyy, drop city and qty",
+        ["id", "NAME", "date", "amount"], _row_local,
+        "SELECT id, upper(name) AS \"NAME\", strftime(strptime(date, '%Y-%m-%d'), '%d/%m/%Y') AS date, amount "
+        "FROM source",
+    ),
+    Conversion(
+        "filter + arithmetic", "rows with a qty, total = amount x qty (2 decimals)",
+        ["id", "city", "total"], _filter_arithmetic,
+        "SELECT id, city, printf('%.2f', CAST(amount AS DOUBLE) * CAST(qty AS INTEGER)) AS total FROM source "
+        "WHERE qty <> ''",
+    ),
+    Conversion(
+        "group-by", "total amount per city, cities in order",
+        ["city", "total"], _group_by,
+        "SELECT city, printf('%.2f', sum(CAST(amount AS DOUBLE))) AS total FROM source GROUP BY city ORDER BY city",
+    ),
+]
+
+
+def sample_rows(rng: random.Random, count: int, start: int = 0) -> list[list[str]]:
+    rows = []
+    for k in range(start, start + count):
+        year, month, day = rng.randint(1990, 2029), rng.randint(1, 12), rng.randint(1, 28)
+        rows.append([str(k + 1), f"{rng.choice(_FIRST)} {rng.choice(_LAST)}", f"{year:04d}-{month:02d}-{day:02d}",
+                     f"{rng.randint(0, 99999)}.{rng.randint(0, 99):02d}", rng.choice(CITIES),
+                     "" if k % 4 == 3 else str(rng.randint(1, 9))])
+    return rows
+
+
+def generate_csv(path: Path, megabytes: int, seed: int = 7) -> int:
+    """About `megabytes` MB of rows like sample_rows (every 4th qty empty); returns the number of data rows."""
+    rng = random.Random(seed)
+    pool = sample_rows(rng, 100_003)
+    target, written, rows, chunk = megabytes * 1024 * 1024, 0, 0, 50_000
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write(",".join(HEADER) + "\n")
+        while written < target:
+            text = "".join(
+                f"{k + 1},{r[1]},{r[2]},{r[3]},{r[4]},{'' if k % 4 == 3 else r[5] or '1'}\n"
+                for k in range(rows, rows + chunk) for r in (pool[k * 7 % 100_003],)
+            )
+            f.write(text)
+            written += len(text)
+            rows += chunk
+    return rows
+
+
+def learn_conversion(conversion: Conversion, timeout: float) -> Program | None:
+    from recast_engine.synthesis.search import learn
+
+    train = sample_rows(random.Random(11), 12)
+    result = learn([HEADER] + train, [conversion.header] + conversion.convert(train), header="yes", timeout=timeout)
+    return result.programs[0] if result.programs else None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Running and reporting
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _figures(outcome: Outcome | None, size_mb: float, **extra) -> dict:
+    if outcome is None:
+        return {"ok": False, **extra}
+    return {
+        "ok": outcome.ok,
+        "reason": outcome.reason if outcome.ok else f"{outcome.reason}: {outcome.stderr_tail.strip()[-300:]}",
+        "wall_seconds": round(outcome.wall_seconds, 2),
+        "mb_s": round(size_mb / outcome.wall_seconds, 1) if outcome.ok and outcome.wall_seconds else None,
+        "peak_rss_mb": round(outcome.peak_rss_mb, 1),
+        **extra,
+    }
+
+
+def duckdb_available() -> bool:
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+_DUCKDB = """
+import sys, duckdb
+source, target, select = sys.argv[1:]
+con = duckdb.connect()
+con.execute("CREATE VIEW source AS SELECT * FROM read_csv(" + repr(source) + ", header=true, all_varchar=true)")
+con.execute("COPY (" + select + ") TO " + repr(target) + " (HEADER)")
+"""
+
+
+def _duckdb_command(select: str, source: Path, target: Path) -> list[str]:
+    return [sys.executable, "-c", _DUCKDB, str(source), str(target), select]
+
+
+def run_speed_bench(megabytes: int = 1024, *, learn_timeout: float = 30.0, workdir: Path | None = None,
+                    conversions: list[str] | None = None) -> dict:
+    from recast_engine.render.arrow import kernel_coverage, vectorizable
+    from recast_engine.render.script import render_script
+
+    report: dict = {"cases": []}
+    with tempfile.TemporaryDirectory(prefix="recast-speed-", dir=workdir) as tmp:
+        folder = Path(tmp)
+        big = folder / "input.csv"
+        print(f"speed bench: generating {megabytes} MB of CSV...", file=sys.stderr)
+        report["rows"] = generate_csv(big, megabytes)
+        size_mb = big.stat().st_size / 1024 / 1024
+        report["input_mb"] = round(size_mb, 1)
+
+        def run(label: str, command: list[str] | None, script: Path | None = None) -> Outcome:
+            print(f"speed bench: {label}...", file=sys.stderr)
+            output = folder / "output.csv"
+            output.unlink(missing_ok=True)
+            return run_plain(script or big, big, output, timeout_seconds=3600, memory_mb=None, argv_prefix=command)
+
+        code = "import sys, pyarrow.csv as c; c.write_csv(c.read_csv(sys.argv[1]), sys.argv[2])"
+        baseline = run("pyarrow read+write", [sys.executable, "-c", code, str(big), str(folder / "output.csv")])
+        report["pyarrow"] = _figures(baseline, size_mb)
+        has_duckdb = duckdb_available()
+        for conversion in CONVERSIONS:
+            if conversions and conversion.name not in conversions:
+                continue
+            case: dict = {"name": conversion.name, "description": conversion.description}
+            report["cases"].append(case)
+            program = learn_conversion(conversion, learn_timeout)
+            if program is None:
+                case["learned"] = None
+            else:
+                case["learned"] = program.describe()
+                outputs = {}
+                for backend in ("cell", "arrow"):
+                    key = "vectorized" if backend == "arrow" else "per_cell"
+                    if backend == "arrow" and not vectorizable(program):
+                        case[key] = _figures(None, size_mb, reason="not vectorizable (table steps)")
+                        continue
+                    script = folder / f"{backend}.py"
+                    script.write_text(render_script(program, title=conversion.description, backend=backend))
+                    outcome = run(f"{conversion.name}: learned ({key})", None, script)
+                    case[key] = _figures(outcome, size_mb)
+                    if outcome.ok:
+                        outputs[key] = (folder / "output.csv").replace(folder / f"{key}.csv")
+                if len(outputs) == 2:
+                    case["vectorized"]["same_bytes_as_per_cell"] = filecmp.cmp(
+                        outputs["per_cell"], outputs["vectorized"], shallow=False)
+                    case["vectorized"]["kernel_columns"] = "{}/{}".format(*kernel_coverage(program))
+                for path in outputs.values():
+                    path.unlink()
+            if has_duckdb:
+                outcome = run(f"{conversion.name}: duckdb", _duckdb_command(conversion.duckdb_select, big,
+                                                                             folder / "output.csv"))
+                case["duckdb"] = _figures(outcome, size_mb)
+            else:
+                case["duckdb"] = _figures(None, size_mb, reason="duckdb not installed (pip install -e '.[bench]')")
+            for key in ("vectorized", "per_cell", "pyarrow"):
+                mine = report["pyarrow"] if key == "pyarrow" else case.get(key, {})
+                if mine.get("mb_s") and case["duckdb"].get("mb_s"):
+                    case[f"{key}_to_duckdb"] = round(mine["mb_s"] / case["duckdb"]["mb_s"], 2)
+    return report
+
+
+def print_speed(report: dict, out=sys.stdout) -> None:
+    print(f"\ninference speed ({report['input_mb']} MB, {report['rows']:,} rows; MB/s of input, x DuckDB's)", file=out)
+    print(f"  {'case':<22}{'runner':<22}{'wall s':>9}{'MB/s':>8}{'x duckdb':>10}{'peak RSS MB':>13}", file=out)
+    _print_row("(any)", "pyarrow read+write", report["pyarrow"], None, out)
+    for case in report["cases"]:
+        if case["learned"] is None:
+            print(f"  {case['name']:<22}{'learned':<22}  the engine did not learn it", file=out)
+        for key, label in (("vectorized", "learned (vectorized)"), ("per_cell", "learned (per-cell)"),
+                           ("duckdb", "duckdb")):
+            if key in case:
+                _print_row(case["name"], label, case[key], case.get(f"{key}_to_duckdb"), out)
+
+
+def _print_row(name: str, label: str, figures: dict, ratio: float | None, out) -> None:
+    if not figures.get("ok"):
+        print(f"  {name:<22}{label:<22}  {figures.get('reason', 'failed')}", file=out)
+        return
+    ratio_text = f"{ratio:.2f}" if ratio is not None else ""
+    note = ""
+    if "same_bytes_as_per_cell" in figures:
+        same = "same bytes" if figures["same_bytes_as_per_cell"] else "BYTES DIFFER from per-cell"
+        note = f"  kernels {figures['kernel_columns']} columns, {same}"
+    print(f"  {name:<22}{label:<22}{figures['wall_seconds']:>9.1f}{figures['mb_s']:>8.1f}{ratio_text:>10}"
+          f"{figures['peak_rss_mb']:>13.0f}{note}", file=out)
