@@ -199,3 +199,34 @@ def test_an_operator_without_a_kernel_falls_back_to_its_per_cell_function(tmp_pa
     script = render_script(program_of(call("join_numbers", col(0))), backend="arrow")
     assert "per_value(value_1, input_column(batch, 0))" in script
     assert "def join_numbers(" in script
+
+
+FILTERED = TRICKY + [["  ", "", "٣", ""], ["x", "12", "7", "ok"], ["", "", "", ""]]
+TOKEN_CLASSES = [r"\d+", r"[\d.,$%-]+", r"[A-Za-z]+", r"[A-Za-z ]+", r"\S+", r".*\d.*", r".*[A-Za-z].*", r"(?i)X"]
+
+
+@pytest.mark.parametrize("header", [False, True])
+@pytest.mark.parametrize("steps", [
+    [Step(op="drop_empty_rows")],
+    [Step(op="drop_empty_rows", args={"column": 1})],
+    [Step(op="drop_empty_rows", args={"column": 9})],
+    *[[Step(op="keep_rows_matching", args={"column": c, "pattern": p})] for p in TOKEN_CLASSES for c in (0, 2)],
+    [Step(op="drop_empty_rows", args={"column": 0}), Step(op="keep_rows_matching", args={"column": 1,
+                                                                                        "pattern": r"\d+"})],
+    [Step(op="keep_rows_matching", args={"column": 3, "pattern": "no such value"})],
+], ids=repr)
+def test_row_filters_keep_the_same_rows_vectorized(steps: list[Step], header: bool, tmp_path: Path) -> None:
+    steps = [Step(op=s.op, args={**s.args, "header": header}) for s in steps]
+    program = Program(steps=steps, header_rows=1, columns=[
+        OutputColumn(header=col(0), value=col(0)), OutputColumn(value=call("upper", col(2))),
+        OutputColumn(value=col(1)),
+    ])
+    assert vectorizable(program)
+    per_cell, vectorized = outputs(program, as_csv(FILTERED), tmp_path, block_bytes=64)
+    assert vectorized == per_cell
+
+
+def test_steps_other_than_row_filters_keep_the_per_cell_script() -> None:
+    assert not vectorizable(Program(steps=[Step(op="deduplicate")], columns=[OutputColumn(value=col(0))]))
+    assert not vectorizable(Program(steps=[Step(op="keep_rows_matching", args={"column": -1, "pattern": "x"})],
+                                    columns=[OutputColumn(value=col(0))]))

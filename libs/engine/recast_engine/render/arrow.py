@@ -15,16 +15,17 @@ each row's own length) are not vectorized: `vectorizable` says so and the render
 """
 from __future__ import annotations
 
-from recast_engine.dsl.model import Expr, Program
+from recast_engine.dsl.model import Expr, Program, Step
 from recast_engine.render import script as per_cell
-from recast_engine.render.arrow_kernels import kernel_source
+from recast_engine.render.arrow_kernels import kernel_source, portable_pattern
 
 BACKENDS = ("cell", "arrow", "auto")
 
 
 def vectorizable(program: Program) -> bool:
-    """Whether the vectorized script can run this program: columns only, read by non-negative index."""
-    if program.steps or not program.columns:
+    """Whether the vectorized script can run this program: output columns read by non-negative index, after
+    row filters only (steps of ROW_FILTERS)."""
+    if not program.columns or not all(_filter_source(step) for step in program.steps):
         return False
     indices = set().union(*(per_cell._columns_read(c.value) | per_cell._columns_read(c.header)
                             for c in program.columns))
@@ -55,7 +56,7 @@ def render_vectorized(program: Program, *, title: str = "") -> str:
     body, _, _ = rest.rpartition("\n\n\ndef main(")
     imports, _, definitions = body.partition("\n\n\n")
     imports = _with_imports(imports, {"import functools", "import io", "import re"})
-    vector = [_HELPERS.strip("\n")]
+    vector = [_HELPERS.strip("\n"), _steps_function(program)]
     vector += [f.strip("\n") for f in compiler.functions]
     lines = ["def output_columns(batch):", '    """The output columns of one record batch (arrays, or scalars for '
              'constants)."""', "    return ["]
@@ -65,6 +66,34 @@ def render_vectorized(program: Program, *, title: str = "") -> str:
     vector.append("\n".join(lines))
     parts = [head, imports, definitions, "# ---- vectorized conversion ----", *vector, _MAIN.strip("\n")]
     return "\n\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
+
+
+def _filter_source(step: Step) -> str | None:
+    """The mask of the rows a filter step keeps, as source over a batch (None: not a filter we vectorize)."""
+    column = step.args.get("column")
+    if column is not None and (type(column) is not int or column < 0):
+        return None
+    if step.op == "drop_empty_rows" and set(step.args) <= {"column", "header"}:
+        if column is None:
+            return "not_empty_row(batch)"
+        return f"not_empty(input_column(batch, {column}))"
+    if step.op == "keep_rows_matching" and set(step.args) <= {"column", "pattern", "header"} and column is not None:
+        pattern = step.args.get("pattern")
+        if not isinstance(pattern, str):
+            return None
+        return f"fully_matching(input_column(batch, {column}), {pattern!r}, portable={portable_pattern(pattern)})"
+    return None
+
+
+def _steps_function(program: Program) -> str:
+    lines = [f"STEPS = {len(program.steps)}", "", "", "def keep_rows(batch, seen):",
+             '    """The rows of the batch the steps keep (filters: a mask per step)."""']
+    for k, step in enumerate(program.steps):
+        lines.append(f"    # step {k + 1}: {per_cell._comment_safe(step.describe(brief=True))}")
+        lines.append(f"    batch = keep(batch, {_filter_source(step)}, seen, {k}, "
+                     f"header={bool(step.args.get('header', False))})")
+    lines.append("    return batch")
+    return "\n".join(lines)
 
 
 def _with_imports(block: str, needed: set[str]) -> str:
@@ -182,16 +211,47 @@ def input_column(batch, index):
     return pc.utf8_slice_codeunits(batch.column(0), 0, 0)
 
 
-def per_value(function, *columns):
+def per_value(function, *columns, kind=pa.string()):
     """function over the rows' values, called once per distinct value of a single column (it is cached)."""
     if not columns:
-        return pa.scalar(function(), pa.string())
+        return pa.scalar(function(), kind)
     if len(columns) == 1:
         encoded = pc.dictionary_encode(columns[0])
         results = [function(value) for value in encoded.dictionary.to_pylist()]
-        return pc.take(pa.array(results, pa.string()), encoded.indices)
+        return pc.take(pa.array(results, kind), encoded.indices)
     values = [column.to_pylist() for column in columns]
-    return pa.array([function(*row) for row in zip(*values)], pa.string())
+    return pa.array([function(*row) for row in zip(*values)], kind)
+
+
+def keep(batch, mask, seen, step, header):
+    """The rows where mask holds; with header, the first row the step sees passes whatever its mask."""
+    if batch.num_rows and not seen[step]:
+        seen[step] = True
+        if header:
+            mask = pc.or_(mask, pa.array([True] + [False] * (batch.num_rows - 1)))
+    return batch.filter(mask)
+
+
+def not_empty(column):
+    """Values that are not empty once stripped of whitespace."""
+    if pc.all(pc.string_is_ascii(column)).as_py() is not False:
+        return pc.not_equal(strip_ascii(column), "")
+    return per_value(lambda value: bool(value.strip()), column, kind=pa.bool_())
+
+
+def not_empty_row(batch):
+    """Rows with a cell that is not empty once stripped."""
+    masks = [not_empty(column) for column in batch.columns]
+    return functools.reduce(pc.or_, masks)
+
+
+def fully_matching(column, pattern, portable):
+    """Values the regular expression matches whole: RE2 on printable ASCII values when the pattern means the same
+    there, else Python's re once per distinct value."""
+    if portable and pc.all(pc.match_substring_regex(column, PRINTABLE_ASCII)).as_py() is not False:
+        return pc.match_substring_regex(column, "^(?:" + pattern + ")$")
+    regex = re.compile(pattern)
+    return per_value(lambda value: regex.fullmatch(value) is not None, column, kind=pa.bool_())
 
 
 def where_ascii(column, kernel, function):
@@ -304,20 +364,25 @@ def convert_batches(source, target):
         ),
     )
     header_pending = HEADER_ROWS
+    seen = [False] * STEPS
     for batch in reader:
         if batch.num_columns != width:
             raise RowsDiffer("the first row reads differently")
+        batch = keep_rows(batch, seen)
         if header_pending and batch.num_rows:
-            head = [column[0].as_py() for column in batch.columns]
-            line = io.StringIO()
-            csv.writer(line, lineterminator="\n").writerow(convert_header(head))
-            target.write(line.getvalue().encode("utf-8"))
+            target.write(csv_line(convert_header([column[0].as_py() for column in batch.columns])))
             batch, header_pending = batch.slice(1), 0
         if batch.num_rows:
             blank = pc.utf8_slice_codeunits(batch.column(0), 0, 0)
             write_text(target, csv_text(output_columns(batch), blank))
-    if header_pending:
-        raise RowsDiffer("no rows")
+    if header_pending:  # no row left: the header of an empty row, as the per-cell conversion writes it
+        target.write(csv_line(convert_header([])))
+
+
+def csv_line(row):
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\n").writerow(row)
+    return line.getvalue().encode("utf-8")
 '''
 
 _MAIN = '''

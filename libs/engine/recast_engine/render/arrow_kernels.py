@@ -61,15 +61,22 @@ def _substring(args: dict[str, Any], inputs: list[str], is_array: list[bool], pe
 _PORTABLE_PATTERN = re.compile(r"(?:[^\\(]|\\[dDwWsSbB.^$*+?()\[\]{}|\\/-]|\((?!\?))*")
 
 
+def portable_pattern(pattern: str) -> bool:
+    """Whether the pattern means the same under Python's re and RE2 (on printable ASCII text)."""
+    if not _PORTABLE_PATTERN.fullmatch(pattern) or any(s in pattern for s in ("{,", "[:", "[[")):
+        return False
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
+
+
 def _if_matches(args: dict[str, Any], inputs: list[str], is_array: list[bool], per_cell: str) -> str | None:
     pattern = args.get("pattern", "")
     if set(args) - {"pattern"} or len(inputs) != 3 or not is_array[0] or not isinstance(pattern, str):
         return None
-    if not _PORTABLE_PATTERN.fullmatch(pattern) or any(s in pattern for s in ("{,", "[:", "[[")):
-        return None
-    try:
-        re.compile(pattern)
-    except re.error:
+    if not portable_pattern(pattern):
         return None
     return f"if_matches_printable({', '.join(inputs)}, {pattern!r}, {per_cell})"
 
