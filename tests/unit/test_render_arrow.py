@@ -44,8 +44,8 @@ def outputs(
         if backend == "arrow":
             if block_bytes:
                 script["BLOCK_BYTES"] = block_bytes
-            convert_rows = script["convert_rows"]
-            script["convert_rows"] = lambda *a: fell_back.append(a) or convert_rows(*a)
+            main_by_row = script["main_by_row"]
+            script["main_by_row"] = lambda *a: fell_back.append(a) or main_by_row(*a)
         target = tmp_path / f"{backend}.csv"
         assert script["main"]([str(source), str(target)]) == 0
         if backend == "arrow" and row_by_row is not None:

@@ -53,7 +53,8 @@ def render_vectorized(program: Program, *, title: str = "") -> str:
     head, _, rest = text.partition("\n\n\n")
     docstring_end = head.rindex('"""')
     head = head[:docstring_end] + _DOC_NOTE + head[docstring_end:]
-    body, _, _ = rest.rpartition("\n\n\ndef main(")
+    body, _, main_by_row = rest.rpartition("\n\n\ndef main(")
+    main_by_row = "def main_by_row(" + main_by_row.partition('\n\n\nif __name__ == "__main__":')[0]
     imports, _, definitions = body.partition("\n\n\n")
     imports = _with_imports(imports, {"import functools", "import io", "import re"})
     vector = [_HELPERS.strip("\n"), _steps_function(program)]
@@ -64,7 +65,8 @@ def render_vectorized(program: Program, *, title: str = "") -> str:
         lines.append(f"        {per_cell._indent_continuation(source, '        ')},  # column {j}")
     lines.append("    ]")
     vector.append("\n".join(lines))
-    parts = [head, imports, definitions, "# ---- vectorized conversion ----", *vector, _MAIN.strip("\n")]
+    parts = [head, imports, definitions, main_by_row, "# ---- vectorized conversion ----", *vector,
+             _MAIN.strip("\n")]
     return "\n\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
 
 
@@ -163,7 +165,7 @@ class _Compiler:
         self.functions.append(
             f"@functools.lru_cache(maxsize={per_cell._CACHE_SIZE})\n"
             f"def value_{number}({', '.join(params.values())}):\n"
-            f'    """{_doc(expr)}, from {inputs} (per value: no exact kernel)."""\n'
+            f'    """{_doc(expr)}: per value, from {inputs} (no exact kernel)."""\n'
             f"    return {body}"
         )
         arrays = "".join(f", input_column(batch, {i})" for i in used)
@@ -172,26 +174,28 @@ class _Compiler:
 
 def _doc(expr: Expr) -> str:
     text = per_cell._docstring_safe(expr.describe(brief=True))
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= 48 else text[:45] + "..."
 
 
 _DOC_NOTE = """
 Vectorized (pyarrow): the input is read in record batches and each output column is computed over whole columns,
 by pyarrow.compute kernels where they give exactly the per-cell result, else by the per-cell function once per
-distinct value. A file whose rows differ in length is converted row by row (convert, below), with the same result.
+distinct value. A file whose rows differ in length is converted row by row (main_by_row), with the same result.
 """
 
 _HELPERS = r'''
-# csv.writer quotes a field holding the delimiter, the quote character or a line break (this Python's rule)
+# The per-cell script writes rows with csv.writer(lineterminator="\r\n"), each row then ending in "\n":
+# a field holding the delimiter, the quote character, a CR or a LF is quoted (asked of this Python's csv).
 def _quoting_characters():
-    import io
-    found = []
-    for char in ',"\r\n':
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerow([char, ""])
-        if buffer.getvalue().startswith('"'):
-            found.append(char)
+    found = [char for char in ',"\r\n' if csv_line([char, ""]).startswith(b'"')]
     return "[" + re.escape("".join(found)) + "]"
+
+
+def csv_line(row):
+    """One row as the per-cell script writes it."""
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\r\n").writerow(row)
+    return line.getvalue()[:-2].encode("utf-8") + b"\n"
 
 
 NEEDS_QUOTES = _quoting_characters()
@@ -212,7 +216,7 @@ def input_column(batch, index):
 
 
 def per_value(function, *columns, kind=pa.string()):
-    """function over the rows' values, called once per distinct value of a single column (it is cached)."""
+    """function over the rows' values: once per distinct value of a single column (it is cached)."""
     if not columns:
         return pa.scalar(function(), kind)
     if len(columns) == 1:
@@ -224,7 +228,7 @@ def per_value(function, *columns, kind=pa.string()):
 
 
 def keep(batch, mask, seen, step, header):
-    """The rows where mask holds; with header, the first row the step sees passes whatever its mask."""
+    """The rows where mask holds; with header, the first row the step sees passes whatever the mask."""
     if batch.num_rows and not seen[step]:
         seen[step] = True
         if header:
@@ -246,8 +250,8 @@ def not_empty_row(batch):
 
 
 def fully_matching(column, pattern, portable):
-    """Values the regular expression matches whole: RE2 on printable ASCII values when the pattern means the same
-    there, else Python's re once per distinct value."""
+    """Values the regular expression matches whole: RE2 on printable ASCII values when the pattern
+    means the same there, else Python's re once per distinct value."""
     if portable and pc.all(pc.match_substring_regex(column, PRINTABLE_ASCII)).as_py() is not False:
         return pc.match_substring_regex(column, "^(?:" + pattern + ")$")
     regex = re.compile(pattern)
@@ -255,7 +259,8 @@ def fully_matching(column, pattern, portable):
 
 
 def where_ascii(column, kernel, function):
-    """kernel(column) when every value is ASCII (where the ASCII kernels are exact), else function per value."""
+    """kernel(column) when every value is ASCII (there the ASCII kernels are exact), else function per
+    value."""
     if pc.all(pc.string_is_ascii(column)).as_py() is not False:
         return kernel(column)
     return per_value(function, column)
@@ -272,8 +277,8 @@ def lookup_in(column, table, default):
 
 
 def substring_by_index(column, start, end):
-    """text[a:b] with a = start (len + 1 + start when negative) and b likewise; "" when a position is out of
-    range or b < a (substring with {"index": k} positions)."""
+    """text[a:b] with a = start (len + 1 + start when negative) and b likewise; "" when a position is
+    out of range or b < a (substring with {"index": k} positions)."""
     length = pc.utf8_length(column)
     shortest, longest = 0, None
     for k in (start, end):
@@ -296,12 +301,15 @@ def substring_by_index(column, start, end):
 
 
 def if_matches_printable(column, then_value, else_value, pattern, function):
-    """then_value where the value contains a match of pattern, else else_value: RE2 on printable ASCII values
-    (where it means what Python's re means for these patterns), else function per row."""
+    """then_value where the value contains a match of pattern, else else_value: RE2 on printable ASCII
+    values (where it means what Python's re means for these patterns), else function per row."""
     if pc.all(pc.match_substring_regex(column, PRINTABLE_ASCII)).as_py() is not False:
         return pc.if_else(pc.match_substring_regex(column, pattern), then_value, else_value)
-    rows = [column] + [value if isinstance(value, (pa.Array, pa.ChunkedArray))
-                       else pa.array([value.as_py()] * len(column), pa.string()) for value in (then_value, else_value)]
+    rows = [column]
+    for value in (then_value, else_value):
+        if isinstance(value, pa.Scalar):
+            value = pa.array([value.as_py()] * len(column), pa.string())
+        rows.append(value)
     return per_value(lambda text, a, b: function(text, a, b, pattern=pattern), *rows)
 
 
@@ -310,13 +318,15 @@ def csv_text(columns, blank):
     fields = []
     for value in columns:
         if len(columns) == 1:
-            needs = pc.or_(pc.match_substring_regex(value, NEEDS_QUOTES), pc.equal(value, ""))  # [""] is written ""
+            # a row of one empty field is written ""
+            needs = pc.or_(pc.match_substring_regex(value, NEEDS_QUOTES), pc.equal(value, ""))
         elif may_need_quotes(value):
             needs = pc.match_substring_regex(value, NEEDS_QUOTES)
         else:
             needs = None
         if needs is not None and pc.any(needs).as_py():
-            quoted = pc.binary_join_element_wise('"', pc.replace_substring(value, '"', '""'), '"', "")
+            escaped = pc.replace_substring(value, '"', '""')
+            quoted = pc.binary_join_element_wise('"', escaped, '"', "")
             value = pc.if_else(needs, quoted, value)
         fields.append(value)
     fields[-1] = pc.binary_join_element_wise(fields[-1], "\n", "")
@@ -327,7 +337,7 @@ def csv_text(columns, blank):
 
 
 def may_need_quotes(value):
-    """Whether any value of the column holds a character csv.writer quotes (a search of the raw bytes)."""
+    """Whether a value of the column holds a character csv.writer quotes (a search of the raw bytes)."""
     if isinstance(value, pa.Scalar):
         return bool(re.search(NEEDS_QUOTES, value.as_py()))
     chunks = value.chunks if isinstance(value, pa.ChunkedArray) else [value]
@@ -336,7 +346,7 @@ def may_need_quotes(value):
 
 
 def write_text(target, lines):
-    """Write a string array's characters as they lie in its data buffer (one copy, no Python strings)."""
+    """Write a string array's characters as they lie in its data buffer (no Python strings)."""
     if len(lines) == 0:
         return
     if isinstance(lines, pa.ChunkedArray):
@@ -354,13 +364,15 @@ def convert_batches(source, target):
         width = len(next(csv.reader(text), []))
     if not width:
         raise RowsDiffer("an empty file or an empty first row")
-    strings = {f"f{i}": pa.string() for i in range(width)}  # the names autogenerate_column_names gives
+    # every column a string column (named as autogenerate_column_names names them)
+    strings = {f"f{i}": pa.string() for i in range(width)}
     reader = pa_csv.open_csv(
         source,
         read_options=pa_csv.ReadOptions(autogenerate_column_names=True, block_size=BLOCK_BYTES),
         parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
         convert_options=pa_csv.ConvertOptions(
-            strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[], column_types=strings
+            strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[],
+            column_types=strings,
         ),
     )
     header_pending = HEADER_ROWS
@@ -375,37 +387,22 @@ def convert_batches(source, target):
         if batch.num_rows:
             blank = pc.utf8_slice_codeunits(batch.column(0), 0, 0)
             write_text(target, csv_text(output_columns(batch), blank))
-    if header_pending:  # no row left: the header of an empty row, as the per-cell conversion writes it
+    if header_pending:  # no row left: the header of an empty row, as the per-cell script writes it
         target.write(csv_line(convert_header([])))
-
-
-def csv_line(row):
-    line = io.StringIO()
-    csv.writer(line, lineterminator="\n").writerow(row)
-    return line.getvalue().encode("utf-8")
 '''
 
 _MAIN = '''
-def convert_rows(source_path, target_path):
-    """The per-cell conversion (csv.reader -> convert -> csv.writer)."""
-    # utf-8-sig drops a UTF-8 byte order mark when there is one
-    with open(source_path, newline="", encoding="utf-8-sig") as source, \\
-            open(target_path, "w", newline="", encoding="utf-8") as target:
-        csv.writer(target, lineterminator="\\n").writerows(convert(csv.reader(source)))
-
-
 def main(argv=None):
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        print("usage: python " + sys.argv[0] + " INPUT.csv OUTPUT.csv", file=sys.stderr)
-        return 2
+        return main_by_row(args)
     csv.field_size_limit(2**31 - 1)
     try:
         with open(args[1], "wb") as target:
             convert_batches(args[0], target)
     except (pa.ArrowInvalid, RowsDiffer):
         # rows of different lengths, an unterminated quote, an empty file: start again, row by row
-        convert_rows(args[0], args[1])
+        return main_by_row(args)
     return 0
 
 
