@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from recast_common.events import DriftWarning
 
 HeaderMode = Literal["auto", "yes", "no"]
 
@@ -81,6 +83,14 @@ class InferenceResult(BaseModel):
     script_s3_path: str | None = None
     created_at: datetime | None = None
     message: str = ""
+    drift_warnings: list[DriftWarning] = Field(
+        default_factory=list, description="How the input differs from the train input the script was learned on"
+    )
+
+    @computed_field(description="The input's data profile (JSON; .html for the report)")
+    @property
+    def profile_url(self) -> str:
+        return f"/api/v1/inference/{self.run_id}/profile"
 
 
 class AttemptOut(BaseModel):
@@ -154,6 +164,16 @@ class JobDetail(JobOut):
     artifacts: list[ArtifactOut] = Field(default_factory=list)
     script: str | None = None
     script_key: str | None = None
+
+    @computed_field(description="The data profile of the train pair (JSON)")
+    @property
+    def profile_url(self) -> str:
+        return f"/api/v1/{self.user_id}/{self.job_id}/profile"
+
+    @computed_field(description="The data profile of the train pair as an HTML report with charts")
+    @property
+    def profile_report_url(self) -> str:
+        return f"/api/v1/{self.user_id}/{self.job_id}/profile.html"
 
 
 class QueueInfo(BaseModel):

@@ -154,6 +154,7 @@ async def describe_run(
         input_file=run.input_key,
         created_at=run.created_at,
         message=RUN_MESSAGES[run.status] + (f": {run.error}" if run.error else ""),
+        drift_warnings=run.drift_warnings or [],
     )
     if run.status == "succeeded":
         async with sessions() as session:

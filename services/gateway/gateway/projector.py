@@ -20,7 +20,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from opentelemetry import trace
-from recast_common.db.models import Artifact, Attempt, InferenceRun, Job, JobEvent
+from recast_common.db.models import Artifact, Attempt, DataProfile, InferenceRun, Job, JobEvent
 from recast_common.db.session import make_engine
 from recast_common.errors import is_transient
 from recast_common.events import Event, Topics, parse_event
@@ -140,6 +140,7 @@ async def _apply_job_events(
         )
         await _apply_attempt(session, job_id, change)
         await _apply_artifacts(session, job_id, change.artifacts)
+        await _apply_profiles(session, job_id, change.profiles)
         if change.run is not None:
             await _apply_run(session, job_id, change)
     await session.execute(
@@ -191,6 +192,16 @@ async def _apply_artifacts(session: AsyncSession, job_id: str, artifacts: list[d
         if not result.rowcount:
             session.add(Artifact(job_id=job_id, s3_key=artifact["s3_key"], **fields))
             await session.flush()  # visible to the next event's update in this batch
+
+
+async def _apply_profiles(session: AsyncSession, job_id: str, profiles: list[dict]) -> None:
+    """Upsert by (S3 key, role): a profile written again (a redelivered stage) updates its row."""
+    for profile in profiles:
+        insert = pg_insert(DataProfile).values(job_id=job_id, **profile)
+        await session.execute(insert.on_conflict_do_update(
+            constraint="uq_data_profiles_key_role",
+            set_={k: insert.excluded[k] for k in profile if k not in ("s3_key", "role")},
+        ))
 
 
 async def _apply_run(session: AsyncSession, job_id: str, change: Projection) -> None:

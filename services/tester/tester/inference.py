@@ -17,6 +17,8 @@ from recast_common.settings import Settings
 from recast_engine.verify.sandbox import Limits, RunResult, run_script
 from recast_engine.verify.verdict import compare_files, run_failed
 
+from tester.drift import profile_input
+
 STAGE = "inference"
 
 
@@ -72,7 +74,8 @@ async def handle_inference(event: Event, ctx: HandlerContext) -> list[Event]:
             "output_bytes": output.stat().st_size,
         }
         output_facts = file_facts("output", event.output_key, output)
-        return [InferenceCompleted(**common | output_facts, metrics=metrics)]
+        profiled = await profile_input(ctx, event, source)
+        return [InferenceCompleted(**common | output_facts | profiled, metrics=metrics)]
 
 
 def file_facts(name: str, key: str, path: Path) -> dict[str, Any]:

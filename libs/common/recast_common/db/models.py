@@ -168,8 +168,29 @@ class InferenceRun(Base):
     output_key: Mapped[str] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    drift_warnings: Mapped[list[Any] | None] = mapped_column(JSONB, nullable=True)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
+
+
+class DataProfile(Base):
+    """A profiled file's headline numbers; the whole profile is the JSON at s3_key."""
+
+    __tablename__ = "data_profiles"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ID, ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    role: Mapped[str] = mapped_column(String(20))  # train_input, train_expected or inference_input
+    s3_key: Mapped[str] = mapped_column(Text)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    columns: Mapped[int] = mapped_column(Integer)
+    null_cells: Mapped[int] = mapped_column(BigInteger)
+    duplicate_rows: Mapped[int] = mapped_column(BigInteger)
+    drift_warnings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = _created()
+
+    __table_args__ = (UniqueConstraint("s3_key", "role", name="uq_data_profiles_key_role"),)
 
 
 class SandboxReport(Base):

@@ -30,6 +30,8 @@ from recast_common.events import (
 )
 from recast_engine.dsl import candidate_fingerprint
 
+from gateway.core.profiles import announced_profiles
+
 TERMINAL = ("succeeded", "failed", "deleted")
 STAGE_RANK = {"queued": 0, "profiling": 1, "planning": 2, "coding": 3, "testing": 4}
 STAGE_PERCENT = {"queued": 0, "profiling": 10, "planning": 25, "coding": 50, "testing": 75}
@@ -49,10 +51,11 @@ class Projection:
     attempt: dict[str, Any] | None = None  # {"number": n, **attempt columns} to upsert
     run: dict[str, Any] | None = None  # {"id": run_id, **inference_runs columns} to set
     artifacts: list[dict[str, Any]] = field(default_factory=list)  # artifacts rows to upsert by s3_key
+    profiles: list[dict[str, Any]] = field(default_factory=list)  # data_profiles rows to upsert by (s3_key, role)
 
     @property
     def empty(self) -> bool:
-        return not self.job and self.attempt is None and self.run is None and not self.artifacts
+        return not self.job and self.attempt is None and self.run is None and not self.artifacts and not self.profiles
 
 
 def program_fingerprint(program: dict[str, Any] | None, llm_script: str | None = None) -> str | None:
@@ -120,6 +123,7 @@ def project(job: JobView, event: Event) -> Projection:
         return Projection()
     change = _project_state(job, event)
     change.artifacts = announced_artifacts(event)
+    change.profiles = announced_profiles(event)
     return change
 
 
@@ -198,6 +202,7 @@ def _project_state(job: JobView, event: Event) -> Projection:
                     "output_key": event.output_key,
                     "metrics": event.metrics,
                     "error": None,
+                    "drift_warnings": [w.model_dump(mode="json") for w in event.drift_warnings],
                 }
             )
         case InferenceFailed():
