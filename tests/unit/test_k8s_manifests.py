@@ -160,3 +160,19 @@ def test_an_httproute_stands_beside_the_ingress_on_the_same_service(objects):
     backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"]
     assert [ref["name"] for rule in route["spec"]["rules"] for ref in rule["backendRefs"]] == [backend]
     assert route["spec"]["hostnames"] == [rule["host"] for rule in ingress["spec"]["rules"]]
+
+
+def test_every_alert_has_a_runbook_section_and_queries_only_exposed_metrics(objects):
+    from test_metrics_dashboard import OURS, exposed
+
+    runbook = (K8S.parents[1] / "docs/runbook.md").read_text()
+    anchors = {line[3:].strip().lower() for line in runbook.splitlines() if line.startswith("## ")}
+    known = exposed()
+    rules = [r for g in of_kind(objects, "PrometheusRule")["recast"]["spec"]["groups"] for r in g["rules"]]
+    assert {"RecastJobStuck", "RecastJobFailureRate", "RecastDeadLetterGrowth", "RecastConsumerLag",
+            "RecastSweeperFailing"} <= {r["alert"] for r in rules}
+    for rule in rules:
+        anchor = rule["annotations"]["runbook_url"].rsplit("#", 1)[1]
+        assert anchor in anchors, f'{rule["alert"]}: no section "## {anchor}" in docs/runbook.md'
+        for name in OURS.findall(rule["expr"]):
+            assert name in known, f'{rule["alert"]} queries {name}, which no service exposes'

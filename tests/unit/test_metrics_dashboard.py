@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from gateway import metrics as gateway_metrics
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from recast_common import metrics as consumer_metrics
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy/k8s/grafana/recast-dashboard.json"
@@ -27,6 +27,8 @@ def exposed() -> dict[str, set[str]]:
                     found[collector._name + suffix] = labels | extra
             elif isinstance(collector, Counter):
                 found[collector._name + "_total"] = set(collector._labelnames)
+            elif isinstance(collector, Gauge):
+                found[collector._name] = set(collector._labelnames)
     return found
 
 

@@ -269,3 +269,31 @@ async def _high_watermarks(
 
 def decode_event_value(value: bytes) -> dict[str, Any]:
     return json.loads(value)
+
+
+async def topic_message_counts(settings: Settings, topics: list[str], timeout: float = 10.0) -> dict[str, int]:
+    """Messages each existing topic among `topics` holds (high watermark minus first offset, summed over its
+    partitions); e.g. the depth of the dead-letter topics."""
+    admin = _admin(settings)
+    await admin.start()
+    try:
+        existing = [t for t in topics if t in set(await admin.list_topics())]
+        described = await admin.describe_topics(existing) if existing else []
+    finally:
+        await admin.close()
+    tps = [TopicPartition(t["topic"], p["partition"]) for t in described if t["error_code"] == 0
+           for p in t["partitions"]]
+    if not tps:
+        return {t: 0 for t in existing}
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                                fetch_max_wait_ms=50, max_partition_fetch_bytes=1024)
+    await consumer.start()
+    try:
+        beginning = await consumer.beginning_offsets(tps)
+        end = await _high_watermarks(consumer, tps, {tp: None for tp in tps}, beginning, timeout)
+    finally:
+        await consumer.stop()
+    counts = {t: 0 for t in existing}
+    for tp in tps:
+        counts[tp.topic] += max(0, end[tp] - beginning[tp])
+    return counts

@@ -59,6 +59,17 @@ OUTBOX_FAILURES = Counter(
     "recast_outbox_batch_failures",  # exposed as recast_outbox_batch_failures_total
     "Relay batches that failed (broker or database) and were retried.",
 )
+# The outbox/inbox sweeper (pruning published outbox rows and old inbox claims): one count per run, by outcome
+# ("ok" or "failed"), and when it last succeeded. Alerts: deploy/k8s/prometheusrule.yaml (RecastSweeperFailing).
+SWEEPER_RUNS = Counter(
+    "recast_sweeper_runs",  # exposed as recast_sweeper_runs_total
+    "Runs of the outbox/inbox sweeper, by outcome (ok, failed).",
+    ["outcome"],
+)
+SWEEPER_LAST_SUCCESS = Gauge(
+    "recast_sweeper_last_success_timestamp_seconds",
+    "Unix time of the sweeper's last successful run.",
+)
 SANDBOX_ISOLATION = Gauge(
     "recast_sandbox_isolation_info",
     "1 for the isolation layers a script run gets on this tester (e.g. netns+mountns+pidns+uid+no_new_privs).",
@@ -86,6 +97,13 @@ def record_handler_error(service: str, topic: str, will_retry: bool) -> None:
     HANDLER_ERRORS.labels(service, topic).inc()
     if will_retry:
         EVENTS_HANDLED.labels(service, topic, RETRIED).inc()
+
+
+def record_sweep(ok: bool) -> None:
+    """One sweeper run finished (the sweeper calls this after each run)."""
+    SWEEPER_RUNS.labels("ok" if ok else "failed").inc()
+    if ok:
+        SWEEPER_LAST_SUCCESS.set_to_current_time()
 
 
 def metrics_port_from_env(environ: dict[str, str] | None = None) -> int | None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
@@ -19,6 +20,7 @@ from gateway.errors import install_error_handlers
 from gateway.limits import BodySizeLimit
 from gateway.metrics import install_metrics
 from gateway.notify import INFERENCE_CHANNEL, Notifications
+from gateway.pipeline_metrics import run_sampler
 from gateway.request_context import RequestContext
 from gateway.startup import check_admin_key
 
@@ -42,9 +44,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.notifications = notifications
         async with Storage(settings) as storage:
             app.state.storage = storage
+            stop_sampling = asyncio.Event()  # gauges of active jobs, outbox backlog, DLQ depth
+            sampler = asyncio.create_task(run_sampler(settings, app.state.sessionmaker, stop_sampling))
             try:
                 yield
             finally:
+                stop_sampling.set()
+                sampler.cancel()  # a sample in flight (a slow broker) must not hold up the shutdown
+                with suppress(asyncio.CancelledError):
+                    await sampler
                 await notifications.stop()
                 await engine.dispose()
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,6 +38,17 @@ JOB_DURATION = Histogram(
     ["outcome"],
     buckets=(1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0),
 )
+
+# Sampled by gateway.pipeline_metrics (every replica the same figures: take max over pods).
+ACTIVE_JOBS = Gauge("recast_active_jobs", "Jobs not finished, by status (stage).", ["stage"])
+OLDEST_ACTIVE_JOB_AGE = Gauge("recast_oldest_active_job_age_seconds",
+                              "Age of the oldest job not finished (0 when there is none).")
+OUTBOX_BACKLOG = Gauge("recast_outbox_backlog", "Outbox rows not yet published to Kafka by the relay.")
+OUTBOX_OLDEST_AGE = Gauge("recast_outbox_oldest_unsent_age_seconds",
+                          "Age of the oldest outbox row not yet published (0 when there is none).")
+DLQ_MESSAGES = Gauge("recast_dlq_messages", "Messages held by a dead-letter topic.", ["topic"])
+SAMPLE_FAILURES = Counter("recast_metrics_sample_failures",  # exposed as recast_metrics_sample_failures_total
+                          "Samples of the pipeline gauges that failed (database or broker unreachable).", ["source"])
 
 router = APIRouter()
 
