@@ -4,24 +4,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from recast_engine import operators
 from recast_engine.dsl.model import Expr, Program
-from recast_engine.runtime import cells, tables
 
 Row = list[str]
 
 
 def _cell_fn(name: str) -> Callable[..., Any]:
-    fn = getattr(cells, name, None)
-    if fn is None or name.startswith("_"):
-        raise KeyError(f"unknown cell function {name!r}")
-    return fn
+    return operators.cell(name).function
 
 
 def _table_fn(name: str) -> Callable[..., Iterable[Row]]:
-    fn = getattr(tables, name, None)
-    if fn is None or name.startswith("_"):
-        raise KeyError(f"unknown table function {name!r}")
-    return fn
+    return operators.table(name).function
 
 
 def eval_expr(expr: Expr, row: Row) -> Any:

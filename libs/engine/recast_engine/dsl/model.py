@@ -1,16 +1,17 @@
 """The program model shared by the planner (search) and the coder (rendering).
 
-A Program is data, not code: JSON that names functions of `recast_engine.runtime` and their literal arguments.
+A Program is data, not code: JSON that names operators (functions of `recast_engine.runtime` declared in
+`recast_engine.operators`) and their literal arguments.
 
     grid      = csv rows of the input, header row included when there is one
-    for step in steps:            grid = tables.<step.op>(grid, **step.args)     (an iterable of rows)
+    for step in steps:            grid = <table op>(grid, **step.args)          (an iterable of rows)
     header    = [eval(c.header, grid[0]) for c in columns]                       when header_rows == 1
     each row  = [eval(c.value, row) for c in columns]                            for the remaining rows
 
 Expr is a cell expression over one row (a list of strings):
     {"op": "col", "args": {"index": 2}}                     -> row[2] ("" when the row is shorter)
     {"op": "const", "args": {"value": "x"}}                 -> "x"
-    {"op": "<fn>", "args": {...}, "inputs": [Expr, ...]}    -> cells.<fn>(*inputs, **args)
+    {"op": "<fn>", "args": {...}, "inputs": [Expr, ...]}    -> <cell op fn>(*inputs, **args)
 
 `columns` empty means: emit the grid rows unchanged (and the header row, when header_rows == 1, as is).
 The coder renders exactly these semantics; the interpreter below is the reference used by the search.
@@ -67,7 +68,7 @@ def call(op: str, *inputs: Expr, **args: Any) -> Expr:
 
 
 class Step(BaseModel):
-    op: str  # a function of recast_engine.runtime.tables
+    op: str  # a table operator (recast_engine.operators)
     args: dict[str, Any] = Field(default_factory=dict)
 
     def describe(self, brief: bool = False) -> str:

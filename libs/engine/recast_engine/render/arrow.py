@@ -110,15 +110,7 @@ def _with_imports(block: str, needed: set[str]) -> str:
 
 def _cell_names(text: str, program: Program) -> dict[str, str]:
     """The name each cell operator's function has in the rendered per-cell script (renamed on a clash)."""
-    cell_ops = sorted(per_cell._cell_ops(program))
-    if not cell_ops:
-        return {}
-    sections = [
-        per_cell._collect(per_cell.cells, set(cell_ops), "cell"),
-        per_cell.Definitions(per_cell.tables.__name__),
-    ]
-    _, names = per_cell._resolve_conflicts(sections)
-    return {op: names[(per_cell.cells.__name__, op)] for op in cell_ops}
+    return per_cell.copied_operators(program)[1]
 
 
 class _Compiler:

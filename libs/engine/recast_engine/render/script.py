@@ -14,9 +14,9 @@ import textwrap
 from types import ModuleType
 from typing import Any
 
+from recast_engine import operators
 from recast_engine.dsl.model import Expr, Program
 from recast_engine.render.closure import Definitions, collect_definitions, rename
-from recast_engine.runtime import cells, tables
 
 # Names the script itself defines or imports; a runtime name equal to one of these is renamed in the copy.
 _SCRIPT_NAMES = frozenset(
@@ -29,23 +29,20 @@ DEFAULT_BACKEND = "cell"  # "auto" once the vectorized scripts match the per-cel
 
 
 def render_script(program: Program, *, title: str = "", backend: str = DEFAULT_BACKEND) -> str:
-    """backend: "cell" (csv rows, one call per cell), "arrow" (record batches and pyarrow.compute kernels, see
+    """The script; OperatorError (a KeyError) for an unknown operator or arguments its declaration refuses.
+
+    backend: "cell" (csv rows, one call per cell), "arrow" (record batches and pyarrow.compute kernels, see
     render.arrow) or "auto" (arrow when the program is vectorizable)."""
+    for step in program.steps:
+        operators.table(step.op).check(step.args)
+    for expr in _cell_exprs(program):
+        operators.cell(expr.op).check(expr.args)
     if backend != "cell":
         from recast_engine.render.arrow import render_vectorized, vectorizable
 
         if backend == "arrow" or (backend == "auto" and vectorizable(program)):
             return render_vectorized(program, title=title)
-    cell_ops = sorted(_cell_ops(program))
-    table_ops = sorted({s.op for s in program.steps})
-    sections = [
-        Definitions(cells.__name__) if not cell_ops else _collect(cells, set(cell_ops), "cell"),
-        Definitions(tables.__name__) if not table_ops else _collect(tables, set(table_ops), "table"),
-    ]
-    sections, names = _resolve_conflicts(sections)
-    cell_names = {op: names[(cells.__name__, op)] for op in cell_ops}
-    table_names = {op: names[(tables.__name__, op)] for op in table_ops}
-
+    sections, cell_names, table_names = copied_operators(program)
     parts = [
         _header(program, title),
         _imports(sections, functools_needed=any(_is_computed(c.value) for c in program.columns)),
@@ -56,19 +53,35 @@ def render_script(program: Program, *, title: str = "", backend: str = DEFAULT_B
     return "\n\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
 
 
-def _collect(module: ModuleType, roots: set[str], kind: str) -> Definitions:
-    private = sorted(r for r in roots if r.startswith("_") or not r.isidentifier())
-    if private:
-        raise KeyError(f"unknown {kind} function {private[0]!r}")
-    return collect_definitions(module, roots)
+def copied_operators(program: Program) -> tuple[list[Definitions], dict[str, str], dict[str, str]]:
+    """The runtime source the script copies (one section per module) and the name each cell operator and each
+    table operator of the program has in the script (renamed on a clash with another definition)."""
+    used = [operators.cell(op) for op in sorted(_cell_ops(program))]
+    used += [operators.table(op) for op in sorted({s.op for s in program.steps})]
+    sections, names = _resolve_conflicts(_sections(used))
+    cell_names = {op.name: names[(op.module.__name__, op.function.__name__)] for op in used if op.kind == "cell"}
+    table_names = {op.name: names[(op.module.__name__, op.function.__name__)] for op in used if op.kind == "table"}
+    return sections, cell_names, table_names
 
 
-def _cell_ops(program: Program) -> set[str]:
-    ops: set[str] = set()
+def _sections(used: list[operators.Operator]) -> list[Definitions]:
+    """One section per runtime module, in the registry's module order: the definitions the operators need."""
+    roots: dict[str, set[str]] = {}
+    modules: dict[str, ModuleType] = {}
+    for op in operators.operators():
+        modules.setdefault(op.module.__name__, op.module)
+    for op in used:
+        roots.setdefault(op.module.__name__, set()).add(op.function.__name__)
+    return [collect_definitions(modules[name], roots[name]) for name in modules if name in roots]
+
+
+def _cell_exprs(program: Program) -> list[Expr]:
+    """Every operator call among the program's cell expressions."""
+    found: list[Expr] = []
 
     def walk(e: Expr) -> None:
         if e.op not in ("col", "const"):
-            ops.add(e.op)
+            found.append(e)
         for i in e.inputs:
             walk(i)
 
@@ -76,7 +89,11 @@ def _cell_ops(program: Program) -> set[str]:
         walk(c.value)
         if c.header is not None:
             walk(c.header)
-    return ops
+    return found
+
+
+def _cell_ops(program: Program) -> set[str]:
+    return {e.op for e in _cell_exprs(program)}
 
 
 def _resolve_conflicts(sections: list[Definitions]) -> tuple[list[Definitions], dict[tuple[str, str], str]]:

@@ -15,11 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
+from recast_engine import operators
 from recast_engine.dsl import OutputColumn, Program, Step, col, const
 from recast_engine.dsl.interpret import eval_expr, run
 from recast_engine.kinds import looks_like_header
-from recast_engine.runtime import tables
 from recast_engine.synthesis.columns import learn_column
+from recast_engine.synthesis.ranking import is_clean, only_copies, program_cost
 from recast_engine.synthesis.table_proposals import Context, propose
 from recast_engine.synthesis.trust import assess
 
@@ -32,55 +33,6 @@ MAX_LEARNING_ATTEMPTS = 8
 MAX_DEPTH = 3
 MAX_NODES_PER_DEPTH = 400
 COLLECT_EXTRA = 3  # candidates gathered beyond max_candidates so that ranking can pick the simplest
-
-
-def _expr_cost(expr, is_header: bool, input_cells: frozenset[str]) -> int:
-    if expr is None or expr.op == "col":
-        return 0
-    if expr.op == "const":
-        # a new header name ("var") is cheap; a literal copied from the input data is likely overfitting
-        return 2 if is_header and expr.args["value"] not in input_cells else 6
-    return 1 + expr.size() + 3 * _literals(expr)
-
-
-def _literals(expr) -> int:
-    """Data-like literals in an expression (lookup tables, constants): a sign of memorizing the example."""
-
-    def count(value) -> int:
-        if isinstance(value, str):
-            return 1 if value.strip() else 0
-        if isinstance(value, dict):
-            return sum(count(k) + count(v) for k, v in value.items())
-        if isinstance(value, (list, tuple)):
-            return sum(count(v) for v in value)
-        return 0
-
-    own = count(expr.args) if expr.op not in ("col",) else 0
-    return own + sum(_literals(i) for i in expr.inputs)
-
-
-def _is_clean(program: Program) -> bool:
-    """No column memorizes the example (lookup tables, constant data values)."""
-    return all(
-        _literals(c.value) <= 2
-        and c.value.op != "lookup"
-        and not (c.value.op == "const" and str(c.value.args.get("value", "")).strip())
-        for c in program.columns
-    )
-
-
-def _only_copies(program: Program) -> bool:
-    return all(c.value.op == "col" for c in program.columns)
-
-
-def program_cost(program: Program, input_cells: frozenset[str] = frozenset()) -> tuple[int, int]:
-    """Simplicity rank: literals and computed cells cost most, then steps and their arguments."""
-    cells = sum(
-        _expr_cost(c.value, False, input_cells) + _expr_cost(c.header, True, input_cells) for c in program.columns
-    )
-    steps = sum(3 + len(s.args) for s in program.steps)
-    reorder = sum(1 for j, c in enumerate(program.columns) if c.value.op != "col" or c.value.args["index"] != j)
-    return cells * 4 + steps + reorder, program.size()
 
 
 @dataclass
@@ -118,7 +70,7 @@ class _Search:
     best_unexplained: list[str] | None = None
 
     def has_clean(self) -> bool:
-        return any(_is_clean(p) for p in self.found)
+        return any(is_clean(p) for p in self.found)
 
     def learning_deadline(self) -> float:
         return min(self.deadline, self.learning_until)
@@ -145,7 +97,7 @@ class _Search:
 
 def _apply(step: Step, grid: list[Row]) -> list[Row]:
     # operators never mutate their input rows, so intermediate grids may share them
-    return list(getattr(tables, step.op)(grid, **step.args))
+    return list(operators.table(step.op).function(grid, **step.args))
 
 
 def _column(grid: list[Row], j: int) -> tuple[str, ...]:
@@ -394,7 +346,7 @@ def learn(
                 share = LEARNING_SHARE / 2 if depth == 1 else LEARNING_SHARE
                 search.learning_until = start + timeout * share
                 _learning_pass(search, grid_in)
-            if any(_only_copies(p) for p in search.found) or any(_is_clean(p) for p in search.found if depth >= 1):
+            if any(only_copies(p) for p in search.found) or any(is_clean(p) for p in search.found if depth >= 1):
                 break
     except _Timeout:
         search.tried.append(f"stopped at the {timeout:g}s timeout")

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 
 from recast_engine.dsl import Step
+from recast_engine.operators import proposers
 from recast_engine.runtime.tables import _FLOAT_TEXT, pandas_float_text
 
 Row = list[str]
@@ -28,6 +29,7 @@ class Context:
     expected_width: int
     numeric_gaps: bool = False  # some output cells are numbers as pandas writes floats ("7.0", "1e-05")
     memo: dict = field(default_factory=dict)  # per-column facts, reused across the grids of one search
+    last: bool = False  # no step may follow the one proposed (the search's last depth)
 
     @classmethod
     def build(cls, expected: list[Row], header: bool) -> Context:
@@ -133,7 +135,7 @@ def _melt_ids(grid: list[Row], ctx: Context) -> list[list[int]]:
     return options
 
 
-def propose_melt(grid: list[Row], ctx: Context, last: bool) -> Iterator[Step]:
+def propose_melt(grid: list[Row], ctx: Context) -> Iterator[Step]:
     if len(grid) < 2 or len(ctx.expected) < len(grid) - 1:
         return
     w = _width(grid)
@@ -161,7 +163,7 @@ def propose_melt(grid: list[Row], ctx: Context, last: bool) -> Iterator[Step]:
             count = full
             if drop_empty:
                 count = head_rows + sum(filled[v] for v in values)
-            if count > len(ctx.expected) + 1 or (last and count != len(ctx.expected)):
+            if count > len(ctx.expected) + 1 or (ctx.last and count != len(ctx.expected)):
                 continue
             for by in ("column", "row") if ctx.header else ("row", "column"):
                 yield Step(
@@ -472,32 +474,8 @@ def _round_trip_fits(values: tuple[str, ...], expected_cells: set[str]) -> bool:
     return quirk
 
 
-Proposer = Callable[[list[Row], Context], Iterator[Step]]
-
-PROPOSERS: list[Proposer] = [
-    propose_transpose,
-    propose_fill_down,
-    propose_drop_rows,
-    propose_explode,
-    propose_subtitles,
-    propose_wide_to_long,
-    propose_pivots,
-    propose_split,
-    propose_unfold,
-    propose_wrap,
-    propose_fold,
-    propose_sections,
-    propose_divide,
-    propose_divide_by_pattern,
-    propose_filters,
-    propose_pandas_floats,
-]
-
-
 def propose(grid: list[Row], ctx: Context, last: bool) -> Iterator[Step]:
-    """All candidate steps for `grid`, simplest operators first. `last`: no step may follow this one."""
-    for proposer in PROPOSERS[:5]:
-        yield from proposer(grid, ctx)
-    yield from propose_melt(grid, ctx, last)
-    for proposer in PROPOSERS[5:]:
+    """All candidate steps for `grid`, in the registry's search order. `last`: no step may follow this one."""
+    ctx = replace(ctx, last=last)
+    for proposer in proposers():
         yield from proposer(grid, ctx)

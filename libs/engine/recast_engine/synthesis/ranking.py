@@ -1,0 +1,59 @@
+"""Ranking of the candidate Programs the search found: the simplest, least memorizing program first.
+
+`program_cost` orders the candidates (lower is better); `is_clean` and `only_copies` tell the search when it
+may stop looking for alternatives.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from recast_engine.dsl import Expr, Program
+
+
+def _expr_cost(expr: Expr | None, is_header: bool, input_cells: frozenset[str]) -> int:
+    if expr is None or expr.op == "col":
+        return 0
+    if expr.op == "const":
+        # a new header name ("var") is cheap; a literal copied from the input data is likely overfitting
+        return 2 if is_header and expr.args["value"] not in input_cells else 6
+    return 1 + expr.size() + 3 * _literals(expr)
+
+
+def _literals(expr: Expr) -> int:
+    """Data-like literals in an expression (lookup tables, constants): a sign of memorizing the example."""
+
+    def count(value: Any) -> int:
+        if isinstance(value, str):
+            return 1 if value.strip() else 0
+        if isinstance(value, dict):
+            return sum(count(k) + count(v) for k, v in value.items())
+        if isinstance(value, (list, tuple)):
+            return sum(count(v) for v in value)
+        return 0
+
+    own = count(expr.args) if expr.op not in ("col",) else 0
+    return own + sum(_literals(i) for i in expr.inputs)
+
+
+def is_clean(program: Program) -> bool:
+    """No column memorizes the example (lookup tables, constant data values)."""
+    return all(
+        _literals(c.value) <= 2
+        and c.value.op != "lookup"
+        and not (c.value.op == "const" and str(c.value.args.get("value", "")).strip())
+        for c in program.columns
+    )
+
+
+def only_copies(program: Program) -> bool:
+    return all(c.value.op == "col" for c in program.columns)
+
+
+def program_cost(program: Program, input_cells: frozenset[str] = frozenset()) -> tuple[int, int]:
+    """Simplicity rank: literals and computed cells cost most, then steps and their arguments."""
+    cells = sum(
+        _expr_cost(c.value, False, input_cells) + _expr_cost(c.header, True, input_cells) for c in program.columns
+    )
+    steps = sum(3 + len(s.args) for s in program.steps)
+    reorder = sum(1 for j, c in enumerate(program.columns) if c.value.op != "col" or c.value.args["index"] != j)
+    return cells * 4 + steps + reorder, program.size()
