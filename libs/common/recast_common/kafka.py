@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
+from recast_common.consumers import CONSUMERS
 from recast_common.events import Event, Topics
 from recast_common.settings import Settings
 from recast_common.tracing import inject_headers
@@ -27,16 +28,9 @@ log = logging.getLogger(__name__)
 
 JSON_HEADERS = {"content-type": "application/json"}
 
-# Which topics each consumer group reads (its service's name; the tester has two); lag is summed over these.
+# Which topics each consumer group reads (recast_common.consumers); lag is summed over these.
 # /queue/status and `recast-stack queue-status` report these groups.
-GROUP_TOPICS: dict[str, tuple[str, ...]] = {
-    "profiler": (Topics.JOB_SUBMITTED,),
-    "planner": (Topics.JOB_PROFILED, Topics.JOB_FEEDBACK),
-    "coder": (Topics.JOB_PLANNED,),
-    "tester": (Topics.JOB_CODED,),
-    "tester-inference": (Topics.INFERENCE_REQUESTED,),  # the tester's inference loop, apart from training
-    "projector": Topics.PROJECTED,
-}
+GROUP_TOPICS: dict[str, tuple[str, ...]] = {c.group: c.topics for c in CONSUMERS}
 
 
 def all_topic_names() -> list[str]:

@@ -1,6 +1,7 @@
 """Projector (`python -m gateway.projector`): materializes pipeline events into Postgres.
 
-Consumer group "projector" over events.Topics.PROJECTED, from the earliest offset, committing after handling.
+Consumer group "projector" over its topics in recast_common.consumers (events.Topics.PROJECTED), from the earliest
+offset, committing after handling.
 Each event is applied in one transaction: a unique insert into job_events (the idempotency key is event_id,
 so a redelivered event changes nothing), then the job / attempt / inference run changes computed by
 core.projection, then NOTIFY so a gateway request waiting on an inference run wakes up.
@@ -20,6 +21,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from opentelemetry import trace
+from recast_common.consumers import consumer
 from recast_common.db.models import Artifact, Attempt, DataProfile, InferenceRun, Job, JobEvent
 from recast_common.db.session import make_engine
 from recast_common.errors import is_transient
@@ -39,7 +41,8 @@ from gateway.startup import start_with_retry
 
 log = logging.getLogger("gateway.projector")
 
-GROUP = "projector"
+CONSUMER = consumer("projector")
+GROUP = CONSUMER.group
 HANDLE_RETRIES = 3
 
 
@@ -230,8 +233,9 @@ class Projector:
         self._stopping.set()
 
     async def start(self) -> None:
+        CONSUMER.check(apply_events)
         self.consumer = AIOKafkaConsumer(
-            *Topics.PROJECTED,
+            *CONSUMER.topics,
             bootstrap_servers=self.settings.kafka_bootstrap,
             group_id=GROUP,
             client_id="recast-projector",

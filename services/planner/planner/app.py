@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from recast_common.consumer import build_app
-from recast_common.events import Topics
+from recast_common.consumers import consumer
 from recast_common.settings import Settings
 
 from planner.handlers import handle
 
-SERVICE = "planner"
-TOPICS = (Topics.JOB_PROFILED, Topics.JOB_FEEDBACK)
+CONSUMER = consumer("planner")
 
 
 def create_app(settings: Settings | None = None):
     settings = settings or Settings()
     # one message may run a search of search_timeout_seconds (plus an LLM call)
-    app, _ = build_app(SERVICE, TOPICS, handle, settings, handler_budget_seconds=settings.search_timeout_seconds)
+    budget = settings.search_timeout_seconds
+    app, _ = build_app(CONSUMER.name, CONSUMER.topics, CONSUMER.check(handle), settings, handler_budget_seconds=budget)
     return app

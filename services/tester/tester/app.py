@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable
 
 from recast_common.consumer import Loop, build_loops_app
-from recast_common.events import Topics
+from recast_common.consumers import consumer
 from recast_common.metrics import SANDBOX_ISOLATION
 from recast_common.settings import Settings
 from recast_engine.verify.sandbox import network_isolation
@@ -23,9 +23,8 @@ from tester.report import report_isolation
 
 log = logging.getLogger("tester")
 
-SERVICE = "tester"
-TRAIN_GROUP = "tester"
-INFERENCE_GROUP = "tester-inference"
+TRAIN = consumer("tester")
+INFERENCE = consumer("tester-inference")
 ROLES = ("train", "inference")
 
 
@@ -36,9 +35,8 @@ def loops(settings: Settings, roles: Iterable[str] = ROLES) -> list[Loop]:
     # one message may run the sandbox for sandbox_timeout_seconds
     budget = settings.sandbox_timeout_seconds
     available = {
-        "train": Loop(SERVICE, (Topics.JOB_CODED,), handle_coded, group=TRAIN_GROUP, handler_budget_seconds=budget),
-        "inference": Loop(SERVICE, (Topics.INFERENCE_REQUESTED,), handle_inference, group=INFERENCE_GROUP,
-                          handler_budget_seconds=budget),
+        role: Loop(entry.name, entry.topics, entry.check(handle), group=entry.group, handler_budget_seconds=budget)
+        for role, entry, handle in (("train", TRAIN, handle_coded), ("inference", INFERENCE, handle_inference))
     }
     wanted = list(dict.fromkeys(roles))
     unknown = [role for role in wanted if role not in available]
