@@ -6,6 +6,7 @@ topic), so a topic added here is consumed, reported and scaled on, or a test fai
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -28,7 +29,11 @@ class Consumer:
 
     def check(self, handle: H) -> H:
         """`handle` itself, when it is the handler this table names for the group (else ValueError)."""
-        qualified = f"{handle.__module__}:{handle.__qualname__}"
+        module = handle.__module__
+        if module == "__main__":  # run as `python -m package.module`: the module's real name
+            spec = getattr(sys.modules[module], "__spec__", None)
+            module = spec.name if spec is not None else module
+        qualified = f"{module}:{handle.__qualname__}"
         if qualified != self.handler:
             raise ValueError(f"group {self.group} is handled by {self.handler}, not {qualified}")
         return handle
