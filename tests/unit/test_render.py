@@ -8,7 +8,9 @@ import io
 import itertools
 import subprocess
 import sys
+import typing
 from pathlib import Path
+from typing import Any
 
 import pytest
 from recast_engine import operators
@@ -101,62 +103,58 @@ def _public_functions(module) -> list[str]:
     )
 
 
-# sample arguments by annotation, to exercise operators whose parameters have no defaults
-_SAMPLE_ARGS = {"int": 1, "int | None": 1, "str": ",", "bool": False, "list[int]": [0, 1], "list[str]": ["%Y-%m-%d"],
-                "dict": {"Bob": "B"}}
+# sample values by argument type, for the arguments without a default (a Literal takes its first option)
+_SAMPLE_ARGS: dict[object, object] = {
+    int: 1, int | None: 1, str: ",", bool: False, list[int]: [0, 1], list[str]: ["%Y-%m-%d"],
+    dict[str, str]: {"Bob": "B"}, dict[str, Any]: {"index": 1},
+}
 
 
-def _sample_args(fn, leading: int) -> dict | None:
+def _sample_args(op: operators.Operator) -> dict:
     args = {}
-    for p in list(inspect.signature(fn).parameters.values())[leading:]:
-        if p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+    for name, field in op.arguments.model_fields.items():
+        if not field.is_required():
             continue
-        annotation = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", "")
-        if annotation not in _SAMPLE_ARGS:
-            return None
-        args[p.name] = _SAMPLE_ARGS[annotation]
+        if typing.get_origin(field.annotation) is typing.Literal:
+            args[name] = typing.get_args(field.annotation)[0]
+        else:
+            assert field.annotation in _SAMPLE_ARGS, f"{op.name}: no sample for {name}: {field.annotation}"
+            args[name] = _SAMPLE_ARGS[field.annotation]
     return args
 
 
-@pytest.mark.parametrize("op", _public_functions(tables))
-def test_every_table_operator_renders_like_the_interpreter(op: str, tmp_path: Path) -> None:
-    """Whatever table operators exist today: those callable with defaults only are run both ways."""
-    args = _sample_args(getattr(tables, op), 1)
-    if args is None:
-        pytest.skip(f"{op} needs arguments of unknown kinds")
-    program = Program(steps=[Step(op=op, args=args)])
+@pytest.mark.parametrize("op", operators.operators("table"), ids=lambda op: op.name)
+def test_every_table_operator_renders_like_the_interpreter(op: operators.Operator, tmp_path: Path) -> None:
+    """Every declared table operator, with sample arguments, runs the same in the script and the interpreter."""
+    program = Program(steps=[Step(op=op.name, args=_sample_args(op))])
     try:
         expected = through_csv(run(program, [list(r) for r in GRID]))
     except Exception as e:  # noqa: BLE001 - not an operator this grid suits
-        pytest.skip(f"{op} fails on the sample grid: {e}")
+        pytest.skip(f"{op.name} fails on the sample grid: {e}")
     assert run_rendered(program, GRID, tmp_path) == expected
 
 
 @pytest.mark.parametrize("backend,grid", BACKENDS)
-@pytest.mark.parametrize("op", _public_functions(cells))
-def test_every_cell_operator_renders_like_the_interpreter(op: str, backend: str, grid: str, tmp_path: Path) -> None:
-    """Whatever cell operators exist today, applied to column 1 (and 2 when they take two cells)."""
-    fn = getattr(cells, op)
-    params = list(inspect.signature(fn).parameters.values())
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
-    variadic = any(p.kind == p.VAR_POSITIONAL for p in params)
-    inputs = [col(1), col(2)] if variadic else [col(1), col(2)][: len(positional)]
-    args = _sample_args(fn, len(inputs)) if len(positional) <= 2 else None
-    if args is None:
-        pytest.skip(f"{op} needs arguments of unknown kinds")
+@pytest.mark.parametrize("op", operators.operators("cell"), ids=lambda op: op.name)
+def test_every_cell_operator_renders_like_the_interpreter(
+    op: operators.Operator, backend: str, grid: str, tmp_path: Path
+) -> None:
+    """Every declared cell operator, applied to column 1 (and 2, 3 when it takes more cells)."""
+    inputs = [col(1), col(2), col(3)][: op.cell_inputs() or 2]
     program = Program(
-        header_rows=1, columns=[OutputColumn(value=call(op, *inputs, **args)), OutputColumn(value=col(0))]
+        header_rows=1,
+        columns=[OutputColumn(value=call(op.name, *inputs, **_sample_args(op))), OutputColumn(value=col(0))],
     )
-    grid = globals()[grid]
+    rows = globals()[grid]
     try:
-        expected = through_csv(run(program, [list(r) for r in grid]))
+        expected = through_csv(run(program, [list(r) for r in rows]))
     except Exception as e:  # noqa: BLE001
-        pytest.skip(f"{op} fails on the sample grid: {e}")
-    assert run_rendered(program, grid, tmp_path, backend) == expected
+        pytest.skip(f"{op.name} fails on the sample grid: {e}")
+    assert run_rendered(program, rows, tmp_path, backend) == expected
 
 
 def test_script_contains_exactly_the_runtime_functions_it_uses() -> None:
-    op = _public_functions(tables)[0]
+    op = "deduplicate"
     script = render_script(Program(steps=[Step(op=op)]))
     defined = {n.name for n in ast.parse(script).body if isinstance(n, ast.FunctionDef)}
     public_tables = set(_public_functions(tables))

@@ -1,7 +1,7 @@
 """Declarations of the cell operators of recast_engine.runtime.cells (inputs: the cells before the arguments)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from recast_engine.operators.registry import Arguments, cell_operator
 from recast_engine.runtime import cells
@@ -85,3 +85,23 @@ cell_operator(cells.format_number, FormatNumberArgs)
 cell_operator(cells.date_part, DatePartArgs)
 cell_operator(cells.time_range, TimeRangeArgs)
 cell_operator(cells.number_range, NumberRangeArgs)
+
+
+# Operators that instructions compile to (recast_engine.instructions); the search does not propose them yet.
+
+
+class ArithArgs(Arguments):
+    operator: Literal["+", "-", "*", "/"]
+
+
+class MapValuesArgs(Arguments):
+    table: dict[str, str]
+
+
+class FillEmptyArgs(Arguments):
+    value: str
+
+
+cell_operator(cells.arith, ArithArgs)  # inputs: the left and the right cell
+cell_operator(cells.map_values, MapValuesArgs)
+cell_operator(cells.fill_empty, FillEmptyArgs)

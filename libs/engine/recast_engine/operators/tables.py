@@ -150,4 +150,34 @@ table_operator(tables.deduplicate, proposer=p.propose_filters, rank=160)
 table_operator(tables.sort_rows, SortRowsArgs, proposer=p.propose_filters, rank=160)
 table_operator(tables.pandas_floats, PandasFloatsArgs, proposer=p.propose_pandas_floats, rank=170)
 
+
+# Operators that instructions compile to (recast_engine.instructions); the search does not propose them yet.
+
+
+class KeepRowsWhereArgs(Arguments):
+    column: int
+    op: Literal["eq", "ne", "gt", "ge", "lt", "le", "contains"]
+    value: str
+    keep: bool = True
+    header: bool = False
+
+
+class SortRowsByArgs(Arguments):
+    column: int
+    descending: bool = False
+    header: bool = False
+
+
+class AggregateRowsArgs(Arguments):
+    keys: list[int]
+    function: Literal["sum", "count", "average", "min", "max"]
+    column: int | None = None
+    name: str = ""
+    header: bool = False
+
+
+table_operator(tables.keep_rows_where, KeepRowsWhereArgs)
+table_operator(tables.sort_rows_by, SortRowsByArgs)
+table_operator(tables.aggregate_rows, AggregateRowsArgs)
+
 helper(tables.pandas_float_text)  # the proposer of pandas_floats predicts its output with it
