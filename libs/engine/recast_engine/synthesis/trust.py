@@ -191,9 +191,9 @@ def _plain_table(grid: list[Row]) -> bool:
 
 
 def _table_step(step):
-    from recast_engine.runtime import tables
+    from recast_engine import operators
 
-    return getattr(tables, step.op)
+    return operators.table(step.op).function
 
 
 def _one_cell_list(grid: list[Row]) -> bool:
