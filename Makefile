@@ -4,15 +4,24 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test test-unit bench lint clean
+.PHONY: venv run test test-unit bench lint clean lock
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Installed at the versions of requirements-dev.lock (constraints: the same versions as CI and the image).
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q -e '.[dev,devstack]'
+	$(PY) -m pip install -q -e '.[dev,devstack]' -c requirements-dev.lock
 	touch $(STAMP)
+
+# Re-resolve both lock files from pyproject.toml (after changing a dependency): requirements.lock is what the
+# image installs (no extras), requirements-dev.lock adds every extra for development and CI.
+LOCK_FLAGS := --python-version 3.11 --python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock"
+lock: venv
+	$(PY) -m pip install -q uv
+	$(VENV)/bin/uv pip compile pyproject.toml $(LOCK_FLAGS) -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --all-extras $(LOCK_FLAGS) -o requirements-dev.lock
 
 run: venv
 	$(PY) -m recast_devstack.run
