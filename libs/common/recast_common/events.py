@@ -121,6 +121,8 @@ class JobPlanned(Event):
     source: Literal["search", "llm"] = "search"
     candidate_rank: int = 0  # which of the ranked candidates this is (0 = best)
     excluded: list[str] = Field(default_factory=list)  # fingerprints of programs that failed before
+    # recast_common.api.InstructionReport as JSON: what the job's instructions said and where the example disagrees
+    instruction_report: dict[str, Any] | None = None
 
 
 class JobCoded(Event):
@@ -165,6 +167,7 @@ class JobFailed(Event):
     verdict_key: str | None = None  # the attempt's stored verdict.json, when the tester wrote one
     verdict_size: int | None = None
     verdict_sha256: str | None = None
+    instruction_report: dict[str, Any] | None = None  # as in JobPlanned, when the planner gave up
 
 
 class JobProgress(Event):

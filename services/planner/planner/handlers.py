@@ -12,10 +12,11 @@ import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 
 from recast_common.consumer import HandlerContext
 from recast_common.events import Event, JobFailed, JobFeedback, JobPlanned, JobProfiled
-from recast_common.stage_files import profile_key
+from recast_common.stage_files import instructions_key, profile_key
 from recast_engine.dsl import script_fingerprint
 
 from planner import llm
@@ -40,11 +41,12 @@ HARD_STOP_GRACE_SECONDS = 15.0
 
 
 async def run_search(input_bytes: bytes, expected_bytes: bytes, header: str, timeout: float,
-                     exclude: list[str]) -> SearchOutcome:
+                     exclude: list[str], instructions: dict | None = None) -> SearchOutcome:
     global _pool
     loop = asyncio.get_running_loop()
     pool = _executor()
-    future = loop.run_in_executor(pool, search_candidates, input_bytes, expected_bytes, header, timeout, exclude)
+    future = loop.run_in_executor(pool, partial(search_candidates, instructions=instructions), input_bytes,
+                                  expected_bytes, header, timeout, exclude)
     try:
         return await asyncio.wait_for(future, timeout + HARD_STOP_GRACE_SECONDS)
     except TimeoutError:
@@ -72,6 +74,14 @@ async def _profile_info(ctx: HandlerContext, event: Event) -> tuple[str, dict]:
     return profile.get("header_mode", "auto"), profile.get("summary", {})
 
 
+async def _instructions(ctx: HandlerContext, event: Event) -> dict | None:
+    """The job's instructions as sent ({general_instructions, column_instructions}), None when it has none."""
+    try:
+        return json.loads(await ctx.storage.get_bytes(instructions_key(event.input_key)))
+    except Exception:  # noqa: BLE001 - no instructions file: a job without instructions
+        return None
+
+
 async def handle(event: Event, ctx: HandlerContext) -> list[Event]:
     if isinstance(event, JobProfiled):
         attempt, excluded, verdict, rank = event.attempt, [], None, 0
@@ -89,18 +99,24 @@ async def handle(event: Event, ctx: HandlerContext) -> list[Event]:
     await ctx.progress(STAGE, 5, f"searching for a conversion (attempt {attempt})", attempt=attempt)
     input_bytes = await ctx.storage.get_bytes(event.input_key)
     expected_bytes = await ctx.storage.get_bytes(event.expected_key)
-    outcome = await run_search(input_bytes, expected_bytes, header, settings.search_timeout_seconds, excluded)
+    instructions = await _instructions(ctx, event)
+    outcome = await run_search(input_bytes, expected_bytes, header, settings.search_timeout_seconds, excluded,
+                               instructions)
+    report = outcome.instruction_report
     choice = decide(outcome, attempt=attempt, max_attempts=settings.max_attempts,
                     llm_enabled=bool(settings.llm_base_url))
     planned = dict(**common, input_key=event.input_key, expected_key=event.expected_key, excluded=excluded)
 
     if choice.decision == "planned":
         await ctx.progress(STAGE, 100, f"candidate found in {outcome.elapsed:.1f}s", attempt=attempt)
-        return [JobPlanned(**planned, program=choice.program, source="search", candidate_rank=rank)]
+        return [JobPlanned(**planned, program=choice.program, source="search", candidate_rank=rank,
+                           instruction_report=report)]
 
     if choice.decision == "llm":
         await ctx.progress(STAGE, 50, "search found nothing; asking the LLM", attempt=attempt)
-        messages = llm.build_messages(summary, llm.head(input_bytes), llm.head(expected_bytes), verdict)
+        messages = llm.build_messages(summary, llm.head(input_bytes), llm.head(expected_bytes), verdict,
+                                      instructions=instructions, unexplained=outcome.unexplained,
+                                      not_understood=(report or {}).get("not_understood"))
         try:
             script = await llm.propose_script(settings, messages)
         except Exception as exc:  # noqa: BLE001 - an unreachable LLM ends the job with a clear reason
@@ -109,10 +125,13 @@ async def handle(event: Event, ctx: HandlerContext) -> list[Event]:
             llm_error = "the LLM reply held no usable script"
         if script is not None and script_fingerprint(script) not in excluded:
             await ctx.progress(STAGE, 100, "the LLM proposed a script", attempt=attempt)
-            return [JobPlanned(**planned, llm_script=script, source="llm", candidate_rank=rank)]
+            return [JobPlanned(**planned, llm_script=script, source="llm", candidate_rank=rank,
+                               instruction_report=report)]
         if script is not None:
             llm_error = "the LLM proposed a script that already failed"
-        return [JobFailed(**common, reason=f"{choice.reason}; {llm_error}", verdict=verdict, stage=STAGE)]
+        return [JobFailed(**common, reason=f"{choice.reason}; {llm_error}", verdict=verdict, stage=STAGE,
+                          instruction_report=report)]
 
     reason = choice.reason if verdict is None else f"every candidate failed on the train pair ({choice.reason})"
-    return [JobFailed(**common, reason=reason or search_failure_message(outcome), verdict=verdict, stage=STAGE)]
+    return [JobFailed(**common, reason=reason or search_failure_message(outcome), verdict=verdict, stage=STAGE,
+                      instruction_report=report)]

@@ -13,6 +13,7 @@ from recast_common.settings import Settings
 
 HEAD_LINES = 15
 MAX_DIFF_CHARS = 3000
+MAX_UNEXPLAINED = 10
 REQUEST_TIMEOUT_SECONDS = 60.0
 
 SYSTEM_PROMPT = (
@@ -30,9 +31,29 @@ def head(data: bytes, lines: int = HEAD_LINES) -> str:
     return "\n".join(text.splitlines()[:lines])
 
 
+def instruction_lines(instructions: dict[str, Any] | None) -> list[str]:
+    """The user's instructions as sent, for the prompt (empty column instructions read SAME AS INPUT)."""
+    if not instructions:
+        return []
+    lines = []
+    if instructions.get("general_instructions"):
+        lines.append(f"General: {instructions['general_instructions']}")
+    for column, text in (instructions.get("column_instructions") or {}).items():
+        lines.append(f"Column {column!r}: {(text or '').strip() or 'SAME AS INPUT'}")
+    return lines
+
+
 def build_messages(
-    summary: dict[str, Any], input_head: str, expected_head: str, previous_verdict: dict[str, Any] | None
+    summary: dict[str, Any],
+    input_head: str,
+    expected_head: str,
+    previous_verdict: dict[str, Any] | None,
+    instructions: dict[str, Any] | None = None,
+    unexplained: list[str] | None = None,
+    not_understood: list[str] | None = None,
 ) -> list[dict[str, str]]:
+    """The chat: the pair's profile and first lines, the user's instructions, what the by-example search could not
+    explain and what the instruction reader could not read, and the previous attempt's verdict."""
     parts = [
         "Profile of the train pair:",
         json.dumps(summary, sort_keys=True),
@@ -40,6 +61,15 @@ def build_messages(
         f"First lines of the input CSV:\n```\n{input_head}\n```",
         f"First lines of the expected output CSV:\n```\n{expected_head}\n```",
     ]
+    if lines := instruction_lines(instructions):
+        parts.append("The user's instructions (follow them; the expected output shows them applied):")
+        parts.extend(f"- {line}" for line in lines)
+    if not_understood:
+        parts.append("Instructions the deterministic reader could not read (interpret them yourself):")
+        parts.extend(f"- {item}" for item in not_understood)
+    if unexplained:
+        parts.append("What the by-example search left unexplained:")
+        parts.extend(f"- {item}" for item in unexplained[:MAX_UNEXPLAINED])
     if previous_verdict:
         diff = json.dumps(previous_verdict, sort_keys=True, default=str)[:MAX_DIFF_CHARS]
         parts.append(f"A previous script failed on the train pair; its verdict and diff:\n{diff}")

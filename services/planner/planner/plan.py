@@ -20,6 +20,16 @@ class SearchOutcome:
     unexplained: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     error: str = ""
+    instruction_report: dict[str, Any] | None = None  # recast_common.api.InstructionReport, when instructed
+
+
+def instruction_report(document: dict[str, Any], instructions, contradictions: list[str]) -> dict[str, Any]:
+    return {
+        "understood": instructions.understood(),
+        "not_understood": list(instructions.not_understood),
+        "contradictions": contradictions,
+        "built_from_instructions": bool(document.get("built_from_instructions")),
+    }
 
 
 def search_candidates(
@@ -29,20 +39,28 @@ def search_candidates(
     timeout: float,
     exclude: list[str],
     max_candidates: int = 3,
+    instructions: dict[str, Any] | None = None,
 ) -> SearchOutcome:
-    """Run the by-example search (recast_engine.synthesis.search.learn) on a train pair given as CSV bytes."""
-    from recast_engine.synthesis.search import learn
+    """Run the by-example search on a train pair given as CSV bytes, shaped by the job's instructions when it
+    has any (`instructions`: the stored {general_instructions, column_instructions} document)."""
+    from recast_engine.instructions import read_instructions
+    from recast_engine.instructions.guide import guided_learn
 
     input_grid = parse_grid(input_bytes, strict=False)
     expected_grid = parse_grid(expected_bytes, strict=False)
     if not input_grid or not expected_grid:
         return SearchOutcome([], error="the train input or the expected output is empty")
-    result = learn(
-        input_grid, expected_grid, header=header if header in ("auto", "yes", "no") else "auto",
+    document = instructions or {}
+    read = read_instructions(document.get("general_instructions"), document.get("column_instructions"))
+    guided = guided_learn(
+        input_grid, expected_grid, read, header=header if header in ("auto", "yes", "no") else "auto",
         timeout=timeout, exclude=frozenset(exclude), max_candidates=max_candidates,
     )
+    result = guided.search
     programs = [p.model_dump(mode="json") for p in result.programs if p.fingerprint() not in set(exclude)]
-    return SearchOutcome(programs, list(result.tried), list(result.unexplained), float(result.elapsed))
+    report = instruction_report(document, read, guided.contradictions) if instructions else None
+    return SearchOutcome(programs, list(result.tried), list(result.unexplained), float(result.elapsed),
+                         instruction_report=report)
 
 
 @dataclass

@@ -136,8 +136,11 @@ def _project_state(job: JobView, event: Event) -> Projection:
             return Projection(job=_move(job, "planning", n, message="profiled; searching for a conversion"))
         case JobPlanned():
             fingerprint = program_fingerprint(event.program, event.llm_script)
+            moved = _move(job, "coding", n, message=f"attempt {n}: plan found ({event.source})")
+            if moved and event.instruction_report is not None:
+                moved["instructions"] = event.instruction_report
             return Projection(
-                job=_move(job, "coding", n, message=f"attempt {n}: plan found ({event.source})"),
+                job=moved,
                 attempt={"number": n, "status": "planned", "program_fingerprint": fingerprint},
             )
         case JobCoded():
@@ -180,12 +183,12 @@ def _project_state(job: JobView, event: Event) -> Projection:
             if own is None and event.verdict and event.verdict.get("attempt", n) == n:
                 own = event.verdict
             attempt = {"number": n, "status": "failed", "verdict": own} if own else None
-            return Projection(
-                job=_finish(
-                    job, "failed", stage=event.stage or "failed", error=event.reason, message=event.reason
-                ),
-                attempt=attempt,
+            finished = _finish(
+                job, "failed", stage=event.stage or "failed", error=event.reason, message=event.reason
             )
+            if finished and event.instruction_report is not None:
+                finished["instructions"] = event.instruction_report
+            return Projection(job=finished, attempt=attempt)
         case JobProgress():
             status = event.stage if event.stage in STAGE_RANK else job.status
             changes = _move(
