@@ -21,6 +21,7 @@ def test_an_uppercase_instruction_forces_the_case_even_when_the_examples_are_upp
     assert run(best(guided), grid("id,code\n3,xy")) == [["id", "code"], ["3", "XY"]]
     assert run(learn(*pair, timeout=5).programs[0], grid("id,code\n3,xy")) == [["id", "code"], ["3", "xy"]]
     assert guided.applied == ["column code: uppercase"] and guided.contradictions == []
+    assert guided.search.confidence == "trusted"
 
 
 def test_same_as_input_pins_a_copy_of_the_column():

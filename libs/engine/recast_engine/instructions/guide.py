@@ -166,7 +166,8 @@ def guided_learn(
             program = Program(steps=steps, header_rows=1, columns=[complete[j] for j in range(len(expected[0]))],
                               notes=["shaped by the instructions:"] + [f"  {a}" for a in applied])
             if program.fingerprint() not in exclude and reproduces(program):
-                return GuidedResult(SearchResult([program], elapsed=0.0), contradictions, applied)
+                # the user's instructions pin every column and the example agrees: nothing is left to guess
+                return GuidedResult(SearchResult([program], confidence="trusted"), contradictions, applied)
 
     result = learn(grid_mid, expected, header="yes" if steps else header, timeout=timeout, exclude=exclude,
                    max_candidates=max_candidates)
