@@ -14,7 +14,7 @@ from recast_common.storage import Storage
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from gateway.api.main import api_router
-from gateway.api.routes import health
+from gateway.api.routes import health, probes
 from gateway.api.routes.inference import STREAM_ROUTE
 from gateway.errors import install_error_handlers
 from gateway.limits import BodySizeLimit
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(probes.router)
     install_metrics(app)  # its middleware counts every request, 413s included
     # outermost: every request, 413s included, gets its X-Request-ID, its log ids and its span
     app.add_middleware(RequestContext, routes_of=app)
