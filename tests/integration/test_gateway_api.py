@@ -63,19 +63,21 @@ async def test_each_route_checks_the_key_and_its_client(stack, spawn_gateway):
     finally:
         await conn.close()
 
+    # Routes naming Alice are 403; a job or run id alone is 404 (or 409 for a taken job id), as if it did not
+    # exist, so that Bob cannot tell which ids are Alice's.
     job_routes = [
-        ("GET", f"/api/v1/{alice}/{job_id}", None),
-        ("GET", f"/api/v1/users/{alice}/jobs", None),
-        ("GET", f"/api/v1/inference/{run_id}", None),
-        ("POST", "/api/v1/inference/run", {"job_id": job_id, "input_file": "name,age\nX,1\n"}),
-        ("POST", "/api/v1/train", {**TRAIN, "job_id": job_id}),
-        ("POST", "/api/v1/train", {**TRAIN, "user_id": alice}),
-        ("DELETE", f"/api/v1/delete/job/{alice}/{job_id}", None),
-        ("DELETE", f"/api/v1/delete/user/{alice}", None),
+        ("GET", f"/api/v1/{alice}/{job_id}", None, 403),
+        ("GET", f"/api/v1/users/{alice}/jobs", None, 403),
+        ("GET", f"/api/v1/inference/{run_id}", None, 404),
+        ("POST", "/api/v1/inference/run", {"job_id": job_id, "input_file": "name,age\nX,1\n"}, 404),
+        ("POST", "/api/v1/train", {**TRAIN, "job_id": job_id}, 409),
+        ("POST", "/api/v1/train", {**TRAIN, "user_id": alice}, 403),
+        ("DELETE", f"/api/v1/delete/job/{alice}/{job_id}", None, 403),
+        ("DELETE", f"/api/v1/delete/user/{alice}", None, 403),
     ]
-    for method, path, body in job_routes:
+    for method, path, body, expected in job_routes:
         other = httpx.request(method, url + path, json=body, headers=bob_key)
-        assert other.status_code == 403, (method, path, other.text)
+        assert other.status_code == expected, (method, path, other.text)
         assert other.json()["detail"]
         assert httpx.request(method, url + path, json=body).status_code == 401, (method, path)
         unknown = httpx.request(method, url + path, json=body, headers={"X-API-KEY": "rk_not-a-real-key"})

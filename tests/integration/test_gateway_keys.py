@@ -59,7 +59,7 @@ def test_a_client_cannot_see_or_revoke_another_clients_keys(stack, spawn_gateway
 
     assert httpx.get(f"{url}/api/v1/keys", params={"client_id": alice}, headers=bob_key).status_code == 403
     assert httpx.post(f"{url}/api/v1/keys", json={"client_id": alice}, headers=bob_key).status_code == 403
-    assert httpx.delete(f"{url}/api/v1/keys/{alice_created['key_id']}", headers=bob_key).status_code == 403
+    assert httpx.delete(f"{url}/api/v1/keys/{alice_created['key_id']}", headers=bob_key).status_code == 404
     assert httpx.delete(f"{url}/api/v1/keys/999999999", headers=bob_key).status_code == 404
     # alice's key still works; the admin sees and revokes any client's keys
     assert httpx.get(f"{url}/api/v1/keys", headers=as_key(alice_created["api_key"])).status_code == 200

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     inline_output_bytes: int = 10 * 1024 * 1024  # larger outputs are only offered at output_url
     max_active_jobs: int = 100
     max_active_jobs_per_client: int = 20  # one client cannot fill the whole queue
+    max_api_keys_per_client: int = 20  # active (not revoked) keys
 
     # Pipeline
     max_attempts: int = 5

@@ -114,20 +114,18 @@ async def load_job(session: AsyncSession, principal: Principal, client_id: str, 
     require_valid_id(job_id, "job_id")
     job = await session.get(Job, job_id)
     if job is None or job.client_id != client_id:
-        if job is not None and not principal.may_access(job.client_id):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "this API key may not access that job")
+        # another client's job is "not found" too: a 403 would tell that the id exists
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} not found")
     return job
 
 
 async def load_owned(session: AsyncSession, principal: Principal, model: type[T], row_id: str, what: str) -> T:
-    """A row (with a client_id) by id alone, checking it exists (404) and belongs to the caller (403)."""
+    """A row (with a client_id) by id alone; 404 when it does not exist or belongs to another client (a 403
+    would tell another client that the id exists)."""
     require_valid_id(row_id, f"{what}_id")
     row = await session.get(model, row_id)
-    if row is None:
+    if row is None or not principal.may_access(row.client_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{what} {row_id} not found")
-    if not principal.may_access(row.client_id):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"this API key may not access that {what}")
     return row
 
 

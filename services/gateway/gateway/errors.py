@@ -27,8 +27,24 @@ async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
     # Every way of the database being away (down, starting up, restarting, out of connections) is a 503.
     if is_transient(exc):
         return await _unavailable("the database")(request, exc)
+    if _is_bad_value(exc):
+        # a value Postgres cannot hold (a NUL in text, a number or date out of its range): the request's fault
+        log.info("%s %s: value refused by the database: %s", request.method, request.url.path, exc.orig)
+        return JSONResponse({"detail": "a value in the request is out of range or holds a character that is not "
+                                       "allowed (e.g. NUL)"}, status_code=422)
     log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
     return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+def _is_bad_value(exc: DBAPIError) -> bool:
+    """SQLSTATE class 22 (data exception), or the driver refusing to encode an argument (asyncpg DataError)."""
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(code, str) and code.startswith("22"):
+            return True
+        if error is not None and type(error).__name__ == "DataError":
+            return True
+    return False
 
 
 async def _any_error(request: Request, exc: Exception) -> JSONResponse:

@@ -121,7 +121,8 @@ async def submit_training(
             if existing is not None and existing.client_id != client_id:
                 if principal.may_access(existing.client_id):
                     raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} belongs to another user")
-                raise HTTPException(status.HTTP_403_FORBIDDEN, "this API key may not access that job")
+                # job ids are global: say it is taken, not whose it is (a 403 would confirm another client's job)
+                raise HTTPException(status.HTTP_409_CONFLICT, f"job id {job_id} is not available; choose another")
             if existing is not None and existing.status not in TERMINAL_JOB_STATUSES:
                 # Its stages are still running and would write into the replacement's folder and events.
                 raise HTTPException(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import datetime, timezone
+
+from gateway.core.ids import is_valid_id
 
 
 class BadCursor(ValueError):
@@ -17,9 +19,15 @@ def encode_cursor(created_at: datetime, job_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """(created_at in UTC, job id); BadCursor for anything encode_cursor could not have made: a date without a
+    zone or out of range once in UTC, an id outside the id alphabet (a NUL would reach Postgres)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created, job_id = json.loads(raw)
-        return datetime.fromisoformat(created), str(job_id)
+        when = datetime.fromisoformat(created)
+        when = (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
     except Exception:
         raise BadCursor("invalid cursor") from None
+    if not isinstance(job_id, str) or not is_valid_id(job_id):
+        raise BadCursor("invalid cursor")
+    return when, job_id
