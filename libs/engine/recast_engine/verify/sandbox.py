@@ -22,7 +22,13 @@ What is enforced (recast_engine.verify.sandbox_bootstrap applies the namespace a
   read-only, data folders such as /tmp, /work, /home, /root, /var are shown empty, and the uid owns nothing);
   the output is moved out after the run, only if it is a regular file;
 - environment: a fixed minimal one, nothing of the caller's (no credentials, no RECAST_*/AWS_*);
-- stdout/stderr: read as they come, only a tail of stderr is kept; more than `log_cap_mb` in all stops the run.
+- stdout/stderr: read as they come, only a tail of stderr is kept; more than `log_cap_mb` in all stops the run;
+- disk: what the script writes in its folder is measured while it runs (every DISK_SCAN_SECONDS, and once at the
+  end) in allocated blocks and entries; past `disk_mb` or `max_files` the run is stopped. The input copy and the
+  script do not count. A scan needs to enter the script's folders: a root caller without CAP_DAC_OVERRIDE or
+  CAP_DAC_READ_SEARCH counts only what it can enter;
+- output: delivered only as a regular file without holes: a sparse file (a 4 GB size over a few written bytes)
+  is refused rather than uploaded at its apparent size.
 The caller survives anything the script does: the script is another process, and we never buffer its output.
 """
 from __future__ import annotations
@@ -51,6 +57,7 @@ log = logging.getLogger(__name__)
 
 BOOTSTRAP = Path(__file__).with_name("sandbox_bootstrap.py")
 STDERR_TAIL_BYTES = 8192
+DISK_SCAN_SECONDS = 0.25
 SANDBOX_UIDS = (1_000_000, 2_000_000_000)
 PR_SET_DUMPABLE = 4
 
@@ -72,6 +79,8 @@ class Limits:
     file_size_mb: int | None = 4096  # any single file the script writes, the output included
     max_processes: int | None = 256  # processes and threads of the run (numpy/pyarrow start a few threads)
     log_cap_mb: float = 8.0  # stdout + stderr
+    disk_mb: int | None = 8192  # everything the script writes in its folder, in allocated blocks (holes are free)
+    max_files: int | None = 10_000  # files, folders and links the script creates
     namespaces: bool = True  # False: skip the namespace and uid layers (the fallback of machines without them)
 
     def cpu_limit(self) -> int:
@@ -172,7 +181,7 @@ def _run_in(work: Path, script: Path, input_path: Path, output_path: Path, limit
             "max_processes": limits.max_processes,
         },
     }
-    run = _Monitor(limits).run(
+    run = _Monitor(limits, placed=(inner_script.name, inner_input.name)).run(
         [sys.executable, "-I", "-S", str(BOOTSTRAP), "{fd}", json.dumps(config)], work, config["env"], uid
     )
     if uid is not None:
@@ -238,6 +247,7 @@ class _Run:
     stderr_bytes: int = 0
     timed_out: bool = False
     too_chatty: bool = False
+    over_quota: str = ""  # what the script wrote past Limits.disk_mb / max_files, in words
     started: bool = True
     status: dict = field(default_factory=dict)
 
@@ -245,10 +255,29 @@ class _Run:
 class _Monitor:
     """Starts the bootstrap and watches it: reads its pipes as they fill, enforces the deadline, reaps it."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, placed: tuple[str, ...] = ()) -> None:
         self.limits = limits
+        self.placed = placed  # files the sandbox put in the work folder (not the script's writes)
         self.run_state = _Run()
         self.status_bytes = b""
+        self.next_scan = 0.0
+
+    def _check_disk(self, work: Path, final: bool = False) -> bool:
+        """True when the script's writes passed the disk quota (scanned at most every DISK_SCAN_SECONDS)."""
+        limits = self.limits
+        if limits.disk_mb is None and limits.max_files is None:
+            return False
+        now = time.monotonic()
+        if not final and now < self.next_scan:
+            return False
+        self.next_scan = now + DISK_SCAN_SECONDS
+        max_bytes = limits.disk_mb * 2**20 if limits.disk_mb is not None else None
+        used, files = disk_usage(work, self.placed, max_bytes, limits.max_files)
+        if max_bytes is not None and used > max_bytes:
+            self.run_state.over_quota = f"disk quota exceeded: wrote more than {limits.disk_mb} MB"
+        elif limits.max_files is not None and files > limits.max_files:
+            self.run_state.over_quota = f"disk quota exceeded: created more than {limits.max_files} files"
+        return bool(self.run_state.over_quota)
 
     def run(self, argv: list[str], work: Path, env: dict[str, str], uid: int | None) -> _Run:
         state = self.run_state
@@ -290,6 +319,9 @@ class _Monitor:
                     state.too_chatty = True
                     usage = self._kill_and_reap(proc, uid)
                     break
+                if self._check_disk(work):
+                    usage = self._kill_and_reap(proc, uid)
+                    break
                 pid, wait_status, rusage = os.wait4(proc.pid, os.WNOHANG)
                 if pid:
                     proc.returncode = os.waitstatus_to_exitcode(wait_status)
@@ -301,6 +333,8 @@ class _Monitor:
                     selector.unregister(exit_fd)
                 os.close(exit_fd)
             self._drain(selector, proc)
+        if not state.over_quota:
+            self._check_disk(work, final=True)  # what a fast writer wrote since the last scan
         for stream in (proc.stdout, proc.stderr, status_file):
             stream.close()
         state.status = self._status()
@@ -420,6 +454,8 @@ def _reason(run: _Run, limits: Limits, tail: str) -> str:
         return f"timed out after {limits.timeout_seconds:g} s"
     if run.too_chatty:
         return f"printed more than {limits.log_cap_mb:g} MB to stdout/stderr: stopped"
+    if run.over_quota:
+        return run.over_quota
     if code is None:
         return "the script did not finish"
     if code != 0 and not run.status:
@@ -469,6 +505,10 @@ def _deliver_output(inner_output: Path, output_path: Path, result: RunResult) ->
         return
     if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
         result.ok, result.reason = False, "the output is not a regular file"
+        return
+    if _has_holes(inner_output, info.st_size):
+        result.ok, result.reason = False, (f"the output is a sparse file ({info.st_size} bytes, of which only "
+                                           f"{info.st_blocks * 512} written): refused")
         return
     output_path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -576,3 +616,66 @@ def _unlink(parent_fd: int, name: str) -> None:
         os.unlink(name, dir_fd=parent_fd)
     except FileNotFoundError:
         pass
+
+
+def _has_holes(path: Path, size: int) -> bool:
+    """True when the file has a hole (a range never written, read back as NUL bytes) before its end."""
+    if size == 0:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return True
+    try:
+        return os.lseek(fd, 0, os.SEEK_HOLE) < size
+    except OSError:  # no SEEK_HOLE here: allocated blocks far below the size say the same
+        return os.fstat(fd).st_blocks * 512 + 2**20 < size
+    finally:
+        os.close(fd)
+
+
+def disk_usage(folder: Path, placed: tuple[str, ...] = (), max_bytes: int | None = None,
+               max_files: int | None = None) -> tuple[int, int]:
+    """(allocated bytes, entries) under `folder`, never following a link, without the top-level `placed` files;
+    stops counting once either limit is passed. Folders it may not enter count as one entry each."""
+    totals = [0, 0]
+
+    def over() -> bool:
+        return (max_bytes is not None and totals[0] > max_bytes) or (max_files is not None and totals[1] > max_files)
+
+    def walk(fd: int, skip: tuple[str, ...], depth: int) -> None:
+        with os.scandir(fd) as listing:
+            for entry in listing:
+                if entry.name in skip:
+                    continue
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                totals[0] += info.st_blocks * 512
+                totals[1] += 1
+                if over():
+                    return
+                if stat.S_ISDIR(info.st_mode) and depth < 512:
+                    try:
+                        child = os.open(entry.name, _DIR_FLAGS, dir_fd=fd)
+                    except OSError:
+                        continue
+                    try:
+                        walk(child, (), depth + 1)
+                    finally:
+                        os.close(child)
+                    if over():
+                        return
+
+    try:
+        top = os.open(folder, _DIR_FLAGS)
+    except OSError:
+        return 0, 0
+    try:
+        walk(top, placed, 0)
+    except OSError:
+        pass
+    finally:
+        os.close(top)
+    return totals[0], totals[1]
