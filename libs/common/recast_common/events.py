@@ -183,6 +183,7 @@ class InferenceRequested(Event):
     input_key: str
     output_key: str
     script_key: str
+    neutralize_formulas: bool = False  # prefix cells starting with = + - @ with ' (recast_common.formulas)
 
 
 class InferenceCompleted(Event):

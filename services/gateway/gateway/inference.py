@@ -70,7 +70,8 @@ async def split_head(chunks: AsyncIterable[bytes], size: int) -> tuple[bytes, As
 
 
 async def request_run(
-    sessions: async_sessionmaker, storage: Storage, job: Job, input_csv: bytes | AsyncIterable[bytes]
+    sessions: async_sessionmaker, storage: Storage, job: Job, input_csv: bytes | AsyncIterable[bytes],
+    neutralize_formulas: bool = False,
 ) -> str:
     """Store the input (bytes, or a stream stored in parts) and commit a pending run with its event."""
     ensure_ready(job)
@@ -112,6 +113,7 @@ async def request_run(
                     input_key=input_key,
                     output_key=output_key,
                     script_key=job.script_key,
+                    neutralize_formulas=neutralize_formulas,
                 ),
             )
     except BaseException:

@@ -13,6 +13,7 @@ from typing import Any
 
 from recast_common.consumer import HandlerContext
 from recast_common.events import Event, InferenceCompleted, InferenceFailed, InferenceRequested
+from recast_common.formulas import neutralize_file
 from recast_common.settings import Settings
 from recast_engine.verify.sandbox import Limits, RunResult, run_script
 from recast_engine.verify.verdict import compare_files, run_failed
@@ -66,6 +67,7 @@ async def handle_inference(event: Event, ctx: HandlerContext) -> list[Event]:
                                     verdict=run_failure_verdict(run))]
         if not output.exists():
             return [InferenceFailed(**common, reason="the script wrote no output file")]
+        neutralized = await asyncio.to_thread(neutralize_file, output) if event.neutralize_formulas else None
         await ctx.storage.upload_file(event.output_key, output)
         metrics = {
             "wall_seconds": round(run.wall_seconds, 3),
@@ -73,6 +75,8 @@ async def handle_inference(event: Event, ctx: HandlerContext) -> list[Event]:
             "input_bytes": source.stat().st_size,
             "output_bytes": output.stat().st_size,
         }
+        if neutralized is not None:
+            metrics["formulas_neutralized"] = neutralized
         output_facts = file_facts("output", event.output_key, output)
         profiled = await profile_input(ctx, event, source)
         return [InferenceCompleted(**common | output_facts | profiled, metrics=metrics)]

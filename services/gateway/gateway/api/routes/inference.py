@@ -38,8 +38,14 @@ async def _own_job(session, principal, job_id: str, user_id: str | None):
     return job
 
 
+NeutralizeFormulas = Annotated[bool | None, Query(
+    description="Prefix output cells starting with = + - @ with ' (spreadsheet formula injection); "
+                "default RECAST_NEUTRALIZE_FORMULAS")]
+
+
 async def _run(
-    request: Request, session, principal, settings, storage, job_id: str, user_id: str | None, data: bytes
+    request: Request, session, principal, settings, storage, job_id: str, user_id: str | None, data: bytes,
+    neutralize: bool | None = None,
 ) -> JSONResponse:
     job = await _own_job(session, principal, job_id, user_id)
     try:
@@ -47,7 +53,8 @@ async def _run(
     except CsvProblem as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
     await session.close()
-    run_id = await request_run(request.app.state.sessionmaker, storage, job, data)
+    run_id = await request_run(request.app.state.sessionmaker, storage, job, data,
+                               settings.neutralize_formulas if neutralize is None else neutralize)
     return await _answer(request, settings, storage, job, run_id)
 
 
@@ -80,9 +87,11 @@ async def run_inference(
     principal: PrincipalDep,
     settings: SettingsDep,
     storage: StorageDep,
+    neutralize_formulas: NeutralizeFormulas = None,
 ) -> JSONResponse:
     data = check_text_size(csv_text(body.input_file), settings.max_upload_bytes, "input_file")
-    return await _run(request, session, principal, settings, storage, body.job_id, body.user_id, data)
+    return await _run(request, session, principal, settings, storage, body.job_id, body.user_id, data,
+                      neutralize_formulas)
 
 
 @router.post(
@@ -97,9 +106,11 @@ async def run_inference_upload(
     job_id: Annotated[str, Form()],
     input_file: Annotated[UploadFile, File(description="CSV to convert")],
     user_id: Annotated[str | None, Form()] = None,
+    neutralize_formulas: NeutralizeFormulas = None,
 ) -> JSONResponse:
     data = await read_upload(input_file, settings.max_upload_bytes, "input_file")
-    return await _run(request, session, principal, settings, storage, job_id, user_id or None, data)
+    return await _run(request, session, principal, settings, storage, job_id, user_id or None, data,
+                      neutralize_formulas)
 
 
 @router.put(
@@ -120,6 +131,7 @@ async def run_inference_stream(
     storage: StorageDep,
     job_id: Annotated[str, Query()],
     user_id: Annotated[str | None, Query()] = None,
+    neutralize_formulas: NeutralizeFormulas = None,
 ) -> JSONResponse:
     """Run the job's script on the request body, a CSV of any size streamed to storage in parts."""
     limit = settings.max_inference_bytes
@@ -135,7 +147,8 @@ async def run_inference_stream(
     except CsvProblem as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
     body = head if whole is None else whole
-    run_id = await request_run(request.app.state.sessionmaker, storage, job, body)
+    neutralize = settings.neutralize_formulas if neutralize_formulas is None else neutralize_formulas
+    run_id = await request_run(request.app.state.sessionmaker, storage, job, body, neutralize)
     return await _answer(request, settings, storage, job, run_id)
 
 
