@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("gateway", "profiler", "planner", "coder", "tester")
+SERVICES = ("gateway", "profiler", "planner", "coder", "tester", "sweeper")
 PROJECT = ("recast_engine", "recast_common", "recast_devstack", "recast_cli", *SERVICES)
 
 PACKAGES = {
