@@ -12,7 +12,7 @@ import logging
 import signal
 
 from recast_common.db.session import make_engine
-from recast_common.metrics import mark_ready, serve_metrics_from_env
+from recast_common.metrics import mark_ready, record_sweep, serve_metrics_from_env
 from recast_common.settings import Settings
 from recast_common.storage import Storage
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -38,8 +38,10 @@ async def serve(settings: Settings, config: SweeperSettings, once: bool = False)
             while not stopping.is_set():
                 try:
                     report = await sweeper.run_pass()
+                    record_sweep(ok=True)  # the alerts of deploy/k8s/prometheusrule.yaml
                 except Exception as exc:  # noqa: BLE001 - try again at the next interval
                     PASS_FAILURES.inc()
+                    record_sweep(ok=False)
                     log.warning("sweeper pass failed: %s: %s", type(exc).__name__, exc)
                     if once:
                         raise
