@@ -86,3 +86,25 @@ async def test_an_inference_on_a_drifted_file_answers_with_drift_warnings(pipeli
     assert stored["drift_warnings"] == result["drift_warnings"] and stored["profile"]["data_rows"] == 2
     assert "Drift from the train input" in report and "platinum" in report
     assert clean.status_code == 200 and clean.json()["drift_warnings"] == []
+
+
+async def test_profiling_a_large_train_file_reports_progress_while_it_runs(pipeline):
+    from recast_common.events import Topics
+    from test_pipeline_kit import EventLog
+
+    client_id, key = await asyncio.to_thread(create_client, pipeline.url, pipeline.admin_key)
+    body = "".join(f"person {i},{('gold', 'silver')[i % 2]},2024-01-{1 + i % 28:02d},{i % 997}.25\n"
+                   for i in range(260_000))
+    expected = "".join(f"{('gold', 'silver')[i % 2]},person {i}\n" for i in range(260_000))
+    async with EventLog(pipeline.settings, [Topics.JOB_PROGRESS, Topics.JOB_PROFILED]) as log:
+        accepted = await asyncio.to_thread(train, pipeline.url, key, "name,tier,joined,amount\n" + body,
+                                           "tier,name\n" + expected)
+        job_id = accepted["job_id"]
+        midway = await log.wait_for(
+            lambda e: e.job_id == job_id and e.type == Topics.JOB_PROGRESS and e.stage == "profiling"
+            and 10 <= e.percent < 100 and "MB" in e.message, timeout=240, what="a progress event while profiling")
+        profiled = await log.wait_for(lambda e: e.job_id == job_id and e.type == Topics.JOB_PROFILED, timeout=240)
+    async with httpx.AsyncClient(base_url=pipeline.url, headers={"X-API-KEY": key}, timeout=60) as http:
+        await http.delete(f"{API}/delete/job/{client_id}/{job_id}")  # the rest of its pipeline is not the point
+    assert "rows" in midway.message
+    assert profiled.input_profile.data_rows == 260_000 and profiled.input_profile.columns == 4

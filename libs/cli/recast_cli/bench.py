@@ -289,6 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-inference", action="store_true", help="skip the large-file inference benchmark")
     parser.add_argument("--inference-mb", type=int, default=1024, help="size of the inference input, MB")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed bench (recast_cli.speed_bench)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the profiler bench (recast_cli.profile_bench)")
+    parser.add_argument("--profile-mb", type=int, default=1024, help="size of the profiled CSV, MB")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per task")
     return parser
 
@@ -328,6 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_speed:
         report["speed"] = run_speed_bench(args.inference_mb)
         print_speed(report["speed"])
+    if not args.no_profile:
+        from recast_cli.profile_bench import print_profile_bench, run_profile_bench
+
+        report["profile"] = run_profile_bench(args.profile_mb)
+        print_profile_bench(report["profile"])
     if args.report:
         args.report.write_text(json.dumps(report, indent=1) + "\n")
         print(f"report: {args.report}", file=sys.stderr)

@@ -19,7 +19,14 @@ from recast_engine.profiling.sketches import (
     RunningStats,
     exact_quantiles,
 )
-from recast_engine.profiling.spellings import date_fields, date_spelling, is_text_date, number_spelling
+from recast_engine.profiling.spellings import (
+    SHAPES_CACHED,
+    date_fields,
+    date_spelling,
+    is_text_date,
+    number_spelling,
+    shape,
+)
 
 NULL_TOKENS = frozenset({"", "NULL", "null", "Null", "NA", "N/A", "n/a", "NaN", "nan", "None", "#N/A"})
 QUANTILES = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
@@ -29,6 +36,23 @@ SPELLINGS = 40  # distinct date / number spellings kept per column
 CATEGORIES = 100  # a column with at most this many distinct values lists them all (drift checks them)
 HISTOGRAM_BINS = 20
 OUTLIER_EXAMPLES = 5
+# shape (digits as 9) -> (kind, date spelling, number spelling), shared by all columns of the process
+_SHAPES: dict[str, tuple[str, str | None, str | None]] = {}
+
+
+def classify(text: str) -> tuple[str, str | None, str | None]:
+    """Kind, date spelling and number spelling of a stripped, non-empty cell."""
+    key = shape(text)
+    known = _SHAPES.get(key)
+    if known is not None:
+        return known
+    kind = cell_kind(key)
+    if kind == "text" and is_text_date(key):
+        kind = "date"
+    found = (kind, date_spelling(key) if kind == "date" else None, None if kind == "date" else number_spelling(key))
+    if len(_SHAPES) < SHAPES_CACHED:
+        _SHAPES[key] = found
+    return found
 
 
 class _Dates:
@@ -95,13 +119,13 @@ class ColumnProfiler:
         self.frequent: FrequentItems | None = None
 
     def add(self, value: str) -> None:
-        self.cells += 1
         counts = self.counts
-        if counts is not None:
+        if counts is not None:  # cells are counted from the counts when they spill or at the end
             counts[value] = counts.get(value, 0) + 1
             if len(counts) > self.exact_bound:
                 self._spill()
             return
+        self.cells += 1
         self._observe(value, 1)
         if value not in NULL_TOKENS and value.strip():
             self.distinct_sketch.add(value)
@@ -110,6 +134,7 @@ class ColumnProfiler:
     def _spill(self) -> None:
         """Replay the exact counts into the sketches; from now on every cell updates them."""
         counts, self.counts = self.counts, None
+        self.cells += sum(counts.values())
         self.numbers = None
         self.quantiles = QuantileSketch()
         self.distinct_sketch = HyperLogLog()
@@ -135,9 +160,7 @@ class ColumnProfiler:
             self.min_length = length
         if length > self.max_length:
             self.max_length = length
-        kind = cell_kind(text)
-        if kind == "text" and is_text_date(text):
-            kind = "date"
+        kind, date_shape, number_shape = classify(text)
         self.kinds[kind] += count
         if kind in ("integer", "decimal"):
             number = float(text.replace(",", ".")) if kind == "decimal" else float(text)
@@ -150,19 +173,19 @@ class ColumnProfiler:
                         self.quantiles.add(number)
                 self.extremes.add(number, value)
         elif kind == "date":
-            spelling = date_spelling(text)
-            if spelling in self.date_spellings or len(self.date_spellings) < SPELLINGS:
-                self.date_spellings[spelling] += count
+            if date_shape in self.date_spellings or len(self.date_spellings) < SPELLINGS:
+                self.date_spellings[date_shape] += count
             fields = date_fields(text)
             if fields is not None:
-                self.dates.add(fields, year_first=spelling.startswith("YYYY") or "MON" in spelling)
-        spelling = number_spelling(text) if kind != "date" else None
-        if spelling is not None and (spelling in self.number_spellings or len(self.number_spellings) < SPELLINGS):
-            self.number_spellings[spelling] += count
+                self.dates.add(fields, year_first=date_shape.startswith("YYYY") or "MON" in date_shape)
+        if number_shape is not None and (number_shape in self.number_spellings or
+                                         len(self.number_spellings) < SPELLINGS):
+            self.number_spellings[number_shape] += count
 
     def result(self, data_rows: int, name: str | None) -> dict[str, Any]:
         exact = self.counts is not None
         if exact:
+            self.cells = sum(self.counts.values())
             for value, count in self.counts.items():
                 self._observe(value, count)
         missing = max(0, data_rows - self.cells)

@@ -60,7 +60,7 @@ class HyperLogLog:
         self.registers = bytearray(self.m)
 
     def add(self, item: Hashable) -> None:
-        h = _mix(hash(item))
+        h = hash(item) & _MASK64  # str hashes are SipHash: already well mixed
         index = h >> (64 - self.p)
         rest = h & ((1 << (64 - self.p)) - 1)
         rank = (64 - self.p) - rest.bit_length() + 1
@@ -116,24 +116,24 @@ class FrequentItems:
 class QuantileSketch:
     """A KLL sketch: compactors of capacity about k; a quantile's rank error is about 1.7 / k of n."""
 
-    __slots__ = ("k", "levels", "n", "_rng", "_size")
+    __slots__ = ("k", "levels", "n", "_rng", "_first_capacity")
 
     def __init__(self, k: int = 400, seed: int = 7) -> None:
         self.k = k
         self.levels: list[list[float]] = [[]]
         self.n = 0
-        self._size = 0
         self._rng = random.Random(seed)
+        self._first_capacity = self._capacity(0)
 
     def _capacity(self, level: int) -> int:
         depth = len(self.levels) - level - 1
         return max(8, int(self.k * (2 / 3) ** depth))
 
     def add(self, x: float) -> None:
-        self.levels[0].append(x)
+        first = self.levels[0]
+        first.append(x)
         self.n += 1
-        self._size += 1
-        if len(self.levels[0]) >= self._capacity(0):
+        if len(first) >= self._first_capacity:
             self._compress()
 
     def extend(self, values: Iterable[float]) -> None:
@@ -149,7 +149,7 @@ class QuantileSketch:
                 offset = self._rng.getrandbits(1)
                 self.levels[h + 1].extend(items[offset::2])
                 self.levels[h] = []
-                self._size = sum(len(level) for level in self.levels)
+                self._first_capacity = self._capacity(0)
                 return
 
     def quantiles(self, qs: Iterable[float]) -> list[float | None]:

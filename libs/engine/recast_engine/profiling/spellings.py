@@ -56,6 +56,15 @@ def date_fields(value: str) -> tuple[int, int, int] | None:
     return None
 
 
+_TO_NINES = str.maketrans("0123456789", "9999999999")
+SHAPES_CACHED = 20_000
+
+
+def shape(text: str) -> str:
+    """The text with every ASCII digit as 9: kinds and spellings depend on nothing else, so they are cached by it."""
+    return text.translate(_TO_NINES)
+
+
 def number_spelling(value: str) -> str | None:
     """The shape of a written number, digit runs as 9 ("1,234.50" -> "9,9.9", "12%" -> "9%"), else None."""
     text = value.strip()
