@@ -59,6 +59,13 @@ def assess(
     if findings:
         reason, suggestion = findings[0]
         return Assessment("memorizes", reason, suggestion)
+    if _one_case(best, input_grid):
+        return Assessment(
+            "ambiguous",
+            "every example row has the same input and an output column is one constant: whether it changes with "
+            "the input is a guess",
+            "add rows with different input values and their expected output",
+        )
     if relearn is not None:
         failed = _held_out_failure(best, input_grid, relearn)
         if failed:
@@ -72,6 +79,21 @@ def assess(
         if ambiguous is not None:
             return ambiguous
     return Assessment("trusted")
+
+
+def _one_case(program: Program, input_grid: list[Row]) -> bool:
+    """The example shows one distinct input row, and the program computes (not only copies) an output."""
+    distinct = {tuple(r) for r in input_grid[program.header_rows:]}
+    return len(distinct) < 2 and any(_constant_output(c.value) for c in program.columns)
+
+
+def _constant_output(expr: Expr) -> bool:
+    """A column whose non-empty output is one constant (as is, or kept empty for an empty input)."""
+    if expr.op == "const":
+        return bool(str(expr.args.get("value", "")).strip())
+    if expr.op == "if_matches" and expr.args.get("pattern") == "^$" and len(expr.inputs) == 3:
+        return _constant_output(expr.inputs[2])
+    return False
 
 
 def _cost_head(cost) -> float:
@@ -337,20 +359,26 @@ def _held_out_failure(
         outputs = [str(eval_expr(column.value, r)) for r in body]
         if len(set(outputs)) < MIN_ROWS_TO_VALIDATE:
             continue
-        half = len(body) // 2
+        # leave one out: learned from every row but the last, the rule must give the last row's output
+        half = len(body) - 1
         learned = relearn(body[:half], outputs[:half])
         if learned is None:
             continue
         wrong = [i for i in range(half, len(body)) if _safe_eval(learned, body[i]) != outputs[i]]
-        if len(wrong) * 4 > len(body) - half:
+        # a rule of the same shape with other arguments is refined by the extra row, not changed by it
+        if wrong and _skeleton(learned) != _skeleton(column.value):
             i = wrong[0]
             label = _name(program, j, grid)
             return (
-                f"{label}: the rule learned from the first {half} rows gives {_safe_eval(learned, body[i])!r} "
+                f"{label}: the rule learned from the other rows gives {_safe_eval(learned, body[i])!r} "
                 f"for row {i + 1} where the example has {outputs[i]!r}; the rule changes with the rows shown",
                 f"add more rows like row {i + 1} ({', '.join(body[i][:4])}), or an instruction for {label}",
             )
     return None
+
+
+def _skeleton(expr: Expr) -> tuple:
+    return (expr.op, tuple(_skeleton(i) for i in expr.inputs))
 
 
 def _safe_eval(expr: Expr, row: Row) -> str:
