@@ -172,11 +172,15 @@ def _sized_reshapes(program: Program, input_grid: list[Row]) -> list[tuple[str, 
 _RESHAPES = {"pivot", "pivot_records", "melt", "unfold", "fold", "transpose", "transpose_blocks", "wrap_rows"}
 
 
+# reshapes that line cells up by their position in the input (a transpose, a melt or a pivot by key does not)
+_POSITIONAL = {"unfold", "fold", "wrap_rows", "transpose_blocks", "pivot_records"}
+
+
 def _reshape_chain(program: Program, input_grid: list[Row]) -> list[tuple[str, str]]:
     """Two or more reshapes applied to a plain table (a header, rows of one width, no gaps): on such input a
     chain of pivots, melts and unfolds that happens to line the cells up is a coincidence of the example."""
     chain = [s.op for s in program.steps if s.op in _RESHAPES]
-    if not chain or not _plain_table(input_grid):
+    if not chain or not _plain_table(input_grid) or not set(chain) & _POSITIONAL:
         return []
     if chain == ["unfold"] and program.columns:
         grid = list(apply_steps(program, [list(r) for r in input_grid]))
