@@ -136,7 +136,7 @@ def wait_job(url: str, api_key: str, client_id: str, job_id: str, timeout: float
         response = httpx.get(f"{url}{API}/{client_id}/{job_id}", headers={"X-API-KEY": api_key}, timeout=30)
         response.raise_for_status()
         body = response.json()
-        if body["status"] in ("succeeded", "failed"):
+        if body["status"] in ("succeeded", "needs_review", "failed"):
             return body
         time.sleep(0.5)
     raise AssertionError(f"job {job_id} not finished within {timeout:.0f}s: {body}")

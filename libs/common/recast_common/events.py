@@ -112,6 +112,14 @@ class JobProfiled(Event):
     expected_profile: FileProfileSummary | None = None
 
 
+class Trust(BaseModel):
+    """How far the engine trusts a learned program on new data (recast_engine.synthesis.trust)."""
+
+    confidence: Literal["trusted", "ambiguous", "memorizes"] = "trusted"
+    reason: str = ""  # why it is not trusted: which column or step only works for the rows shown
+    suggestion: str = ""  # what the user could add: more rows showing X, or an instruction
+
+
 class JobPlanned(Event):
     type: Literal["job.planned"] = "job.planned"
     input_key: str
@@ -123,6 +131,7 @@ class JobPlanned(Event):
     excluded: list[str] = Field(default_factory=list)  # fingerprints of programs that failed before
     # recast_common.api.InstructionReport as JSON: what the job's instructions said and where the example disagrees
     instruction_report: dict[str, Any] | None = None
+    trust: Trust | None = None  # the search's confidence in this program (None: LLM plans, older producers)
 
 
 class JobCoded(Event):
@@ -135,6 +144,7 @@ class JobCoded(Event):
     excluded: list[str] = Field(default_factory=list)
     script_size: int | None = None  # bytes and sha256 of the stored script (recorded as an artifact)
     script_sha256: str | None = None
+    trust: Trust | None = None  # copied from job.planned
 
 
 class JobFeedback(Event):
@@ -153,6 +163,8 @@ class JobSucceeded(Event):
     type: Literal["job.succeeded"] = "job.succeeded"
     script_key: str
     verdict: dict[str, Any]
+    # the script reproduced the train pair; a confidence other than trusted ends the job in needs_review
+    trust: Trust | None = None
     verdict_key: str | None = None  # the attempt's stored verdict.json, when the tester wrote one
     verdict_size: int | None = None
     verdict_sha256: str | None = None

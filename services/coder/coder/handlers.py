@@ -50,5 +50,5 @@ async def handle(event: Event, ctx: HandlerContext) -> list[Event]:
         job_id=event.job_id, client_id=event.client_id, attempt=event.attempt,
         input_key=event.input_key, expected_key=event.expected_key, script_key=key,
         program=event.program, candidate_rank=event.candidate_rank, excluded=list(event.excluded),
-        script_size=len(stored), script_sha256=hashlib.sha256(stored).hexdigest(),
+        script_size=len(stored), script_sha256=hashlib.sha256(stored).hexdigest(), trust=event.trust,
     )]

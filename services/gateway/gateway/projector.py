@@ -134,7 +134,7 @@ async def _apply_job_events(
         change = project(view, event)
         job_changes.update(change.job)
         new_status = change.job.get("status")
-        if view.status not in TERMINAL and new_status in ("succeeded", "failed"):
+        if view.status not in TERMINAL and new_status in ("succeeded", "needs_review", "failed"):
             finished.append((new_status, job.created_at, event.created_at))
         view = replace(
             view,

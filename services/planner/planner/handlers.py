@@ -110,7 +110,7 @@ async def handle(event: Event, ctx: HandlerContext) -> list[Event]:
     if choice.decision == "planned":
         await ctx.progress(STAGE, 100, f"candidate found in {outcome.elapsed:.1f}s", attempt=attempt)
         return [JobPlanned(**planned, program=choice.program, source="search", candidate_rank=rank,
-                           instruction_report=report)]
+                           instruction_report=report, trust=outcome.trust)]
 
     if choice.decision == "llm":
         await ctx.progress(STAGE, 50, "search found nothing; asking the LLM", attempt=attempt)

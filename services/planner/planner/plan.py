@@ -21,6 +21,8 @@ class SearchOutcome:
     elapsed: float = 0.0
     error: str = ""
     instruction_report: dict[str, Any] | None = None  # recast_common.api.InstructionReport, when instructed
+    trust: dict[str, str] | None = None  # confidence, reason, suggestion of programs[0]
+    explanation: str = ""  # when nothing fits: the columns and first cell not explained, and what to try
 
 
 def instruction_report(document: dict[str, Any], instructions, contradictions: list[str]) -> dict[str, Any]:
@@ -45,6 +47,7 @@ def search_candidates(
     has any (`instructions`: the stored {general_instructions, column_instructions} document)."""
     from recast_engine.instructions import read_instructions
     from recast_engine.instructions.guide import guided_learn
+    from recast_engine.synthesis.trust import explain_failure
 
     input_grid = parse_grid(input_bytes, strict=False)
     expected_grid = parse_grid(expected_bytes, strict=False)
@@ -59,8 +62,22 @@ def search_candidates(
     result = guided.search
     programs = [p.model_dump(mode="json") for p in result.programs if p.fingerprint() not in set(exclude)]
     report = instruction_report(document, read, guided.contradictions) if instructions else None
-    return SearchOutcome(programs, list(result.tried), list(result.unexplained), float(result.elapsed),
-                         instruction_report=report)
+    outcome = SearchOutcome(programs, list(result.tried), list(result.unexplained), float(result.elapsed),
+                            instruction_report=report, trust=search_trust(result, programs))
+    if not result.programs:
+        reason, suggestion = explain_failure(result.unexplained, input_grid, expected_grid)
+        outcome.explanation = f"{reason}. Try: {suggestion}"
+    return outcome
+
+
+def search_trust(result, programs: list[dict[str, Any]]) -> dict[str, str] | None:
+    """The search's confidence in the plan it hands on (programs[0]): only its own best candidate is judged."""
+    if not programs or result.confidence == "none":
+        return None
+    if programs[0] != result.programs[0].model_dump(mode="json"):
+        return {"confidence": "ambiguous", "reason": "the search's best candidate failed in testing",
+                "suggestion": "add more example rows"}
+    return {"confidence": result.confidence, "reason": result.reason, "suggestion": result.suggestion}
 
 
 @dataclass
@@ -85,6 +102,8 @@ def search_failure_message(outcome: SearchOutcome) -> str:
     if outcome.error:
         return outcome.error
     parts = [f"no conversion found in {outcome.elapsed:.1f}s"]
+    if outcome.explanation:
+        return f"{parts[0]}: {outcome.explanation}"
     if outcome.unexplained:
         parts.append("unexplained output: " + "; ".join(outcome.unexplained[:5]))
     if outcome.tried:

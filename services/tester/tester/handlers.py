@@ -101,7 +101,7 @@ async def handle_coded(event: Event, ctx: HandlerContext) -> list[Event]:
               "verdict_key": key, "verdict_size": len(stored), "verdict_sha256": hashlib.sha256(stored).hexdigest()}
     if passed(verdict):
         await ctx.progress(STAGE, 100, f"attempt {event.attempt} reproduces the expected output")
-        return [JobSucceeded(**common, script_key=event.script_key, verdict=verdict)]
+        return [JobSucceeded(**common, script_key=event.script_key, verdict=verdict, trust=event.trust)]
     summary = str(verdict.get("summary") or verdict.get("reason") or "output differs from the expected output")
     await ctx.progress(STAGE, 100, f"attempt {event.attempt} failed: {summary}"[:500])
     if event.attempt < ctx.settings.max_attempts:

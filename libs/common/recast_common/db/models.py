@@ -21,8 +21,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-JOB_STATUSES = ("queued", "profiling", "planning", "coding", "testing", "succeeded", "failed", "deleted")
-TERMINAL_JOB_STATUSES = ("succeeded", "failed", "deleted")
+JOB_STATUSES = (
+    "queued", "profiling", "planning", "coding", "testing", "succeeded", "needs_review", "failed", "deleted",
+)
+# needs_review: a script reproduces the example but the engine does not trust it on new data (the user may accept it)
+TERMINAL_JOB_STATUSES = ("succeeded", "needs_review", "failed", "deleted")
 RUN_STATUSES = ("pending", "succeeded", "failed")
 
 ID = String(64)

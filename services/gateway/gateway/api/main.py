@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from gateway.api.routes import admin, inference, jobs, keys, profiles, queue, train
+from gateway.api.routes import admin, inference, jobs, keys, profiles, queue, review, train
 
 api_router = APIRouter()
 api_router.include_router(admin.router)
@@ -11,4 +11,5 @@ api_router.include_router(train.router)
 api_router.include_router(inference.router)
 api_router.include_router(queue.router)
 api_router.include_router(profiles.router)
+api_router.include_router(review.router)
 api_router.include_router(jobs.router)

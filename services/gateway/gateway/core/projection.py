@@ -32,7 +32,7 @@ from recast_engine.dsl import candidate_fingerprint
 
 from gateway.core.profiles import announced_profiles
 
-TERMINAL = ("succeeded", "failed", "deleted")
+TERMINAL = ("succeeded", "needs_review", "failed", "deleted")
 STAGE_RANK = {"queued": 0, "profiling": 1, "planning": 2, "coding": 3, "testing": 4}
 STAGE_PERCENT = {"queued": 0, "profiling": 10, "planning": 25, "coding": 50, "testing": 75}
 
@@ -111,6 +111,16 @@ def announced_artifacts(event: Event) -> list[dict[str, Any]]:
     return []
 
 
+def review_message(event: JobSucceeded) -> str:
+    """Why a script that reproduces the example is not trusted on new data, and what would settle it."""
+    trust = event.trust
+    label = "ambiguous" if trust.confidence == "ambiguous" else "it memorizes the example"
+    message = f"attempt {event.attempt} reproduced the expected output but is not trusted ({label}): {trust.reason}"
+    if trust.suggestion:
+        message += f". Try: {trust.suggestion}"
+    return message + ". Accept it with POST .../accept, or add rows or instructions and resubmit"
+
+
 def is_stale(job: JobView, event: Event) -> bool:
     """True for an event of another submission than the job's current one (the job id was replaced)."""
     if event.submission is not None:
@@ -159,14 +169,15 @@ def _project_state(job: JobView, event: Event) -> Projection:
                 attempt={"number": n, "status": "failed", "verdict": event.verdict},
             )
         case JobSucceeded():
+            trusted = event.trust is None or event.trust.confidence == "trusted"
             return Projection(
                 job=_finish(
                     job,
-                    "succeeded",
+                    "succeeded" if trusted else "needs_review",
                     stage="done",
                     script_key=event.script_key,
                     attempt=n,
-                    message=f"attempt {n} reproduced the expected output",
+                    message=f"attempt {n} reproduced the expected output" if trusted else review_message(event),
                     error=None,
                 ),
                 attempt={

@@ -152,7 +152,7 @@ async def get_job(
             for a in artifacts
         ],
     )
-    if job.status == "succeeded" and job.script_key:
+    if job.status in ("succeeded", "needs_review") and job.script_key:
         try:
             detail.script = (await storage.get_bytes(job.script_key)).decode("utf-8", errors="replace")
         except Exception:
