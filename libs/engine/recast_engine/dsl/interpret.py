@@ -9,6 +9,8 @@ from recast_engine.dsl.model import Expr, Program
 
 Row = list[str]
 
+operators.load()  # the declarations, once per process (not inside the first search's time)
+
 
 def _cell_fn(name: str) -> Callable[..., Any]:
     return operators.cell(name).function

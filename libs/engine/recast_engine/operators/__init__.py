@@ -33,6 +33,7 @@ from recast_engine.operators.registry import (
     cell_operator,
     helper,
     helpers,
+    load,
     operators,
     proposers,
     runtime_modules,
@@ -42,5 +43,5 @@ from recast_engine.operators.registry import (
 
 __all__ = [
     "Arguments", "NoArguments", "Operator", "OperatorError", "cell", "cell_operator", "helper", "helpers",
-    "operators", "proposers", "runtime_modules", "table", "table_operator",
+    "load", "operators", "proposers", "runtime_modules", "table", "table_operator",
 ]

@@ -124,8 +124,10 @@ def helper(function: F) -> F:
     return function
 
 
-def _load() -> None:
-    """Import every declaration module of this package (once): declaring is importing."""
+def load() -> None:
+    """Import every declaration module of this package (once): declaring is importing.
+
+    Lookups load on first use; the interpreter loads at import, so that no search pays for it."""
     global _loaded
     if _loaded:
         return
@@ -137,7 +139,7 @@ def _load() -> None:
 
 
 def operator(kind: Kind, name: str) -> Operator:
-    _load()
+    load()
     found = _operators.get((kind, name))
     if found is None:
         raise OperatorError(f"unknown {kind} operator {name!r}")
@@ -154,12 +156,12 @@ def table(name: str) -> Operator:
 
 def operators(kind: Kind | None = None) -> list[Operator]:
     """Every declared operator (of one kind), in declaration order."""
-    _load()
+    load()
     return [op for op in _operators.values() if kind is None or op.kind == kind]
 
 
 def helpers() -> set[Callable[..., Any]]:
-    _load()
+    load()
     return set(_helpers)
 
 
@@ -175,7 +177,7 @@ def runtime_modules() -> list[ModuleType]:
 def proposers() -> list[Proposer]:
     """The table proposers in search order: by rank (a shared proposer at its lowest), then declaration order."""
     global _proposers
-    _load()
+    load()
     if _proposers is None:
         first: dict[Proposer, float] = {}
         for op in _operators.values():
