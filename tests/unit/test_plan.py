@@ -50,3 +50,15 @@ def test_prompt_carries_heads_summary_and_previous_diff():
     assert "first,last\nAda,Lovelace" in user and "Alan" not in user
     assert '"input_rows": 4' in user and "row 2 differs" in user
     assert messages[0]["role"] == "system"
+
+
+def test_untried_keeps_the_ranked_candidates_that_have_not_failed_in_order() -> None:
+    from planner.plan import untried
+    from recast_engine.dsl import OutputColumn, Program, col, const
+
+    first = Program(columns=[OutputColumn(value=col(0))]).model_dump(mode="json")
+    second = Program(columns=[OutputColumn(value=const("x"))]).model_dump(mode="json")
+    third = Program(columns=[OutputColumn(value=col(1))]).model_dump(mode="json")
+    failed = [Program.model_validate(first).fingerprint()]
+    assert untried([first, second, third], failed) == [second, third]
+    assert untried([first], failed) == []

@@ -18,6 +18,11 @@ def profile_key(input_key: str) -> str:
     return f"{submission_folder(input_key)}/profile.json"
 
 
+def candidates_key(input_key: str) -> str:
+    """The planner's ranked search candidates (Program JSON, best first): feedback takes the next one."""
+    return f"{submission_folder(input_key)}/candidates.json"
+
+
 def instructions_key(input_key: str) -> str:
     """The job's general and column instructions as sent (JSON), when it has any."""
     return f"{submission_folder(input_key)}/instructions.json"

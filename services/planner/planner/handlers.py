@@ -1,8 +1,9 @@
 """planner: job.profiled | job.feedback -> job.planned (search candidate or LLM script) or job.failed.
 
-The search is deterministic, so on feedback it is re-run with the failed fingerprints excluded and its best
-remaining candidate is the next plan. When nothing is left and an LLM endpoint is configured, the LLM writes a
-whole script instead.
+The search ranks several candidates; the planner keeps them beside the submission's profile (candidates.json)
+and answers job.feedback with the best one that has not failed yet, without searching again. Only when every
+kept candidate failed does it search anew, with the failed fingerprints excluded (and keeps that search's
+candidates). When nothing is left and an LLM endpoint is configured, the LLM writes a whole script instead.
 """
 from __future__ import annotations
 
@@ -13,14 +14,15 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
+from typing import Any
 
 from recast_common.consumer import HandlerContext
 from recast_common.events import Event, JobFailed, JobFeedback, JobPlanned, JobProfiled
-from recast_common.stage_files import instructions_key, profile_key
+from recast_common.stage_files import candidates_key, instructions_key, profile_key
 from recast_engine.dsl import script_fingerprint
 
 from planner import llm
-from planner.plan import SearchOutcome, decide, search_candidates, search_failure_message
+from planner.plan import SearchOutcome, decide, search_candidates, search_failure_message, untried
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,28 @@ async def _instructions(ctx: HandlerContext, event: Event) -> dict | None:
         return None
 
 
+async def kept_candidates(ctx: HandlerContext, input_key: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The ranked candidates the last search of this submission kept, and its instruction report (none when
+    there is no readable file)."""
+    key = candidates_key(input_key)
+    try:
+        kept = json.loads(await ctx.storage.get_bytes(key))
+    except Exception as exc:  # noqa: BLE001 - no file (or an unreadable one) only costs a new search
+        log.info("no kept candidates at %s (%s): searching", key, type(exc).__name__)
+        return [], None
+    if not isinstance(kept, dict):
+        return [], None
+    programs = kept.get("programs")
+    report = kept.get("instruction_report")
+    return ([p for p in programs if isinstance(p, dict)] if isinstance(programs, list) else [],
+            report if isinstance(report, dict) else None)
+
+
+async def keep_candidates(ctx: HandlerContext, input_key: str, outcome: SearchOutcome, excluded: list[str]) -> None:
+    body = {"programs": outcome.programs, "excluded": excluded, "instruction_report": outcome.instruction_report}
+    await ctx.storage.put_bytes(candidates_key(input_key), json.dumps(body).encode(), "application/json")
+
+
 async def handle(event: Event, ctx: HandlerContext) -> list[Event]:
     if isinstance(event, JobProfiled):
         attempt, excluded, verdict, rank = event.attempt, [], None, 0
@@ -95,6 +119,16 @@ async def handle(event: Event, ctx: HandlerContext) -> list[Event]:
         return [JobFailed(**common, reason=f"no passing conversion after {settings.max_attempts} attempts",
                           verdict=verdict, stage=STAGE)]
 
+    planned = dict(**common, input_key=event.input_key, expected_key=event.expected_key, excluded=excluded)
+    if isinstance(event, JobFeedback):
+        kept, kept_report = await kept_candidates(ctx, event.input_key)
+        remaining = untried(kept, excluded)
+        if remaining:
+            await ctx.progress(STAGE, 100, f"next ranked candidate ({len(remaining)} left, no new search)",
+                               attempt=attempt)
+            return [JobPlanned(**planned, program=remaining[0], source="search", candidate_rank=rank,
+                               instruction_report=kept_report)]
+
     header, summary = await _profile_info(ctx, event)
     await ctx.progress(STAGE, 5, f"searching for a conversion (attempt {attempt})", attempt=attempt)
     input_bytes = await ctx.storage.get_bytes(event.input_key)
@@ -103,9 +137,10 @@ async def handle(event: Event, ctx: HandlerContext) -> list[Event]:
     outcome = await run_search(input_bytes, expected_bytes, header, settings.search_timeout_seconds, excluded,
                                instructions)
     report = outcome.instruction_report
+    if not outcome.error:
+        await keep_candidates(ctx, event.input_key, outcome, excluded)
     choice = decide(outcome, attempt=attempt, max_attempts=settings.max_attempts,
                     llm_enabled=bool(settings.llm_base_url))
-    planned = dict(**common, input_key=event.input_key, expected_key=event.expected_key, excluded=excluded)
 
     if choice.decision == "planned":
         await ctx.progress(STAGE, 100, f"candidate found in {outcome.elapsed:.1f}s", attempt=attempt)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from recast_engine.csvgrid import parse_grid
+from recast_engine.dsl import candidate_fingerprint
 
 Decision = Literal["planned", "llm", "failed"]
 
@@ -78,6 +79,12 @@ def search_trust(result, programs: list[dict[str, Any]]) -> dict[str, str] | Non
         return {"confidence": "ambiguous", "reason": "the search's best candidate failed in testing",
                 "suggestion": "add more example rows"}
     return {"confidence": result.confidence, "reason": result.reason, "suggestion": result.suggestion}
+
+
+def untried(candidates: list[dict[str, Any]], excluded: list[str]) -> list[dict[str, Any]]:
+    """The ranked candidates (Program JSON, best first) whose fingerprint has not failed yet."""
+    failed = set(excluded)
+    return [p for p in candidates if candidate_fingerprint(p) not in failed]
 
 
 @dataclass
