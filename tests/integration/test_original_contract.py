@@ -140,3 +140,21 @@ def test_a_misspelt_field_of_the_train_body_is_refused_not_dropped(pipeline):
     body = {**original_train_body(client_id), "colum_instructions": {"city": "uppercase"}}
     response = httpx.post(f"{pipeline.url}{API}/train", headers={"X-API-KEY": key}, json=body, timeout=60)
     assert response.status_code == 422 and "colum_instructions" in response.text
+
+
+def test_the_multipart_upload_takes_the_same_fields_and_may_leave_out_the_expected_output(stack, spawn_gateway):
+    gateway = spawn_gateway()
+    client_id, key = create_client(gateway.url, stack.settings.admin_api_key)
+    headers = {"X-API-KEY": key}
+    files = {"input_file": ("in.csv", b"sku,qty\na1,2\nb2,3\n", "text/csv")}
+    form = {"job_title": "Upper SKUs", "owner": "ops", "general_instructions": "sort by qty descending",
+            "column_instructions": '{"sku": "uppercase", "qty": ""}'}
+    response = httpx.post(f"{gateway.url}{API}/train/upload", headers=headers, files=files, data=form, timeout=60)
+    assert response.status_code == 202, response.text
+    assert response.json()["instructions"]["built_from_instructions"] is True
+    job = httpx.get(f"{gateway.url}{API}/{client_id}/{response.json()['job_id']}", headers=headers).json()
+    assert job["job_title"] == "Upper SKUs" and job["owner"] == "ops"
+    assert job["column_instructions"] == {"sku": "uppercase", "qty": "SAME AS INPUT"}
+    bad = httpx.post(f"{gateway.url}{API}/train/upload", headers=headers, files=files,
+                     data={"column_instructions": "sku: uppercase"}, timeout=60)
+    assert bad.status_code == 422 and "JSON object" in bad.json()["detail"]
