@@ -20,6 +20,7 @@ from gateway.errors import install_error_handlers
 from gateway.limits import BodySizeLimit
 from gateway.metrics import install_metrics
 from gateway.notify import INFERENCE_CHANNEL, Notifications
+from gateway.openapi import ConventionHeaders, install_openapi, operation_id
 from gateway.pipeline_metrics import run_sampler
 from gateway.request_context import RequestContext
 from gateway.startup import check_admin_key
@@ -61,6 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Learn a CSV-to-CSV conversion from one example pair, then run it on new files.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by install_openapi from the package, not a CDN
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -73,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(probes.router)
     install_metrics(app)  # its middleware counts every request, 413s included
+    install_openapi(app)
+    app.add_middleware(ConventionHeaders)  # Location on 202, Retry-After on 429
     # outermost: every request, 413s included, gets its X-Request-ID, its log ids and its span
     app.add_middleware(RequestContext, routes_of=app)
 
