@@ -36,6 +36,14 @@ class PostgresServer:
             self._guard.stop(timeout=30)
             self._guard = None
 
+    def running(self) -> bool:
+        """An embedded server's postmaster is alive (an external server is assumed to be)."""
+        if not self.embedded or self.postmaster_pid is None:
+            return True
+        from recast_devstack.pgguard import _alive
+
+        return _alive(self.postmaster_pid)
+
     def crash(self) -> None:
         """Stop an embedded server the way a crash does: an immediate shutdown (SIGQUIT to the postmaster: no
         checkpoint, every backend dies at once, the next start replays the WAL). For chaos and restart tests."""

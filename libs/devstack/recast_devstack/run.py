@@ -104,7 +104,9 @@ async def main_async() -> int:
         for spec in specs:
             supervisor.add(spec)
         print(banner(stack_env, gateway_port, admin_key, [s.name for s in specs]), flush=True)
+        infrastructure = asyncio.create_task(stack.keep_alive(stop))  # S3, the broker, embedded Postgres
         await supervisor.run(stop)
+        await infrastructure
         log.info("stopping ...")
         return 0
     finally:

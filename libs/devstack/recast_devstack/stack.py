@@ -166,6 +166,55 @@ class Stack:
         self.tansu.restart()
         await self.tansu.wait_ready()
 
+    async def keep_alive(self, stop: asyncio.Event, poll_seconds: float = 0.5) -> None:
+        """Restart S3, the broker or the embedded Postgres when one of them exits, until `stop` is set (make run's
+        supervision of the infrastructure; the services are supervised by recast_devstack.supervisor). A part
+        that fails to come back is retried with a doubling delay (1 s up to 30 s)."""
+        delays: dict[str, float] = {}
+        next_try: dict[str, float] = {}
+        while not stop.is_set():
+            for name, down, restart in self._parts():
+                now = time.monotonic()
+                if stop.is_set() or not down() or now < next_try.get(name, 0.0):
+                    continue
+                log.warning("%s is down: restarting it", name)
+                try:
+                    await restart()
+                    delays.pop(name, None)
+                    log.info("%s is back", name)
+                except Exception as exc:  # noqa: BLE001 - try again after a delay
+                    delays[name] = min(30.0, delays.get(name, 0.5) * 2)
+                    next_try[name] = time.monotonic() + delays[name]
+                    log.error("%s did not come back (%s); next try in %.0fs", name, exc, delays[name])
+            try:
+                await asyncio.wait_for(stop.wait(), poll_seconds)
+            except TimeoutError:
+                pass
+
+    def _parts(self):
+        def gone(process) -> bool:
+            return process is not None and not process.running
+
+        async def restart_s3() -> None:
+            assert self.seaweed is not None
+            self.seaweed.stop(self.config.stop_timeout)
+            self.seaweed.start()
+            await self.seaweed.wait_ready([self.config.s3_bucket, self.config.tansu_bucket])
+
+        async def restart_kafka() -> None:
+            assert self.tansu is not None
+            self.tansu.stop()
+            self.tansu.start()
+            await self.tansu.wait_ready()
+
+        async def restart_postgres() -> None:
+            assert self.pg is not None
+            await self.pg.start_again()
+
+        yield "S3 (SeaweedFS)", lambda: self.seaweed is not None and gone(self.seaweed.process), restart_s3
+        yield "Kafka (Tansu)", lambda: self.tansu is not None and gone(self.tansu.process), restart_kafka
+        yield "Postgres", lambda: self.pg is not None and self.pg.embedded and not self.pg.running(), restart_postgres
+
     async def crash_restart_postgres(self, down_seconds: float) -> None:
         """Crash the embedded Postgres (immediate shutdown), leave it down `down_seconds`, start it again."""
         assert self.pg is not None
