@@ -51,3 +51,41 @@ def test_the_report_draws_charts_inline_and_loads_nothing():
     assert page.startswith("<!doctype html>") and page.count("<svg") >= 5
     assert "tier &lt;has&gt; new values" in page and "<b>&lt;b&gt;" not in page
     assert not re.search(r"<script|<link|\ssrc=|\shref=|@import", page)
+
+
+def program_reading_columns() -> dict:
+    """A program that maps column 2 through a lookup table, reads column 3 as a date and column 4 as a number."""
+    from recast_engine.dsl.model import OutputColumn, Program, call, col
+
+    return Program(header_rows=1, columns=[
+        OutputColumn(value=call("lookup", col(1), table={"gold": "G", "silver": "S", "bronze": "B"})),
+        OutputColumn(value=call("date_part", col(2), formats=["%Y-%m-%d", "%d/%m/%Y"], part="yyyy")),
+        OutputColumn(value=call("format_number", col(3), decimals=1)),
+    ]).model_dump(mode="json")
+
+
+def program_drift(new: bytes) -> dict[str, dict]:
+    warnings = drift(profile_bytes(TRAIN), profile_bytes(new, "yes"), program_reading_columns())
+    return {w["kind"]: w for w in warnings}
+
+
+def test_with_the_program_only_spellings_the_script_cannot_read_are_reported():
+    # 10/01/2024 is a new spelling but the script reads it (%d/%m/%Y); "Jan 5 2024" it cannot read
+    found = program_drift(b"id,tier,joined,amount\n1,gold,10/01/2024,3.50\n2,gold,Jan 5 2024,4.50\n")
+    assert found["date_spelling"]["examples"] == ["Jan 5 2024"]
+    assert "does not read" in found["date_spelling"]["message"]
+    assert "number_spelling" not in found
+
+
+def test_with_the_program_a_value_missing_from_its_lookup_table_is_reported():
+    found = program_drift(b"id,tier,joined,amount\n1,platinum,2024-01-10,3.50\n2,gold,2024-01-11,4.50\n")
+    assert found["unseen_value"]["examples"] == ["platinum"] and "lookup table" in found["unseen_value"]["message"]
+
+
+def test_a_program_with_table_steps_falls_back_to_the_train_input():
+    from recast_engine.profiling.script_reads import column_reads
+
+    program = program_reading_columns() | {"steps": [{"op": "drop_empty_rows", "args": {}}]}
+    assert column_reads(program) == {}
+    reads = column_reads(program_reading_columns())
+    assert reads[1].lookup_keys == {"gold", "silver", "bronze"} and reads[2].date_formats and reads[3].numbers

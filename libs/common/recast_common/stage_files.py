@@ -44,3 +44,8 @@ def train_profile_key_of_script(script_key: str) -> str:
 def run_profile_key(run_input_key: str) -> str:
     """An inference run's input profile, in the run's folder beside its input."""
     return f"{posixpath.dirname(run_input_key)}/profile.json"
+
+
+def program_key_of_script(script_key: str) -> str:
+    """The program (DSL JSON) a script was rendered from, beside it (LLM scripts have none)."""
+    return f"{posixpath.dirname(script_key)}/program.json"

@@ -5,10 +5,11 @@ A search plan is rendered by the engine (render_script); an LLM plan already is 
 from __future__ import annotations
 
 import hashlib
+import json
 
 from recast_common.consumer import DeadLetter, HandlerContext
 from recast_common.events import Event, JobCoded, JobFailed, JobPlanned
-from recast_common.stage_files import script_key
+from recast_common.stage_files import program_key_of_script, script_key
 from recast_engine.dsl import Program
 
 STAGE = "coding"
@@ -45,6 +46,8 @@ async def handle(event: Event, ctx: HandlerContext) -> list[Event]:
     key = script_key(event.input_key, event.attempt)
     stored = script.encode()
     await ctx.storage.put_bytes(key, stored, content_type="text/x-python")
+    if event.program is not None:  # what the script reads, for the drift checks at inference
+        await ctx.storage.put_bytes(program_key_of_script(key), json.dumps(event.program).encode(), "application/json")
     await ctx.progress(STAGE, 100, f"script written ({len(script.splitlines())} lines)")
     return [JobCoded(
         job_id=event.job_id, client_id=event.client_id, attempt=event.attempt,

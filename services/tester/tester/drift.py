@@ -16,7 +16,7 @@ from typing import Any
 from prometheus_client import Counter
 from recast_common.consumer import HandlerContext
 from recast_common.events import DriftWarning, FileProfileSummary, InferenceRequested
-from recast_common.stage_files import run_profile_key, train_profile_key_of_script
+from recast_common.stage_files import program_key_of_script, run_profile_key, train_profile_key_of_script
 from recast_engine.profiling import profile_file
 from recast_engine.profiling.drift import drift
 from recast_engine.profiling.summary import file_summary
@@ -30,25 +30,25 @@ DRIFT_WARNINGS = Counter(
 )
 
 
-async def _train_profile(ctx: HandlerContext, script_key: str) -> dict[str, Any] | None:
-    key = train_profile_key_of_script(script_key)
+async def _stored_json(ctx: HandlerContext, key: str) -> Any:
     if await ctx.storage.head(key) is None:
         return None
     return json.loads(await ctx.storage.get_bytes(key))
 
 
-def _profile_and_drift(source: Path, train: dict[str, Any] | None) -> dict[str, Any]:
+def _profile_and_drift(source: Path, train: dict[str, Any] | None, program: dict[str, Any] | None) -> dict:
     header = "yes" if train and train.get("header_guess") else ("no" if train else "auto")
     profile = profile_file(source, header)
-    warnings = drift(train["input"], profile) if train and "input" in train else []
+    warnings = drift(train["input"], profile, program) if train and "input" in train else []
     return {"profile": profile, "drift_warnings": warnings}
 
 
 async def profile_input(ctx: HandlerContext, event: InferenceRequested, source: Path) -> dict[str, Any]:
     """The InferenceCompleted fields of the input's profile: its key, size, summary and drift warnings."""
     try:
-        train = await _train_profile(ctx, event.script_key)
-        document = await asyncio.to_thread(_profile_and_drift, source, train)
+        train = await _stored_json(ctx, train_profile_key_of_script(event.script_key))
+        program = await _stored_json(ctx, program_key_of_script(event.script_key))
+        document = await asyncio.to_thread(_profile_and_drift, source, train, program)
         stored = json.dumps(document).encode()
         key = run_profile_key(event.input_key)
         await ctx.storage.put_bytes(key, stored, content_type="application/json")

@@ -114,6 +114,7 @@ class ColumnProfiler:
         self.extremes = Extremes(OUTLIER_EXAMPLES)
         self.date_spellings: Counter = Counter()
         self.number_spellings: Counter = Counter()
+        self.spelling_examples: dict[str, str] = {}  # the first value seen in each date or number spelling
         self.dates = _Dates()
         self.distinct_sketch: HyperLogLog | None = None
         self.frequent: FrequentItems | None = None
@@ -175,12 +176,14 @@ class ColumnProfiler:
         elif kind == "date":
             if date_shape in self.date_spellings or len(self.date_spellings) < SPELLINGS:
                 self.date_spellings[date_shape] += count
+                self.spelling_examples.setdefault(date_shape, text[:100])
             fields = date_fields(text)
             if fields is not None:
                 self.dates.add(fields, year_first=date_shape.startswith("YYYY") or "MON" in date_shape)
         if number_shape is not None and (number_shape in self.number_spellings or
                                          len(self.number_spellings) < SPELLINGS):
             self.number_spellings[number_shape] += count
+            self.spelling_examples.setdefault(number_shape, text[:100])
 
     def result(self, data_rows: int, name: str | None) -> dict[str, Any]:
         exact = self.counts is not None
@@ -221,6 +224,7 @@ class ColumnProfiler:
             "numeric": self._numeric(exact),
             "dates": self._dates(),
             "number_spellings": dict(self.number_spellings.most_common()),
+            "spelling_examples": self.spelling_examples,
         }
         return profile
 

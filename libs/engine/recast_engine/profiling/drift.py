@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from recast_engine.profiling.script_reads import ColumnReads, column_reads
+
 EXAMPLES = 5
 NULL_RATE_GAIN = 0.10  # a null share this much higher than in training (and at least twice as high) is drift
 RANGE_SLACK = 1.0  # numbers more than this many training ranges beyond the training min or max are drift
@@ -40,8 +42,12 @@ def _unsigned(spelling: str) -> str:
     return spelling.lstrip("+-")
 
 
-def drift(train: dict[str, Any], run: dict[str, Any]) -> list[dict[str, Any]]:
-    """The warnings, as dicts of kind, column, message and examples."""
+def drift(train: dict[str, Any], run: dict[str, Any], program: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The warnings, as dicts of kind, column, message and examples.
+
+    With the program the script was rendered from, lookups and date and number readings are checked against
+    what the script really reads; without it, against what the train input held."""
+    reads = column_reads(program)
     warnings: list[dict[str, Any]] = []
 
     def warn(kind: str, column: dict, message: str, examples: list[str] | None = None) -> None:
@@ -55,8 +61,15 @@ def drift(train: dict[str, Any], run: dict[str, Any]) -> list[dict[str, Any]]:
         warn("new_column", column, f"{_label(column)} is new: the training input had no such column",
              [t["value"] for t in column["top_values"]])
     for old, new in pairs:
-        _unseen_values(old, new, train["data_rows"], warn)
-        _spellings(old, new, warn)
+        read = reads.get(new["index"])  # the script reads a column by its position in the file it gets
+        if read is not None and read.lookup_keys is not None:
+            _unmapped_values(old, new, read, warn)
+        else:
+            _unseen_values(old, new, train["data_rows"], warn)
+        if read is not None and (read.date_formats or read.numbers):
+            _unread_spellings(old, new, read, warn)
+        else:
+            _spellings(old, new, warn)
         _null_rate(old, new, train["data_rows"], run["data_rows"], warn)
         _range(old, new, warn)
     return warnings
@@ -72,6 +85,35 @@ def _unseen_values(old: dict, new: dict, train_rows: int, warn) -> None:
         more = "" if new.get("categories") is not None else " (among its most frequent values)"
         warn("unseen_value", old, f"{_label(old)} has {len(unseen)} value(s) never seen in training{more}: a mapping "
              f"learned from the training values cannot know them", unseen)
+
+
+def _values(column: dict) -> tuple[list[str], str]:
+    if column.get("categories") is not None:
+        return column["categories"], ""
+    return [t["value"] for t in column["top_values"]], " (among its most frequent values)"
+
+
+def _unmapped_values(old: dict, new: dict, read: ColumnReads, warn) -> None:
+    values, more = _values(new)
+    unmapped = [v for v in values if v not in read.lookup_keys and v.strip()]
+    if unmapped:
+        warn("unseen_value", old, f"{_label(old)} has {len(unmapped)} value(s){more} the script's lookup table has "
+             "no entry for: they get its default", unmapped)
+
+
+def _unread_spellings(old: dict, new: dict, read: ColumnReads, warn) -> None:
+    examples = new.get("spelling_examples") or {}
+    if read.date_formats:
+        spellings = (new.get("dates") or {}).get("spellings") or {}
+        unread = [s for s in spellings if s in examples and not read.reads_date(examples[s])]
+        if unread:
+            warn("date_spelling", old, f"{_label(old)} has dates spelled {', '.join(unread)} that the script does "
+                 f"not read (it reads {', '.join(read.date_formats)})", [examples[s] for s in unread])
+    if read.numbers:
+        unread = [s for s in new.get("number_spellings") or {} if s in examples and not read.reads_number(examples[s])]
+        if unread:
+            warn("number_spelling", old, f"{_label(old)} has numbers spelled {', '.join(unread)} that the script "
+                 "does not read", [examples[s] for s in unread])
 
 
 def _spellings(old: dict, new: dict, warn) -> None:
