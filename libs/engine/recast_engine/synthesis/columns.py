@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from recast_engine.dsl import Expr, call, col, const
 from recast_engine.dsl.interpret import eval_expr
 from recast_engine.runtime import cells
+from recast_engine.synthesis.arithmetic import arithmetic_atoms
 from recast_engine.synthesis.cellsearch import Atom, ConcatSearch, SearchTimeout, Source
+from recast_engine.synthesis.conditionals import categorical, code_table
 from recast_engine.synthesis.dates import date_atoms, numeric_fields
 from recast_engine.synthesis.numbers import number_atoms, range_atoms
 
@@ -36,12 +38,15 @@ def learn_column(rows: list[Row], outputs: list[str], deadline: float) -> Iterat
     if not rows:
         return
     yielded: set[str] = set()
+    for expr in categorical(rows, outputs):
+        yielded.add(expr.model_dump_json())
+        yield expr
     for expr in _learn(rows, outputs, deadline):
         key = expr.model_dump_json()
         if key not in yielded:
             yielded.add(key)
             yield expr
-    table = _lookup_table(rows, outputs)
+    table = code_table(rows, outputs) or _lookup_table(rows, outputs)
     if table is not None and time.monotonic() < deadline:
         expr = table
         if expr.model_dump_json() not in yielded:
@@ -235,6 +240,7 @@ def _parts(rows: list[Row], outputs: list[str], context: list[Row] | None = None
         atoms += column_sources
         written = _context_values(c, values, context)
         atoms += _value_atoms(c, values, tokens, outputs, written)
+    atoms += arithmetic_atoms(rows, outputs)
     atoms = [a for a in atoms if all(v and v in o for v, o in zip(a.values, outputs))]
     sources = [s for s in sources if any(s.values) and max(map(len, s.values)) <= MAX_SOURCE_LENGTH]
     return sources, _cheapest_per_values(atoms)
