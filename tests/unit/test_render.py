@@ -107,6 +107,7 @@ def _public_functions(module) -> list[str]:
 _SAMPLE_ARGS: dict[object, object] = {
     int: 1, int | None: 1, str: ",", bool: False, list[int]: [0, 1], list[str]: ["%Y-%m-%d"],
     dict[str, str]: {"Bob": "B"}, dict[str, Any]: {"index": 1},
+    list[dict[str, Any]]: [{"column": 1, "func": "max", "as": "text"}],
 }
 
 
@@ -228,3 +229,76 @@ def test_keyword_arguments_that_are_not_identifiers_still_render() -> None:
 
     text = _call_text("f", ["rows"], {"class": 1, "ok": 2})
     assert eval(text, {"f": lambda *a, **k: (a, k), "rows": "r"}) == (("r",), {"class": 1, "ok": 2})
+
+
+# Arithmetic, conditional and relational operators on generated business-like rows (a header, numbers with
+# currency signs and thousands, dates, repeated keys, empty and short rows).
+def _business_grid(n: int = 40) -> list[list[str]]:
+    import random
+
+    rng = random.Random(7)
+    grid = [["id", "customer", "date", "amount", "qty", "status"]]
+    for i in range(n):
+        amount = rng.choice([f"{rng.uniform(-500, 5000):.2f}", f"${rng.uniform(0, 9000):,.2f}", "", "n/a"])
+        date = rng.choice([f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}", "", "soon"])
+        grid.append([str(i), rng.choice(["Ann", "Bob", "Cid", ""]), date, amount, str(rng.randint(0, 9)),
+                     rng.choice(["paid", "open", "void"])])
+    grid.append(["99", "Bob"])  # a short row
+    return grid
+
+
+_DATE = {"as": "date", "formats": ["%Y-%m-%d"]}
+VOCABULARY = {
+    "arithmetic cells": Program(header_rows=1, columns=[
+        OutputColumn(value=call("amount", col(3))),
+        OutputColumn(value=call("format_number", call("combine", col(3), col(4), operator="*"), decimals=2)),
+        OutputColumn(value=call("combine", col(3), col(4), operator="/")),
+        OutputColumn(value=call("linear", col(3), col(4), weights=["0.45359237", "-2"], offset="32")),
+        OutputColumn(value=call("date_difference", col(2), const("2024-01-01"), formats=["%Y-%m-%d"])),
+        OutputColumn(value=call("if_cell", col(3), const("big"), const("small"), test="ge", value="100",
+                                as_="number")),
+        OutputColumn(value=call("if_cell", col(1), const("Y"), const("N"), test="empty")),
+        OutputColumn(value=call("band", col(4), cuts=["3", "7"], labels=["low", "mid", "high"])),
+        OutputColumn(value=call("digits", col(3))),
+        OutputColumn(value=call("collapse_spaces", col(1))),
+    ]),
+    "filter": Program(steps=[Step(op="filter_rows", args={"header": True, "where": {"any": [
+        {"column": 3, "test": "ge", "value": "100", "as": "number"},
+        {"all": [{"column": 2, "test": "lt", "value": "2024-06-01", **_DATE}, {"column": 5, "test": "in",
+                                                                                "values": ["paid"]}]}]}})]),
+    "filter column against column": Program(steps=[Step(op="filter_rows", args={
+        "where": {"column": 0, "test": "lt", "other": 4, "as": "number"}})]),
+    "sort and head": Program(steps=[
+        Step(op="sort_by", args={"header": True, "keys": [{"column": 1, "as": "text"},
+                                                           {"column": 3, "as": "number", "descending": True}]}),
+        Step(op="head_rows", args={"count": 7, "header": True})]),
+    "group": Program(steps=[Step(op="group_rows", args={"keys": [1, 5], "header": True, "order": "sorted",
+                                                        "aggregates": [{"func": f, "column": 3} for f in (
+                                                            "rows", "count", "count_distinct", "sum", "mean",
+                                                            "first", "last", "concat")] + [
+                                                            {"func": "max", "column": 2, **_DATE},
+                                                            {"func": "min", "column": 3, "as": "number"}]})]),
+    "extremes and top": Program(steps=[
+        Step(op="keep_extremes", args={"keys": [1], "column": 3, "which": "max", "header": True}),
+        Step(op="keep_top", args={"keys": [], "column": 2, "count": 3, "as_": "date", "formats": ["%Y-%m-%d"],
+                                  "header": True})]),
+    "having and distinct": Program(steps=[
+        Step(op="keep_groups", args={"keys": [1], "having": {"rows": "gt", "value": "3"}, "header": True}),
+        Step(op="keep_groups", args={"keys": [5], "having": {"some": {"column": 4, "test": "eq", "value": "3"}}}),
+        Step(op="distinct_rows", args={"columns": [1, 5], "keep": "last", "header": True})]),
+    "windows": Program(steps=[
+        Step(op="add_window", args={"func": f, "column": 3, "keys": k, "header": True, "name": f})
+        for f, k in (("sum", []), ("running_sum", [1]), ("row_number", [5]), ("count", [1]), ("mean", []),
+                     ("difference", [1]))]),
+}
+
+
+@pytest.mark.parametrize("backend", ["cell", "auto"])
+@pytest.mark.parametrize("name", sorted(VOCABULARY))
+def test_arithmetic_and_relational_operators_render_like_the_interpreter(name: str, backend: str,
+                                                                          tmp_path: Path) -> None:
+    program = VOCABULARY[name]
+    grid = _business_grid()
+    expected = through_csv(run(program, [list(r) for r in grid]))
+    assert len(expected) > 1
+    assert run_rendered(program, grid, tmp_path, backend) == expected

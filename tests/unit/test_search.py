@@ -77,6 +77,7 @@ def test_filter_sort_and_split_are_found():
     assert run(kept, [["q9", "1"], ["sum", "2"]]) == [["q9", "1"]]
     unsorted = [["n", "v"], ["b", "2"], ["a", "1"], ["c", "3"]]
     ordered = solve(unsorted, [["n", "v"], ["a", "1"], ["b", "2"], ["c", "3"]], header="yes")
-    assert [s.op for s in ordered.steps] == ["sort_rows"]
+    assert [s.op for s in ordered.steps] == ["sort_by"]
+    assert run(ordered, [["n", "v"], ["z", "9"], ["m", "5"]]) == [["n", "v"], ["m", "5"], ["z", "9"]]
     split = solve([["k: v"], ["a: b"]], [["k", " v"], ["a", " b"]], header="no")
     assert split.steps[0].op == "split_column"

@@ -20,7 +20,7 @@ from recast_engine.dsl import OutputColumn, Program, Step, col, const
 from recast_engine.dsl.interpret import eval_expr, run
 from recast_engine.kinds import looks_like_header
 from recast_engine.synthesis.columns import learn_column
-from recast_engine.synthesis.ranking import is_clean, only_copies, program_cost
+from recast_engine.synthesis.ranking import is_clean, only_copies, program_cost, step_cost
 from recast_engine.synthesis.table_proposals import Context, propose
 from recast_engine.synthesis.trust import assess
 
@@ -164,7 +164,7 @@ def _learn_value(rows: list[Row], outputs: list[str], deadline: float, sample: i
 
 
 def _explain_columns(
-    search: _Search, grid: list[Row], header: bool, learn: bool = True
+    search: _Search, grid: list[Row], header: bool, learn: bool = True, unchanged: bool = False
 ) -> tuple[list[OutputColumn] | None, list[str]]:
     """Output columns over `grid` (same row count as expected), or None and the columns left unexplained.
 
@@ -196,7 +196,8 @@ def _explain_columns(
             columns.append(None)
             pending.append(j)
     same_header = header and bool(grid) and grid[0] == expected[0]
-    if (len(pending) > max(2, width // 2) and not (learn and same_header)) or (pending and not learn):
+    # the input itself (no step) is always worth learning on: every output column may be computed from it
+    if (len(pending) > max(2, width // 2) and not (learn and (same_header or unchanged))) or (pending and not learn):
         return None, [f"column {j + 1}" for j in pending]
     unexplained: list[str] = []
     for j in pending:
@@ -237,10 +238,10 @@ def _finish(
         return
     if len(grid) != len(expected):
         return
-    columns, unexplained = _explain_columns(search, grid, header, learn)
+    columns, unexplained = _explain_columns(search, grid, header, learn, unchanged=not steps)
     if columns is None:
         plausible = len(unexplained) <= max(2, len(expected[0]) // 2 if expected else 0)
-        if not learn and (plausible or (header and grid[0] == expected[0])):
+        if not learn and (plausible or not steps or (header and grid[0] == expected[0])):
             search.near_misses.append((len(unexplained), len(steps), list(steps), grid, header))
         if search.best_unexplained is None or len(unexplained) < len(search.best_unexplained):
             search.best_unexplained = unexplained
@@ -281,7 +282,7 @@ def _search_depths(search: _Search, grid_in: list[Row], header: bool, max_depth:
                     continue
                 key = _grid_key(new_grid)
                 new_steps = steps + [step]
-                cost = sum(3 + len(s.args) for s in new_steps)
+                cost = sum(step_cost(s) for s in new_steps)
                 if not new_grid or seen.get(key, cost + 1) <= cost:
                     continue
                 seen[key] = cost
@@ -341,7 +342,7 @@ def learn(
         for depth in range(MAX_DEPTH + 1):
             for mode in modes:
                 _search_depths(search, grid_in, mode, depth) if depth else _finish(search, [], grid_in, grid_in, mode)
-            if not search.found and depth >= 1:
+            if not search.has_clean() and depth >= 1:
                 # learned cells after one step are likely, but a deeper structural program may still exist
                 share = LEARNING_SHARE / 2 if depth == 1 else LEARNING_SHARE
                 search.learning_until = start + timeout * share

@@ -1,0 +1,81 @@
+"""Declarations of the relational table operators of recast_engine.runtime.relational and their proposers."""
+from __future__ import annotations
+
+from typing import Any
+
+from recast_engine.operators.registry import Arguments, table_operator
+from recast_engine.runtime import relational
+from recast_engine.synthesis import relational as p
+
+
+class FilterRowsArgs(Arguments):
+    where: dict[str, Any]
+    header: bool = False
+
+
+class SortByArgs(Arguments):
+    keys: list[dict[str, Any]]
+    header: bool = False
+
+
+class HeadRowsArgs(Arguments):
+    count: int
+    header: bool = False
+
+
+class GroupRowsArgs(Arguments):
+    keys: list[int]
+    aggregates: list[dict[str, Any]]
+    header: bool = False
+    order: str = "first"
+
+
+class KeepExtremesArgs(Arguments):
+    keys: list[int]
+    column: int
+    which: str = "max"
+    as_: str = "number"
+    formats: list[str] | None = None
+    ties: str = "all"
+    header: bool = False
+
+
+class KeepTopArgs(Arguments):
+    keys: list[int]
+    column: int
+    count: int
+    descending: bool = True
+    as_: str = "number"
+    formats: list[str] | None = None
+    header: bool = False
+
+
+class KeepGroupsArgs(Arguments):
+    keys: list[int]
+    having: dict[str, Any]
+    header: bool = False
+
+
+class DistinctRowsArgs(Arguments):
+    columns: list[int]
+    keep: str = "first"
+    header: bool = False
+
+
+class AddWindowArgs(Arguments):
+    func: str
+    column: int = 0
+    keys: list[int] | None = None
+    header: bool = False
+    name: str = ""
+
+
+table_operator(relational.filter_rows, FilterRowsArgs, proposer=p.propose_filter, rank=155)
+table_operator(relational.keep_extremes, KeepExtremesArgs, proposer=p.propose_extremes, rank=156)
+table_operator(relational.keep_top, KeepTopArgs, proposer=p.propose_extremes, rank=156)
+table_operator(relational.keep_groups, KeepGroupsArgs, proposer=p.propose_extremes, rank=156)
+table_operator(relational.distinct_rows, DistinctRowsArgs, proposer=p.propose_extremes, rank=156)
+table_operator(relational.group_rows, GroupRowsArgs, proposer=p.propose_group, rank=157)
+table_operator(relational.sort_by, SortByArgs, proposer=p.propose_sort, rank=161)
+table_operator(relational.head_rows, HeadRowsArgs, proposer=p.propose_head, rank=162)
+table_operator(relational.add_window, AddWindowArgs, proposer=p.propose_window, rank=175)

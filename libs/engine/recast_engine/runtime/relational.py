@@ -1,0 +1,370 @@
+"""Relational table operators: filter, sort, top-N, group-by with aggregates, the rows holding a group's extreme,
+group filters (HAVING), distinct rows and window columns. Standard library only (see the package docstring).
+
+Values are compared as numbers, dates or text (`as_`): a number is read the way people write amounts ("$1,234.50",
+"-7"); a date with the first of `formats` that reads it; a cell that does not read compares as missing (a filter
+keeps no such row, an aggregate skips it). Predicates are JSON data:
+    {"column": 3, "test": "ge", "value": "100", "as": "number"}      lt le gt ge eq ne against a constant
+    {"column": 3, "test": "lt", "other": 4, "as": "number"}          against another column of the row
+    {"column": 1, "test": "in", "values": ["a", "b"]}                in a set (text)
+    {"column": 1, "test": "contains" | "starts" | "ends", "value": "x"}
+    {"column": 1, "test": "empty" | "filled"}
+    {"all": [p, q]}, {"any": [p, q]}, {"not": p}
+`header=True` passes the first row through untouched. Filters stream; the others hold the table in memory.
+"""
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterable, Iterator
+from decimal import Decimal, InvalidOperation
+
+Row = list[str]
+
+_NUMBER_TEXT = re.compile(r"^\(?([-+]?)\s*[$€£¥]?\s*([-+]?)(\d[\d,]*(?:\.\d*)?|\.\d+)\)?\s*%?$")
+
+
+def _number(text: str) -> Decimal | None:
+    """The number in a cell ("1,234.50", "-$7", "(3.5)", "12%"), or None."""
+    m = _NUMBER_TEXT.match(text.strip())
+    if m is None:
+        return None
+    negative = "-" in (m.group(1), m.group(2)) or text.strip().startswith("(")
+    try:
+        value = Decimal(m.group(3).replace(",", ""))
+    except InvalidOperation:
+        return None
+    return -value if negative else value
+
+
+def _moment(text: str, formats: list[str]) -> datetime.datetime | None:
+    text = text.strip()
+    for fmt in formats:
+        try:
+            return datetime.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def _value(text: str, as_: str, formats: list[str]):
+    """The cell as a comparable value (None when it does not read as one)."""
+    if as_ == "number":
+        return _number(text)
+    if as_ == "date":
+        return _moment(text, formats)
+    return text
+
+
+def _cell(row: Row, index: int) -> str:
+    return row[index] if index < len(row) else ""
+
+
+def _compare(left, test: str, right) -> bool:
+    if left is None or right is None:
+        return False
+    if test == "eq":
+        return left == right
+    if test == "ne":
+        return left != right
+    if test == "lt":
+        return left < right
+    if test == "le":
+        return left <= right
+    if test == "gt":
+        return left > right
+    return left >= right
+
+
+def _holds(row: Row, where: dict) -> bool:
+    """Whether the row satisfies the predicate (see the module docstring)."""
+    if "all" in where:
+        return all(_holds(row, p) for p in where["all"])
+    if "any" in where:
+        return any(_holds(row, p) for p in where["any"])
+    if "not" in where:
+        return not _holds(row, where["not"])
+    text = _cell(row, where["column"])
+    test = where["test"]
+    if test == "empty":
+        return not text.strip()
+    if test == "filled":
+        return bool(text.strip())
+    if test == "in":
+        return text in where["values"]
+    if test == "contains":
+        return where["value"] in text
+    if test == "starts":
+        return text.startswith(where["value"])
+    if test == "ends":
+        return text.endswith(where["value"])
+    as_ = where.get("as", "text")
+    formats = where.get("formats", [])
+    left = _value(text, as_, formats)
+    if "other" in where:
+        right = _value(_cell(row, where["other"]), as_, formats)
+    else:
+        right = _value(where["value"], as_, formats)
+    return _compare(left, test, right)
+
+
+def _split_header(rows: Iterable[Row], header: bool) -> tuple[list[Row], Iterator[Row]]:
+    it = iter(rows)
+    head = []
+    if header:
+        first = next(it, None)
+        if first is not None:
+            head = [first]
+    return head, it
+
+
+def filter_rows(rows: Iterable[Row], where: dict, header: bool = False) -> Iterator[Row]:
+    """The rows satisfying the predicate `where`, in their order."""
+    head, it = _split_header(rows, header)
+    yield from head
+    for row in it:
+        if _holds(row, where):
+            yield row
+
+
+def _sort_key(keys: list[dict]):
+    """A key function ordering rows by several columns; unreadable cells sort last whatever the direction."""
+
+    def key(row: Row):
+        parts = []
+        for k in keys:
+            value = _value(_cell(row, k["column"]), k.get("as", "text"), k.get("formats", []))
+            parts.append(value)
+        return parts
+
+    return key
+
+
+def _ordered(body: list[Row], keys: list[dict]) -> list[Row]:
+    # stable sorts from the last key to the first give the multi-key order; missing values go last
+    for k in reversed(keys):
+        as_, formats = k.get("as", "text"), k.get("formats", [])
+        present = [r for r in body if _value(_cell(r, k["column"]), as_, formats) is not None]
+        missing = [r for r in body if _value(_cell(r, k["column"]), as_, formats) is None]
+        present.sort(key=lambda r: _value(_cell(r, k["column"]), as_, formats), reverse=k.get("descending", False))
+        body = present + missing
+    return body
+
+
+def sort_by(rows: Iterable[Row], keys: list[dict], header: bool = False) -> list[Row]:
+    """The rows sorted (stably) by keys [{"column": c, "as": "number"|"date"|"text", "descending": bool}, ...]."""
+    head, it = _split_header(rows, header)
+    return head + _ordered(list(it), keys)
+
+
+def head_rows(rows: Iterable[Row], count: int, header: bool = False) -> Iterator[Row]:
+    """The first `count` rows (after the header row)."""
+    head, it = _split_header(rows, header)
+    yield from head
+    for i, row in enumerate(it):
+        if i >= count:
+            break
+        yield row
+
+
+def _groups(body: list[Row], keys: list[int]) -> dict[tuple, list[int]]:
+    groups: dict[tuple, list[int]] = {}
+    for i, row in enumerate(body):
+        groups.setdefault(tuple(_cell(row, k) for k in keys), []).append(i)
+    return groups
+
+
+def _written(value) -> str:
+    if isinstance(value, Decimal):
+        text = f"{value:f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return "0" if text in ("-0", "") else text
+    return "" if value is None else str(value)
+
+
+def _plain(value: Decimal) -> str:
+    """A sum as written with the decimals of its terms ("1.10" + "2.10" -> "3.20"), as spreadsheets show it."""
+    text = f"{value:f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+
+
+def _aggregate(cells: list[str], func: str, as_: str, formats: list[str], separator: str) -> str:
+    if func == "count":
+        return str(sum(1 for c in cells if c.strip()))
+    if func == "rows":
+        return str(len(cells))
+    if func == "count_distinct":
+        return str(len({c for c in cells if c.strip()}))
+    if func == "first":
+        return cells[0] if cells else ""
+    if func == "last":
+        return cells[-1] if cells else ""
+    if func == "concat":
+        return separator.join(c for c in cells if c.strip())
+    if func in ("min", "max"):
+        readable = [(v, c) for c in cells if (v := _value(c, as_, formats)) is not None and c.strip()]
+        if not readable:
+            return ""
+        pick = min if func == "min" else max
+        return pick(readable, key=lambda vc: vc[0])[1]
+    numbers = [n for c in cells if (n := _number(c)) is not None]
+    if not numbers:
+        return ""
+    total = sum(numbers, Decimal(0))
+    if func == "sum":
+        return _plain(total)
+    return _written(total / len(numbers))  # mean
+
+
+def group_rows(
+    rows: Iterable[Row], keys: list[int], aggregates: list[dict], header: bool = False, order: str = "first"
+) -> list[Row]:
+    """One row per distinct key: the key cells, then each aggregate {"func": count | rows | count_distinct | sum
+    | mean | min | max | first | last | concat, "column": c, "as": ..., "separator": ", "} over the group's rows.
+    Groups come in the order of their first row (order "first") or sorted by their keys ("sorted"). The header
+    row names an aggregate after its column ("count" for the counts)."""
+    head, it = _split_header(rows, header)
+    body = list(it)
+    out: list[Row] = []
+    if head:
+        names = [_cell(head[0], k) for k in keys]
+        names += [_cell(head[0], a.get("column", 0)) if a["func"] not in ("rows", "count", "count_distinct")
+                  else "count" for a in aggregates]
+        out.append(names)
+    groups = _groups(body, keys)
+    items = list(groups.items())
+    if order == "sorted":
+        items.sort(key=lambda kv: kv[0])
+    for key, members in items:
+        row = list(key)
+        for a in aggregates:
+            cells = [_cell(body[i], a.get("column", 0)) for i in members]
+            row.append(_aggregate(cells, a["func"], a.get("as", "text"), a.get("formats", []), a.get("separator", ",")))
+        out.append(row)
+    return out
+
+
+def keep_extremes(
+    rows: Iterable[Row],
+    keys: list[int],
+    column: int,
+    which: str = "max",
+    as_: str = "number",
+    formats: list[str] | None = None,
+    ties: str = "all",
+    header: bool = False,
+) -> list[Row]:
+    """The rows holding their group's max (or min) of `column` (groups by the `keys` cells, one group when none),
+    in input order; with ties "first" or "last", one row per group."""
+    head, it = _split_header(rows, header)
+    body = list(it)
+    formats = formats or []
+    keep: set[int] = set()
+    for members in _groups(body, keys).values():
+        values = [(i, _value(_cell(body[i], column), as_, formats)) for i in members]
+        values = [(i, v) for i, v in values if v is not None]
+        if not values:
+            continue
+        best = (max if which == "max" else min)(v for _, v in values)
+        held = [i for i, v in values if v == best]
+        keep.update(held if ties == "all" else [held[0] if ties == "first" else held[-1]])
+    return head + [row for i, row in enumerate(body) if i in keep]
+
+
+def keep_top(
+    rows: Iterable[Row],
+    keys: list[int],
+    column: int,
+    count: int,
+    descending: bool = True,
+    as_: str = "number",
+    formats: list[str] | None = None,
+    header: bool = False,
+) -> list[Row]:
+    """The rows ranked within the first `count` of their group by `column` (ties share a rank), in input order."""
+    head, it = _split_header(rows, header)
+    body = list(it)
+    formats = formats or []
+    keep: set[int] = set()
+    for members in _groups(body, keys).values():
+        values = [(i, _value(_cell(body[i], column), as_, formats)) for i in members]
+        values = [(i, v) for i, v in values if v is not None]
+        ordered = sorted((v for _, v in values), reverse=descending)
+        if not ordered:
+            continue
+        limit = ordered[min(count, len(ordered)) - 1]
+        keep.update(i for i, v in values if (v >= limit if descending else v <= limit))
+    return head + [row for i, row in enumerate(body) if i in keep]
+
+
+def keep_groups(rows: Iterable[Row], keys: list[int], having: dict, header: bool = False) -> list[Row]:
+    """The rows whose group (by the `keys` cells) passes `having`: {"rows": test, "value": n} on the group's row
+    count, {"some": predicate} when one of its rows satisfies a predicate, {"every": predicate} when all do."""
+    head, it = _split_header(rows, header)
+    body = list(it)
+    keep: set[int] = set()
+    for members in _groups(body, keys).values():
+        if "rows" in having:
+            passed = _compare(len(members), having["rows"], int(having["value"]))
+        elif "some" in having:
+            passed = any(_holds(body[i], having["some"]) for i in members)
+        else:
+            passed = all(_holds(body[i], having["every"]) for i in members)
+        if passed:
+            keep.update(members)
+    return head + [row for i, row in enumerate(body) if i in keep]
+
+
+def distinct_rows(rows: Iterable[Row], columns: list[int], keep: str = "first", header: bool = False) -> list[Row]:
+    """One row per distinct combination of `columns` cells: its first (or last) row, in input order."""
+    head, it = _split_header(rows, header)
+    body = list(it)
+    chosen: dict[tuple, int] = {}
+    for i, row in enumerate(body):
+        key = tuple(_cell(row, c) for c in columns)
+        if keep == "last" or key not in chosen:
+            chosen[key] = i
+    kept = set(chosen.values())
+    return head + [row for i, row in enumerate(body) if i in kept]
+
+
+def add_window(
+    rows: Iterable[Row], func: str, column: int = 0, keys: list[int] | None = None, header: bool = False,
+    name: str = "",
+) -> list[Row]:
+    """Each row with one more cell computed over its group (by the `keys` cells; the whole table when none):
+    "sum" / "count" / "mean" of the group, "running_sum" and "row_number" in row order, "difference" from the
+    previous row of the group ("" for the first). The header row gets `name`."""
+    head, it = _split_header(rows, header)
+    body = list(it)
+    keys = keys or []
+    extra = [""] * len(body)
+    for members in _groups(body, keys).values():
+        numbers = [_number(_cell(body[i], column)) for i in members]
+        if func in ("sum", "mean", "count"):
+            present = [n for n in numbers if n is not None]
+            if func == "count":
+                value = str(len(members))
+            elif not present:
+                value = ""
+            else:
+                total = sum(present, Decimal(0))
+                value = _plain(total) if func == "sum" else _written(total / len(present))
+            for i in members:
+                extra[i] = value
+        elif func == "running_sum":
+            running = Decimal(0)
+            for i, n in zip(members, numbers):
+                running += n or 0
+                extra[i] = _plain(running)
+        elif func == "row_number":
+            for rank, i in enumerate(members, 1):
+                extra[i] = str(rank)
+        elif func == "difference":
+            previous = None
+            for i, n in zip(members, numbers):
+                extra[i] = _written(n - previous) if n is not None and previous is not None else ""
+                previous = n
+    out = [head[0] + [name]] if head else []
+    return out + [row + [value] for row, value in zip(body, extra)]

@@ -1,0 +1,611 @@
+"""Proposers of relational steps (filters, group-by, extremes, HAVING, distinct, sort, top-N, windows), learned
+from what the expected output must contain before anything is searched (PATSQL / Scythe style):
+
+- which output columns copy an input column (every output value occurs in that input column);
+- which input rows the output keeps (the output rows matched to input rows on those columns, in order or not);
+- a predicate separating kept from dropped rows (constants taken from the data, thresholds snapped between the
+  kept and the dropped values, column against column, and/or of two);
+- group keys (copied columns whose tuples are distinct in the output) and aggregates equal to the output values;
+- whether the output's row order follows some column's order.
+
+Each proposer yields a few Steps whose parameters are fitted to this pair; the search applies and checks them.
+"""
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from recast_engine.dsl import Step
+from recast_engine.runtime import relational as rt
+from recast_engine.synthesis.dates import learn_formats
+from recast_engine.synthesis.table_proposals import Context
+
+Row = list[str]
+
+MAX_ROWS = 1000  # relational proposals are learned on grids up to this size
+MAX_COLUMNS = 24
+MAX_ATOMS = 400
+COMBINATION_COST = 1.0
+
+
+def _width(grid: list[Row]) -> int:
+    return max((len(r) for r in grid), default=0)
+
+
+def _cell(row: Row, i: int) -> str:
+    return row[i] if i < len(row) else ""
+
+
+def _split(grid: list[Row], header: bool) -> tuple[Row | None, list[Row]]:
+    return (grid[0], grid[1:]) if header and grid else (None, grid)
+
+
+def _columns(rows: list[Row], width: int) -> list[list[str]]:
+    return [[_cell(r, c) for r in rows] for c in range(width)]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What the output copies, and which rows it keeps
+# ---------------------------------------------------------------------------------------------------------
+
+
+def copied_columns(body: list[Row], out_body: list[Row], head: Row | None, out_head: Row | None) -> dict[int, int]:
+    """Output column -> the input column holding every one of its values (same name first, then leftmost)."""
+    width, out_width = min(_width(body), MAX_COLUMNS * 2), _width(out_body)
+    sets = [set(c) for c in _columns(body, width)]
+    found: dict[int, int] = {}
+    for j, values in enumerate(_columns(out_body, out_width)):
+        wanted = set(values)
+        candidates = [i for i in range(width) if wanted <= sets[i]]
+        if not candidates:
+            continue
+        if out_head and head:
+            named = [i for i in candidates if _cell(head, i) == _cell(out_head, j)]
+            candidates = named + [i for i in candidates if i not in named]
+        found[j] = candidates[0]
+    return found
+
+
+def kept_rows(body: list[Row], out_body: list[Row], mapping: dict[int, int]) -> tuple[list[bool], bool] | None:
+    """Which input rows the output keeps (and whether in input order), matched on the copied columns."""
+    if not mapping:
+        return None
+    pairs = sorted(mapping.items())
+    keys_in = [tuple(_cell(r, i) for _, i in pairs) for r in body]
+    keys_out = [tuple(_cell(r, j) for j, _ in pairs) for r in out_body]
+    mask = [False] * len(body)
+    p = 0
+    for index, key in enumerate(keys_in):
+        if p < len(keys_out) and key == keys_out[p]:
+            mask[index] = True
+            p += 1
+    if p == len(keys_out):
+        return mask, True
+    wanted = Counter(keys_out)
+    mask = [False] * len(body)
+    for index, key in enumerate(keys_in):
+        if wanted[key] > 0:
+            wanted[key] -= 1
+            mask[index] = True
+    if any(n > 0 for n in wanted.values()):
+        return None
+    return mask, False
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Predicates learned from kept versus dropped rows
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Atom:
+    where: dict
+    truth: int  # bit i set when row i satisfies it
+    cost: float
+
+
+def _bits(values: list[bool]) -> int:
+    return sum(1 << i for i, v in enumerate(values) if v)
+
+
+@dataclass
+class ColumnKind:
+    as_: str  # number | date | text
+    formats: list[str]
+    values: list  # comparable values (None for unreadable or empty cells)
+
+
+def column_kind(values: list[str]) -> ColumnKind:
+    filled = [v for v in values if v.strip()]
+    if filled and all(rt._number(v) is not None for v in filled):
+        return ColumnKind("number", [], [rt._number(v) if v.strip() else None for v in values])
+    if filled and all(any(ch.isdigit() for ch in v) for v in filled):
+        formats = learn_formats(filled[:50], False)
+        if formats:
+            formats = formats[:4]
+            moments = [rt._moment(v, formats) if v.strip() else None for v in values]
+            if all(m is not None for m, v in zip(moments, values) if v.strip()):
+                return ColumnKind("date", formats, moments)
+    return ColumnKind("text", [], [v for v in values])
+
+
+def _clean_constant(low: Decimal | None, high: Decimal) -> Decimal:
+    """The roundest number in (low, high] (high itself when nothing rounder fits)."""
+    if low is None:
+        return high
+    for exponent in range(12, -7, -1):
+        quantum = Decimal(1).scaleb(exponent)
+        candidate = (high / quantum).to_integral_value(rounding="ROUND_FLOOR") * quantum
+        if low < candidate <= high:
+            return candidate
+    return high
+
+
+def _significant(value: Decimal) -> int:
+    """How many significant digits a constant has (0 has none): rounder constants generalize better."""
+    digits = _number_text(abs(value)).replace(".", "").strip("0")
+    return len(digits)
+
+
+def _number_text(value: Decimal) -> str:
+    return rt._written(value)
+
+
+def _atoms(body: list[Row], mask: list[bool], kinds: list[ColumnKind]) -> list[Atom]:
+    n = len(body)
+    kept = [i for i in range(n) if mask[i]]
+    dropped = [i for i in range(n) if not mask[i]]
+    atoms: list[Atom] = []
+
+    def add(where: dict, cost: float) -> None:
+        truth = _bits([rt._holds(r, where) for r in body])
+        atoms.append(Atom(where, truth, cost))
+
+    for c, kind in enumerate(kinds):
+        raw = [_cell(r, c) for r in body]
+        k_values = [raw[i] for i in kept]
+        d_values = [raw[i] for i in dropped]
+        k_set, d_set = set(k_values), set(d_values)
+        if not k_set & d_set:
+            empties_k = {not v.strip() for v in k_values}
+            if empties_k == {True}:
+                add({"column": c, "test": "empty"}, 1.0)
+            if empties_k == {False} and all(not v.strip() for v in d_values):
+                add({"column": c, "test": "filled"}, 1.0)
+        for side, other in ((k_values, d_set), (d_values, k_set)):
+            counts = Counter(side)
+            typed = {"as": "number"} if kind.as_ == "number" else {}
+            for value, count in counts.most_common(3):
+                if value.strip():
+                    add({"column": c, "test": "eq", "value": value, **typed}, 1.5 + 0.01 * c)
+                    add({"column": c, "test": "ne", "value": value, **typed}, 1.7 + 0.01 * c)
+        if 1 < len(k_set) <= 3 and not k_set & d_set and len(k_values) > len(k_set):
+            add({"column": c, "test": "in", "values": sorted(k_set)}, 2.5 + len(k_set))
+        if kind.as_ in ("number", "date"):
+            atoms.extend(_threshold_atoms(body, c, kind, kept, dropped))
+    for (c1, k1), (c2, k2) in itertools.permutations(list(enumerate(kinds)), 2):
+        if k1.as_ == k2.as_ and k1.as_ in ("number", "date") and c1 < c2:
+            for test in ("lt", "le", "gt", "ge", "eq", "ne"):
+                where = {"column": c1, "test": test, "other": c2, "as": k1.as_}
+                if k1.formats:
+                    where["formats"] = k1.formats
+                add(where, 2.0)
+        if len(atoms) > MAX_ATOMS:
+            break
+    return atoms
+
+
+def _threshold_atoms(body: list[Row], c: int, kind: ColumnKind, kept: list[int], dropped: list[int]) -> list[Atom]:
+    """x >= t / x < t (and > / <=) with t between the kept and the dropped values, from either side."""
+    found: list[Atom] = []
+    values = kind.values
+    present = sorted({v for v in values if v is not None})
+    if len(present) < 2:
+        return found
+    for side in (kept, dropped):
+        side_values = [values[i] for i in side if values[i] is not None]
+        if not side_values:
+            continue
+        low, high = min(side_values), max(side_values)
+        below = [v for v in present if v < low]
+        above = [v for v in present if v > high]
+        for test, edge, neighbour in (("ge", low, below[-1] if below else None),
+                                      ("le", high, above[0] if above else None)):
+            if neighbour is None:
+                continue
+            if kind.as_ == "number":
+                if test == "ge":
+                    options = [("ge", _clean_constant(neighbour, edge)), ("gt", neighbour)]
+                else:
+                    options = [("le", -_clean_constant(-neighbour, -edge)), ("lt", neighbour)]
+                for op, value in options:
+                    where = {"column": c, "test": op, "value": _number_text(value), "as": "number"}
+                    truth = _bits([rt._holds(r, where) for r in body])
+                    found.append(Atom(where, truth, 2.0 + 0.3 * _significant(value) + 0.01 * c))
+            else:
+                for op, value in ((test, edge), ("gt" if test == "ge" else "lt", neighbour)):
+                    written = next(_cell(body[i], c) for i in range(len(body)) if values[i] == value)
+                    where = {"column": c, "test": op, "value": written, "as": "date", "formats": kind.formats}
+                    truth = _bits([rt._holds(r, where) for r in body])
+                    found.append(Atom(where, truth, 2.2 + 0.01 * c))
+    return found
+
+
+def learn_predicates(body: list[Row], mask: list[bool], limit: int = 3) -> list[dict]:
+    """Predicates true exactly on the kept rows, simplest first: one atom, then and/or of two."""
+    width = min(_width(body), MAX_COLUMNS)
+    kinds = [column_kind([_cell(r, c) for r in body]) for c in range(width)]
+    atoms = _atoms(body, mask, kinds)
+    target = _bits(mask)
+    everything = (1 << len(body)) - 1
+    found: list[tuple[float, dict]] = []
+    seen: set[int] = set()
+    for atom in sorted(atoms, key=lambda a: a.cost):
+        if atom.truth == target:
+            found.append((atom.cost, atom.where))
+    if found:
+        return [w for _, w in sorted(found, key=lambda x: x[0])[:limit]]
+    supersets = [a for a in atoms if a.truth & target == target and a.truth != everything]
+    subsets = [a for a in atoms if a.truth & ~target == 0 and a.truth]
+    for a, b in itertools.combinations(sorted(supersets, key=lambda a: a.cost)[:120], 2):
+        if a.truth & b.truth == target and (a.truth, b.truth) not in seen:
+            found.append((a.cost + b.cost + COMBINATION_COST, {"all": [a.where, b.where]}))
+    for a, b in itertools.combinations(sorted(subsets, key=lambda a: a.cost)[:120], 2):
+        if a.truth | b.truth == target:
+            found.append((a.cost + b.cost + COMBINATION_COST + 0.5, {"any": [a.where, b.where]}))
+    return [w for _, w in sorted(found, key=lambda x: x[0])[:limit]]
+
+
+def superset_predicates(body: list[Row], mask: list[bool], limit: int = 3) -> list[dict]:
+    """Single atoms true on every kept row and false on some dropped ones (a filter another step completes)."""
+    width = min(_width(body), MAX_COLUMNS)
+    kinds = [column_kind([_cell(r, c) for r in body]) for c in range(width)]
+    target = _bits(mask)
+    everything = (1 << len(body)) - 1
+    atoms = [a for a in _atoms(body, mask, kinds) if a.truth & target == target and a.truth != everything]
+    atoms.sort(key=lambda a: (a.cost, -bin(everything & ~a.truth).count("1")))
+    return [a.where for a in atoms[:limit]]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Proposers
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _pair(grid: list[Row], ctx: Context):
+    """(head, body, expected head, expected body, copied columns, kept rows) or None."""
+    if len(grid) > MAX_ROWS or not grid:
+        return None
+    head, body = _split(grid, ctx.header)
+    out_head, out_body = _split(ctx.expected, ctx.header)
+    if not body or len(out_body) >= len(body) or not out_body:
+        return None
+    mapping = copied_columns(body, out_body, head, out_head)
+    kept = kept_rows(body, out_body, mapping)
+    return head, body, out_head, out_body, mapping, kept
+
+
+def propose_filter(grid: list[Row], ctx: Context) -> Iterator[Step]:
+    """filter_rows with a predicate learned from the rows the output keeps (and, when none separates them
+    exactly, a few filters that keep every kept row for a later step to finish)."""
+    found = _pair(grid, ctx)
+    if found is None or found[5] is None:
+        return
+    head, body, out_head, out_body, mapping, (mask, _) = found
+    predicates = learn_predicates(body, mask)
+    for where in predicates:
+        yield Step(op="filter_rows", args={"where": where, "header": ctx.header})
+    if not ctx.last:
+        for where in superset_predicates(body, mask, limit=3 if not predicates else 2):
+            yield Step(op="filter_rows", args={"where": where, "header": ctx.header})
+
+
+def _key_options(body: list[Row], mapping: dict[int, int], width: int) -> list[list[int]]:
+    """Group keys to try: none, then single columns and pairs, copied columns first."""
+    copied = list(dict.fromkeys(mapping.values()))
+    others = [c for c in range(min(width, MAX_COLUMNS)) if c not in copied]
+    singles = copied + others
+    options: list[list[int]] = [[]]
+    for c in singles:
+        if len({_cell(r, c) for r in body}) < len(body):
+            options.append([c])
+    for a, b in itertools.combinations(copied, 2):
+        options.append([a, b])
+    return options
+
+
+def propose_extremes(grid: list[Row], ctx: Context) -> Iterator[Step]:
+    """Rows kept per group: its max/min (keep_extremes), its top n (keep_top), groups passing a test
+    (keep_groups), first/last row per distinct key (distinct_rows) - whichever reproduces the kept rows."""
+    found = _pair(grid, ctx)
+    if found is None or found[5] is None:
+        return
+    head, body, out_head, out_body, mapping, (mask, _) = found
+    width = min(_width(body), MAX_COLUMNS)
+    kinds = [column_kind([_cell(r, c) for r in body]) for c in range(width)]
+
+    def fits(step_rows: list[Row]) -> bool:
+        return len(step_rows) == len(out_body) and [r for r, m in zip(body, mask) if m] == step_rows
+
+    header_args = {"header": False}
+    yielded = 0
+    key_options = _key_options(body, mapping, width)
+    copied = list(dict.fromkeys(mapping.values()))
+    distinct = rt.distinct_rows(body, copied, "first")
+    if fits(distinct):
+        yield Step(op="distinct_rows", args={"columns": copied, "header": ctx.header})
+        yielded += 1
+    for keys in key_options:
+        for c, kind in enumerate(kinds):
+            if c in keys:
+                continue
+            extra = {"as_": kind.as_} | ({"formats": kind.formats} if kind.formats else {})
+            for which in ("max", "min"):
+                for ties in ("all", "first", "last"):
+                    args = {"keys": keys, "column": c, "which": which, **extra, "ties": ties}
+                    if fits(rt.keep_extremes(body, **args, **header_args)):
+                        yield Step(op="keep_extremes", args={**args, "header": ctx.header})
+                        yielded += 1
+                        break
+            if keys and kind.as_ != "text":
+                for count in (2, 3):
+                    for descending in (True, False):
+                        args = {"keys": keys, "column": c, "count": count, "descending": descending, **extra}
+                        if fits(rt.keep_top(body, **args, **header_args)):
+                            yield Step(op="keep_top", args={**args, "header": ctx.header})
+                            yielded += 1
+            if yielded >= 3:
+                return
+    for keys in key_options[1:]:
+        sizes = Counter(tuple(_cell(r, k) for k in keys) for r in body)
+        for n in range(1, 6):
+            having = {"rows": "gt", "value": str(n)}
+            if fits(rt.keep_groups(body, keys, having)):
+                yield Step(op="keep_groups", args={"keys": keys, "having": having, "header": ctx.header})
+                return
+        if max(sizes.values()) == 1:
+            continue
+        group_mask = _group_mask(body, keys, mask)
+        if group_mask is None:
+            continue
+        for c in range(width):
+            if c in keys:
+                continue
+            for value in sorted({_cell(r, c) for r in body})[:30]:
+                for quantifier, test in (("some", "eq"), ("every", "ne"), ("every", "eq"), ("some", "ne")):
+                    having = {quantifier: {"column": c, "test": test, "value": value}}
+                    if fits(rt.keep_groups(body, keys, having)):
+                        yield Step(op="keep_groups", args={"keys": keys, "having": having, "header": ctx.header})
+                        return
+
+
+def _group_mask(body: list[Row], keys: list[int], mask: list[bool]) -> dict | None:
+    """Whether whole groups are kept or dropped (a HAVING-like filter); None when a group is split."""
+    state: dict[tuple, bool] = {}
+    for row, m in zip(body, mask):
+        key = tuple(_cell(row, k) for k in keys)
+        if state.setdefault(key, m) != m:
+            return None
+    return state
+
+
+_AGGREGATES = ("rows", "count", "count_distinct", "sum", "mean", "min", "max", "first", "last", "concat")
+
+
+def _same_value(got: str, want: str) -> bool:
+    if got == want:
+        return True
+    a, b = rt._number(got), rt._number(want)
+    if a is None or b is None:
+        return False
+    digits = len(want.partition(".")[2]) if "." in want else 0
+    return abs(a - b) <= Decimal(5).scaleb(-digits - 1)
+
+
+def propose_group(grid: list[Row], ctx: Context) -> Iterator[Step]:
+    """group_rows: keys are copied output columns whose tuples are distinct in the output; each other output
+    column an aggregate of one input column equal to it on every group."""
+    if len(grid) > MAX_ROWS or not grid:
+        return
+    head, body = _split(grid, ctx.header)
+    out_head, out_body = _split(ctx.expected, ctx.header)
+    if not body or not out_body or len(out_body) >= len(body):
+        return
+    mapping = copied_columns(body, out_body, head, out_head)
+    out_width = _width(out_body)
+    width = min(_width(body), MAX_COLUMNS)
+    kinds = None
+    copied_out = sorted(mapping)
+    key_sets = [[j] for j in copied_out] + [list(p) for p in itertools.combinations(copied_out, 2)]
+    key_sets += [list(p) for p in itertools.combinations(copied_out, 3)]
+    yielded = 0
+    for key_out in key_sets:
+        keys = [mapping[j] for j in key_out]
+        out_keys = [tuple(_cell(r, j) for j in key_out) for r in out_body]
+        if len(set(out_keys)) != len(out_keys):
+            continue
+        groups = rt._groups(body, keys)
+        if not all(k in groups for k in out_keys):
+            continue
+        if kinds is None:
+            kinds = [column_kind([_cell(r, c) for r in body]) for c in range(width)]
+        aggregates: list[dict] = []
+        for j in range(out_width):
+            if j in key_out:
+                continue
+            want = [_cell(r, j) for r in out_body]
+            match = _find_aggregate(body, groups, out_keys, want, kinds, width)
+            if match is None:
+                break
+            aggregates.append(match)
+        else:
+            having = len(groups) > len(out_keys)
+            if having:
+                aggregates.append({"func": "rows", "column": keys[0]})
+            order = "sorted" if out_keys == sorted(out_keys) else "first"  # sorted when both orders fit
+            yield Step(op="group_rows", args={"keys": keys, "aggregates": aggregates, "header": ctx.header,
+                                              "order": order})
+            yielded += 1
+            if yielded >= 2:
+                return
+
+
+def _find_aggregate(body, groups, out_keys, want, kinds, width) -> dict | None:
+    for func in _AGGREGATES:
+        for c in range(width):
+            kind = kinds[c]
+            if func in ("sum", "mean") and kind.as_ != "number":
+                continue
+            agg = {"func": func, "column": c}
+            if func in ("min", "max"):
+                agg["as"] = kind.as_
+                if kind.formats:
+                    agg["formats"] = kind.formats
+            ok = True
+            for key, value in zip(out_keys, want):
+                cells = [_cell(body[i], c) for i in groups[key]]
+                got = rt._aggregate(cells, func, agg.get("as", "text"), agg.get("formats", []), ",")
+                if not _same_value(got, value):
+                    ok = False
+                    break
+            if ok:
+                return agg
+            if func in ("rows", "count"):
+                break  # the count does not depend on the column
+    return None
+
+
+def propose_sort(grid: list[Row], ctx: Context) -> Iterator[Step]:
+    """sort_by one or two columns (number, date or text; either direction) when the output holds the same rows
+    in another order, or (top-N) begins with the first rows of that order."""
+    if len(grid) > MAX_ROWS or not grid:
+        return
+    head, body = _split(grid, ctx.header)
+    out_head, out_body = _split(ctx.expected, ctx.header)
+    if len(out_body) > len(body) or len(out_body) < 2:
+        return
+    mapping = copied_columns(body, out_body, head, out_head)
+    if not mapping:
+        return
+    pairs = sorted(mapping.items())
+    key_in = [tuple(_cell(r, i) for _, i in pairs) for r in body]
+    key_out = [tuple(_cell(r, j) for j, _ in pairs) for r in out_body]
+    if not Counter(key_out) <= Counter(key_in) or key_in[: len(key_out)] == key_out:
+        return
+    width = min(_width(body), MAX_COLUMNS)
+    kinds = [column_kind([_cell(r, c) for r in body]) for c in range(width)]
+    columns = list(dict.fromkeys([i for _, i in pairs] + list(range(width))))
+    options = []
+    for c in columns:
+        for descending in (False, True):
+            key = {"column": c, "as": kinds[c].as_, "descending": descending}
+            if kinds[c].formats:
+                key["formats"] = kinds[c].formats
+            options.append(key)
+    yielded = 0
+    for keys in [[k] for k in options] + [list(p) for p in itertools.permutations(options, 2)
+                                          if p[0]["column"] != p[1]["column"]]:
+        ordered = rt._ordered(list(body), keys)
+        got = [tuple(_cell(r, i) for _, i in pairs) for r in ordered]
+        if got[: len(key_out)] == key_out:
+            yield Step(op="sort_by", args={"keys": keys, "header": ctx.header})
+            yielded += 1
+            if yielded >= 2:
+                return
+
+
+def propose_head(grid: list[Row], ctx: Context) -> Iterator[Step]:
+    """head_rows when the output is the first rows of this grid (top-N after a sort)."""
+    head, body = _split(grid, ctx.header)
+    out_head, out_body = _split(ctx.expected, ctx.header)
+    if not out_body or len(out_body) >= len(body) or len(grid) > MAX_ROWS:
+        return
+    mapping = copied_columns(body, out_body, head, out_head)
+    if not mapping:
+        return
+    pairs = sorted(mapping.items())
+    if [tuple(_cell(r, i) for _, i in pairs) for r in body[: len(out_body)]] == [
+        tuple(_cell(r, j) for j, _ in pairs) for r in out_body
+    ]:
+        yield Step(op="head_rows", args={"count": len(out_body), "header": ctx.header})
+
+
+_WINDOWS = ("sum", "running_sum", "row_number", "count", "mean", "difference")
+
+
+def propose_window(grid: list[Row], ctx: Context) -> Iterator[Step]:
+    """add_window when an output column is numeric and not a copy: group totals (for shares), running sums,
+    row numbers, differences from the previous row, per group when a column repeats."""
+    if len(grid) > MAX_ROWS or not grid or ctx.last:
+        return
+    head, body = _split(grid, ctx.header)
+    out_head, out_body = _split(ctx.expected, ctx.header)
+    if not body or len(out_body) != len(body):
+        return
+    mapping = copied_columns(body, out_body, head, out_head)
+    out_width = _width(out_body)
+    missing = [j for j in range(out_width) if j not in mapping]
+    numeric_missing = [j for j in missing if all(rt._number(_cell(r, j)) is not None for r in out_body)]
+    if not numeric_missing:
+        return
+    width = min(_width(body), MAX_COLUMNS)
+    kinds = [column_kind([_cell(r, c) for r in body]) for c in range(width)]
+    numeric = [c for c in range(width) if kinds[c].as_ == "number"]
+    repeated = [c for c in range(width) if kinds[c].as_ == "text" and len({_cell(r, c) for r in body}) < len(body)]
+    wanted = [[_cell(r, j) for r in out_body] for j in numeric_missing]
+    for keys in [[]] + [[c] for c in repeated[:4]]:
+        for func in _WINDOWS:
+            for c in numeric or [0]:
+                name = func if not keys else f"{func}_by_group"
+                args = {"func": func, "column": c, "keys": keys, "header": ctx.header, "name": name}
+                got = [r[-1] for r in rt.add_window(body, func, c, keys)]
+                exact = any(all(_same_value(g, w) for g, w in zip(got, want)) for want in wanted)
+                if exact or (func == "sum" and not keys):
+                    yield Step(op="add_window", args=args)
+
+
+# What a relational step costs in the ranking: structure is cheap, every constant taken from the data is not
+# (a filter on a value the example happens to show overfits; "the latest row per key" does not).
+_STRUCTURAL_COST = {"keep_extremes": 5, "keep_top": 7, "keep_groups": 5, "distinct_rows": 3, "group_rows": 5,
+                    "sort_by": 4, "head_rows": 6, "add_window": 5, "filter_rows": 3}
+CONSTANT_COST = 4
+
+
+def _constants(value) -> int:
+    if isinstance(value, dict):
+        return sum(_constants(v) for k, v in value.items() if k in ("value", "values", "all", "any", "not", "some",
+                                                                     "every"))
+    if isinstance(value, list):
+        return sum(_constants(v) for v in value)
+    return 1 if isinstance(value, str) and value.strip() else 0
+
+
+def relational_step_cost(step: Step) -> int | None:
+    """The ranking cost of a relational step (None for other operators)."""
+    base = _STRUCTURAL_COST.get(step.op)
+    if base is None:
+        return None
+    where = step.args.get("where", {})
+    combined = 3 if "all" in where or "any" in where else 0
+    return base + CONSTANT_COST * step_constants(step) + combined + len(step.args.get("keys", []) or [])
+
+
+def step_constants(step: Step) -> int:
+    """Data constants in a relational step's predicates (a count threshold of a HAVING is not one)."""
+    having = step.args.get("having", {})
+    return _constants(step.args.get("where", {})) + (0 if "rows" in having else _constants(having))
+
+
+def relational_program_cost(program) -> int:
+    """Extra cost of a program whose last step keeps the rows holding a group's extreme of a column the output
+    does not show: the extreme of a shown column is the likelier intent."""
+    if not program.steps or not program.columns:
+        return 0
+    last = program.steps[-1]
+    if last.op not in ("keep_extremes", "keep_top"):
+        return 0
+    shown = {c.value.args.get("index") for c in program.columns if c.value.op == "col"}
+    return 0 if last.args.get("column") in shown else 3

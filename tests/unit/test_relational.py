@@ -1,0 +1,107 @@
+"""Relational table operators (filter, sort, group-by, extremes, HAVING, distinct, windows) and their learners."""
+from __future__ import annotations
+
+from recast_engine.dsl.interpret import run
+from recast_engine.runtime import relational as rt
+from recast_engine.synthesis.relational import learn_predicates
+from recast_engine.synthesis.search import learn
+
+ORDERS = [
+    ["order_id", "customer", "status", "total"],
+    ["1", "Ann", "shipped", "267.98"],
+    ["2", "Bob", "pending", "92.40"],
+    ["3", "Ann", "shipped", "24.10"],
+    ["4", "Cid", "shipped", "352.20"],
+    ["5", "Bob", "refunded", "150.00"],
+    ["6", "Cid", "pending", "99.99"],
+]
+
+
+def solve(grid_in, grid_out, header="yes"):
+    result = learn(grid_in, grid_out, header=header, timeout=20)
+    assert result.programs, result.unexplained
+    return result.programs[0]
+
+
+def test_filters_compare_numbers_dates_and_text_and_keep_the_header():
+    where = {"column": 3, "test": "ge", "value": "100", "as": "number"}
+    assert [r[0] for r in rt.filter_rows(ORDERS, where, header=True)] == ["order_id", "1", "4", "5"]
+    both = {"all": [{"column": 2, "test": "eq", "value": "shipped"}, {"column": 1, "test": "ne", "value": "Ann"}]}
+    assert [r[0] for r in rt.filter_rows(ORDERS, both, header=True)][1:] == ["4"]
+    dates = [["2024-01-05"], ["2023-12-31"], ["bad"]]
+    later = {"column": 0, "test": "gt", "value": "2024-01-01", "as": "date", "formats": ["%Y-%m-%d"]}
+    assert list(rt.filter_rows(dates, later)) == [["2024-01-05"]]
+
+
+def test_a_threshold_is_snapped_to_a_round_constant_between_kept_and_dropped_values():
+    body = ORDERS[1:]
+    mask = [float(r[3]) >= 100 for r in body]
+    assert learn_predicates(body, mask)[0] == {"column": 3, "test": "ge", "value": "100", "as": "number"}
+
+
+def test_a_filter_on_a_status_is_learned_and_generalizes():
+    kept = [ORDERS[0]] + [r for r in ORDERS[1:] if r[2] == "shipped"]
+    program = solve(ORDERS, kept)
+    new = [ORDERS[0], ["9", "Dan", "shipped", "1.00"], ["10", "Eve", "lost", "5.00"]]
+    assert run(program, new) == [ORDERS[0], ["9", "Dan", "shipped", "1.00"]]
+
+
+def test_sort_by_numbers_descending_is_stable_and_puts_unreadable_cells_last():
+    rows = [["a", "10"], ["b", "9"], ["c", "x"], ["d", "10"]]
+    assert rt.sort_by(rows, [{"column": 1, "as": "number", "descending": True}]) == [
+        ["a", "10"], ["d", "10"], ["b", "9"], ["c", "x"],
+    ]
+
+
+def test_group_rows_aggregates_per_key_in_first_or_sorted_order():
+    aggregates = [{"func": "sum", "column": 3}, {"func": "rows", "column": 0}, {"func": "max", "column": 3,
+                                                                                "as": "number"}]
+    grouped = rt.group_rows(ORDERS, [1], aggregates, header=True, order="sorted")
+    assert grouped[1:] == [["Ann", "292.08", "2", "267.98"], ["Bob", "242.40", "2", "150.00"],
+                           ["Cid", "452.19", "2", "352.20"]]
+    assert rt.group_rows(ORDERS, [2], [{"func": "concat", "column": 0, "separator": "|"}], header=True)[1] == [
+        "shipped", "1|3|4",
+    ]
+
+
+def test_a_sum_per_customer_is_learned_with_its_group_key():
+    expected = [["customer", "total_amount"], ["Ann", "292.08"], ["Bob", "242.40"], ["Cid", "452.19"]]
+    program = solve(ORDERS, expected)
+    assert [s.op for s in program.steps] == ["group_rows"]
+    new = [ORDERS[0], ["1", "Zed", "x", "1.10"], ["2", "Amy", "x", "2.00"], ["3", "Zed", "x", "3.10"]]
+    assert run(program, new)[1:] == [["Amy", "2.00"], ["Zed", "4.20"]]
+
+
+def test_the_row_holding_each_groups_latest_date_is_kept():
+    grid = [["id", "home", "when"], ["1", "10", "2009/03/04"], ["2", "11", "2009/03/04"], ["3", "10", "2009/03/03"],
+            ["4", "11", "2009/03/03"], ["5", "12", "2008/12/24"], ["6", "12", "2009/01/01"]]
+    program = solve(grid, [grid[0], grid[1], grid[2], grid[6]])
+    assert program.steps[0].op == "keep_extremes"
+    assert rt.keep_extremes(grid[1:], [1], 2, "max", "date", ["%Y/%m/%d"]) == [grid[1], grid[2], grid[6]]
+
+
+def test_groups_pass_having_tests_on_their_size_or_their_rows():
+    rows = [["1", "A"], ["2", "A"], ["3", "A"], ["1", "B"], ["2", "B"]]
+    assert rt.keep_groups(rows, [0], {"rows": "gt", "value": "1"}) == [["1", "A"], ["2", "A"], ["1", "B"],
+                                                                       ["2", "B"]]
+    assert rt.keep_groups(rows, [0], {"some": {"column": 1, "test": "eq", "value": "B"}}) == [
+        ["1", "A"], ["2", "A"], ["1", "B"], ["2", "B"],
+    ]
+    assert rt.keep_top(rows, [1], 0, 2) == [["2", "A"], ["3", "A"], ["1", "B"], ["2", "B"]]
+    assert rt.distinct_rows(rows, [1], keep="last") == [["3", "A"], ["2", "B"]]
+
+
+def test_windows_append_running_sums_group_totals_and_differences():
+    rows = [["h"], ["a", "1"], ["a", "2"], ["b", "5"]]
+    assert [r[-1] for r in rt.add_window(rows, "running_sum", 1, header=True, name="run")] == ["run", "1", "3", "8"]
+    assert [r[-1] for r in rt.add_window(rows[1:], "sum", 1, keys=[0])] == ["3", "3", "5"]
+    assert [r[-1] for r in rt.add_window(rows[1:], "difference", 1)] == ["", "1", "3"]
+
+
+def test_a_share_of_the_column_total_is_learned_through_a_window():
+    grid = [["store", "revenue"], ["a", "200"], ["b", "300"], ["c", "537"], ["d", "300"]]
+    expected = [["store", "revenue", "share"], ["a", "200", "14.96"], ["b", "300", "22.44"], ["c", "537", "40.16"],
+                ["d", "300", "22.44"]]
+    program = solve(grid, expected)
+    assert run(program, [["s", "r"], ["x", "1"], ["y", "3"]]) == [["s", "r", "share"], ["x", "1", "25.00"],
+                                                                  ["y", "3", "75.00"]]
