@@ -108,7 +108,7 @@ def generate_csv(path: Path, megabytes: int, seed: int = 7) -> int:
     """About `megabytes` MB of rows like sample_rows (every 4th qty empty); returns the number of data rows."""
     rng = random.Random(seed)
     pool = sample_rows(rng, 100_003)
-    target, written, rows, chunk = megabytes * 1024 * 1024, 0, 0, 50_000
+    target, written, rows, chunk = megabytes * 1024 * 1024, 0, 0, 10_000
     with path.open("w", encoding="utf-8", newline="") as f:
         f.write(",".join(HEADER) + "\n")
         while written < target:
@@ -234,7 +234,8 @@ def run_speed_bench(megabytes: int = 1024, *, learn_timeout: float = 30.0, workd
     return report
 
 
-def print_speed(report: dict, out=sys.stdout) -> None:
+def print_speed(report: dict, out=None) -> None:
+    out = out or sys.stdout
     print(f"\ninference speed ({report['input_mb']} MB, {report['rows']:,} rows; MB/s of input, x DuckDB's)", file=out)
     print(f"  {'case':<22}{'runner':<22}{'wall s':>9}{'MB/s':>8}{'x duckdb':>10}{'peak RSS MB':>13}", file=out)
     _print_row("(any)", "pyarrow read+write", report["pyarrow"], None, out)
