@@ -11,14 +11,18 @@ Also here: the render check of `make bench` for the vectorized backend (`vectori
 from __future__ import annotations
 
 import filecmp
+import os
 import random
+import subprocess
 import sys
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from recast_engine.dsl import Program
-from recast_engine.verify.runner import Outcome, run_plain
+from recast_engine.verify.runner import run_plain
 
 CITIES = ["Paris", "Berlin", "Madrid", "Rome", "Lisbon", "Vienna", "Prague", "Warsaw", "Dublin", "Oslo"]
 _FIRST = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "oscar",
@@ -135,13 +139,43 @@ def learn_conversion(conversion: Conversion, timeout: float) -> Program | None:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _figures(outcome: Outcome | None, size_mb: float, **extra) -> dict:
+@dataclass
+class Timed:
+    ok: bool
+    reason: str
+    wall_seconds: float
+    cpu_seconds: float  # user + system, all threads: steadier than wall time on a shared machine
+    peak_rss_mb: float
+
+
+def run_timed(command: list[str], timeout_seconds: float = 3600) -> Timed:
+    """Run a command to its end; wall time, CPU time and peak RSS from the kernel's accounting (wait4)."""
+    start = time.monotonic()
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    timer = threading.Timer(timeout_seconds, process.kill)
+    timer.start()
+    errors: list[bytes] = []
+    reader = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)
+    reader.start()
+    try:
+        _, status, usage = os.wait4(process.pid, 0)
+    finally:
+        timer.cancel()
+    reader.join(5)
+    code = os.waitstatus_to_exitcode(status)
+    tail = b"".join(errors)[-300:].decode("utf-8", "replace").strip()
+    return Timed(code == 0, "ok" if code == 0 else f"exit code {code}: {tail}", time.monotonic() - start,
+                 usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def _figures(outcome: Timed | None, size_mb: float, **extra) -> dict:
     if outcome is None:
         return {"ok": False, **extra}
     return {
         "ok": outcome.ok,
-        "reason": outcome.reason if outcome.ok else f"{outcome.reason}: {outcome.stderr_tail.strip()[-300:]}",
+        "reason": outcome.reason,
         "wall_seconds": round(outcome.wall_seconds, 2),
+        "cpu_seconds": round(outcome.cpu_seconds, 2),
         "mb_s": round(size_mb / outcome.wall_seconds, 1) if outcome.ok and outcome.wall_seconds else None,
         "peak_rss_mb": round(outcome.peak_rss_mb, 1),
         **extra,
@@ -169,7 +203,7 @@ def _duckdb_command(select: str, source: Path, target: Path) -> list[str]:
     return [sys.executable, "-c", _DUCKDB, str(source), str(target), select]
 
 
-def run_speed_bench(megabytes: int = 1024, *, learn_timeout: float = 30.0, workdir: Path | None = None,
+def run_speed_bench(megabytes: int = 1024, *, learn_timeout: float = 120.0, workdir: Path | None = None,
                     conversions: list[str] | None = None) -> dict:
     from recast_engine.render.arrow import kernel_coverage, vectorizable
     from recast_engine.render.script import render_script
@@ -183,11 +217,10 @@ def run_speed_bench(megabytes: int = 1024, *, learn_timeout: float = 30.0, workd
         size_mb = big.stat().st_size / 1024 / 1024
         report["input_mb"] = round(size_mb, 1)
 
-        def run(label: str, command: list[str] | None, script: Path | None = None) -> Outcome:
+        def run(label: str, command: list[str]) -> Timed:
             print(f"speed bench: {label}...", file=sys.stderr)
-            output = folder / "output.csv"
-            output.unlink(missing_ok=True)
-            return run_plain(script or big, big, output, timeout_seconds=3600, memory_mb=None, argv_prefix=command)
+            (folder / "output.csv").unlink(missing_ok=True)
+            return run_timed(command)
 
         code = "import sys, pyarrow.csv as c; c.write_csv(c.read_csv(sys.argv[1]), sys.argv[2])"
         baseline = run("pyarrow read+write", [sys.executable, "-c", code, str(big), str(folder / "output.csv")])
@@ -211,7 +244,8 @@ def run_speed_bench(megabytes: int = 1024, *, learn_timeout: float = 30.0, workd
                         continue
                     script = folder / f"{backend}.py"
                     script.write_text(render_script(program, title=conversion.description, backend=backend))
-                    outcome = run(f"{conversion.name}: learned ({key})", None, script)
+                    outcome = run(f"{conversion.name}: learned ({key})",
+                                  [sys.executable, str(script), str(big), str(folder / "output.csv")])
                     case[key] = _figures(outcome, size_mb)
                     if outcome.ok:
                         outputs[key] = (folder / "output.csv").replace(folder / f"{key}.csv")
@@ -231,31 +265,38 @@ def run_speed_bench(megabytes: int = 1024, *, learn_timeout: float = 30.0, workd
                 mine = report["pyarrow"] if key == "pyarrow" else case.get(key, {})
                 if mine.get("mb_s") and case["duckdb"].get("mb_s"):
                     case[f"{key}_to_duckdb"] = round(mine["mb_s"] / case["duckdb"]["mb_s"], 2)
+                    case[f"{key}_to_duckdb_cpu"] = round(case["duckdb"]["cpu_seconds"] / max(mine["cpu_seconds"],
+                                                                                             0.01), 2)
     return report
 
 
 def print_speed(report: dict, out=None) -> None:
+    """The table: x duckdb is the throughput ratio (wall), cpu x duckdb the ratio of CPU seconds (steadier when
+    the machine is shared)."""
     out = out or sys.stdout
-    print(f"\ninference speed ({report['input_mb']} MB, {report['rows']:,} rows; MB/s of input, x DuckDB's)", file=out)
-    print(f"  {'case':<22}{'runner':<22}{'wall s':>9}{'MB/s':>8}{'x duckdb':>10}{'peak RSS MB':>13}", file=out)
-    _print_row("(any)", "pyarrow read+write", report["pyarrow"], None, out)
+    print(f"\ninference speed ({report['input_mb']} MB, {report['rows']:,} rows; MB/s of input)", file=out)
+    print(f"  {'case':<20}{'runner':<22}{'wall s':>8}{'MB/s':>7}{'x duckdb':>9}{'cpu s':>8}{'cpu x duckdb':>13}"
+          f"{'peak RSS MB':>12}", file=out)
+    _print_row("(any)", "pyarrow read+write", report["pyarrow"], None, None, out)
     for case in report["cases"]:
         if case["learned"] is None:
-            print(f"  {case['name']:<22}{'learned':<22}  the engine did not learn it", file=out)
+            print(f"  {case['name']:<20}{'learned':<22}  the engine did not learn it", file=out)
         for key, label in (("vectorized", "learned (vectorized)"), ("per_cell", "learned (per-cell)"),
                            ("duckdb", "duckdb")):
             if key in case:
-                _print_row(case["name"], label, case[key], case.get(f"{key}_to_duckdb"), out)
+                _print_row(case["name"], label, case[key], case.get(f"{key}_to_duckdb"),
+                           case.get(f"{key}_to_duckdb_cpu"), out)
 
 
-def _print_row(name: str, label: str, figures: dict, ratio: float | None, out) -> None:
+def _print_row(name: str, label: str, figures: dict, ratio: float | None, cpu_ratio: float | None, out) -> None:
     if not figures.get("ok"):
-        print(f"  {name:<22}{label:<22}  {figures.get('reason', 'failed')}", file=out)
+        print(f"  {name:<20}{label:<22}  {figures.get('reason', 'failed')}", file=out)
         return
     ratio_text = f"{ratio:.2f}" if ratio is not None else ""
+    cpu_text = f"{cpu_ratio:.2f}" if cpu_ratio is not None else ""
     note = ""
     if "same_bytes_as_per_cell" in figures:
         same = "same bytes" if figures["same_bytes_as_per_cell"] else "BYTES DIFFER from per-cell"
         note = f"  kernels {figures['kernel_columns']} columns, {same}"
-    print(f"  {name:<22}{label:<22}{figures['wall_seconds']:>9.1f}{figures['mb_s']:>8.1f}{ratio_text:>10}"
-          f"{figures['peak_rss_mb']:>13.0f}{note}", file=out)
+    print(f"  {name:<20}{label:<22}{figures['wall_seconds']:>8.1f}{figures['mb_s']:>7.1f}{ratio_text:>9}"
+          f"{figures['cpu_seconds']:>8.1f}{cpu_text:>13}{figures['peak_rss_mb']:>12.0f}{note}", file=out)

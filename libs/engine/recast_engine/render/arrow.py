@@ -194,6 +194,8 @@ NEEDS_QUOTES = _quoting_characters()
 ASCII_WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.strip() removes from ASCII text
 PRINTABLE_ASCII = "^[ -~]*$"
 BLOCK_BYTES = 1 << 22  # bytes of CSV per record batch
+MEMO_SIZE = 65536  # distinct values whose per-value results are kept
+MEMOS = {}  # function -> (values, their results)
 
 
 class RowsDiffer(Exception):
@@ -207,16 +209,28 @@ def input_column(batch, index):
     return pc.utf8_slice_codeunits(batch.column(0), 0, 0)
 
 
-def per_value(function, *columns, kind=pa.string()):
-    """function over the rows' values: once per distinct value of a single column (it is cached)."""
+def per_value(function, *columns, kind=pa.string(), key=None):
+    """function over the rows' values. Over one column: once per distinct value, the results kept across
+    batches (up to MEMO_SIZE values) and looked up by a kernel; over several: once per row."""
     if not columns:
         return pa.scalar(function(), kind)
-    if len(columns) == 1:
-        encoded = pc.dictionary_encode(columns[0])
-        results = [function(value) for value in encoded.dictionary.to_pylist()]
-        return pc.take(pa.array(results, kind), encoded.indices)
-    values = [column.to_pylist() for column in columns]
-    return pa.array([function(*row) for row in zip(*values)], kind)
+    if len(columns) > 1:
+        values = [column.to_pylist() for column in columns]
+        return pa.array([function(*row) for row in zip(*values)], kind)
+    column = columns[0]
+    known, results = MEMOS.get(key or function, (pa.array([], pa.string()), pa.array([], kind)))
+    position = pc.index_in(column, value_set=known)
+    missing = pc.is_null(position)
+    if pc.any(missing).as_py():
+        new = pc.unique(column.filter(missing))
+        computed = pa.array([function(value) for value in new.to_pylist()], kind)
+        if len(known) + len(new) > MEMO_SIZE:
+            known, results = new, computed
+        else:
+            known, results = pa.concat_arrays([known, new]), pa.concat_arrays([results, computed])
+        MEMOS[key or function] = known, results
+        position = pc.index_in(column, value_set=known)
+    return pc.take(results, position)
 
 
 def keep(batch, mask, seen, step, header):
@@ -232,7 +246,7 @@ def not_empty(column):
     """Values that are not empty once stripped of whitespace."""
     if pc.all(pc.string_is_ascii(column)).as_py() is not False:
         return pc.not_equal(strip_ascii(column), "")
-    return per_value(lambda value: bool(value.strip()), column, kind=pa.bool_())
+    return per_value(lambda value: bool(value.strip()), column, kind=pa.bool_(), key="not_empty")
 
 
 def not_empty_row(batch):
@@ -247,7 +261,11 @@ def fully_matching(column, pattern, portable):
     if portable and pc.all(pc.match_substring_regex(column, PRINTABLE_ASCII)).as_py() is not False:
         return pc.match_substring_regex(column, "^(?:" + pattern + ")$")
     regex = re.compile(pattern)
-    return per_value(lambda value: regex.fullmatch(value) is not None, column, kind=pa.bool_())
+
+    def matching(value):
+        return regex.fullmatch(value) is not None
+
+    return per_value(matching, column, kind=pa.bool_(), key=("fully_matching", pattern))
 
 
 def where_ascii(column, kernel, function):
