@@ -230,3 +230,15 @@ def test_steps_other_than_row_filters_keep_the_per_cell_script() -> None:
     assert not vectorizable(Program(steps=[Step(op="deduplicate")], columns=[OutputColumn(value=col(0))]))
     assert not vectorizable(Program(steps=[Step(op="keep_rows_matching", args={"column": -1, "pattern": "x"})],
                                     columns=[OutputColumn(value=col(0))]))
+
+
+@pytest.mark.parametrize("op,value", [("eq", "bob"), ("ne", ""), ("gt", "0"), ("le", "1e3"), ("contains", "a"),
+                                      ("eq", "-7"), ("lt", "x")])
+@pytest.mark.parametrize("keep", [True, False])
+def test_comparison_filters_keep_the_same_rows_vectorized(op: str, value: str, keep: bool, tmp_path: Path) -> None:
+    step = Step(op="keep_rows_where", args={"column": 2, "op": op, "value": value, "keep": keep, "header": True})
+    program = Program(steps=[step, Step(op="keep_rows_where", args={"column": 0, "op": "ne", "value": "x"})],
+                      header_rows=1, columns=[OutputColumn(value=col(2)), OutputColumn(value=col(0))])
+    assert vectorizable(program)
+    per_cell, vectorized = outputs(program, as_csv(FILTERED), tmp_path, block_bytes=64)
+    assert vectorized == per_cell

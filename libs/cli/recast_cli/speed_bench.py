@@ -60,6 +60,8 @@ class Conversion:
     header: list[str]
     convert: object  # body rows in -> body rows out (the intended conversion, on the train rows)
     duckdb_select: str  # SELECT ... FROM source (the columns are all VARCHAR)
+    # (general instructions, column instructions): the program is built from them when the example is not learned
+    instructions: tuple[str, dict[str, str]] | None = None
 
 
 def _row_local(rows):
@@ -74,7 +76,7 @@ def _group_by(rows):
     totals: dict[str, float] = {}
     for r in rows:
         totals[r[4]] = totals.get(r[4], 0.0) + float(r[3])
-    return [[city, f"{total:.2f}"] for city, total in sorted(totals.items())]
+    return [[city, f"{total:.2f}"] for city, total in totals.items()]
 
 
 CONVERSIONS = [
@@ -87,13 +89,16 @@ CONVERSIONS = [
     Conversion(
         "filter + arithmetic", "rows with a qty, total = amount x qty (2 decimals)",
         ["id", "city", "total"], _filter_arithmetic,
-        "SELECT id, city, printf('%.2f', CAST(amount AS DOUBLE) * CAST(qty AS INTEGER)) AS total FROM source "
-        "WHERE qty <> ''",
+        "SELECT id, city, CAST(amount AS DECIMAL(18, 2)) * CAST(qty AS INTEGER) AS total FROM source "
+        "WHERE trim(qty) <> ''",
+        ("keep only rows where qty is not blank",
+         {"total": "amount * qty", "name": "drop", "date": "drop", "amount": "drop", "qty": "drop"}),
     ),
     Conversion(
         "group-by", "total amount per city, cities in order",
-        ["city", "total"], _group_by,
-        "SELECT city, printf('%.2f', sum(CAST(amount AS DOUBLE))) AS total FROM source GROUP BY city ORDER BY city",
+        ["city", "amount"], _group_by,
+        "SELECT city, sum(CAST(amount AS DOUBLE)) AS amount FROM source GROUP BY city",
+        ("sum of amount per city", {}),
     ),
 ]
 
@@ -126,12 +131,22 @@ def generate_csv(path: Path, megabytes: int, seed: int = 7) -> int:
     return rows
 
 
-def learn_conversion(conversion: Conversion, timeout: float) -> Program | None:
+def learn_conversion(conversion: Conversion, timeout: float) -> tuple[Program | None, str]:
+    """(the program, how the engine got it): from the conversion's instructions when it has some (as a user
+    would state a filter or a group-by), else learned from its example pair."""
+    from recast_engine.instructions import read_instructions
+    from recast_engine.instructions.compile import CompileError, compile_program
     from recast_engine.synthesis.search import learn
 
     train = sample_rows(random.Random(11), 12)
+    if conversion.instructions:
+        try:
+            read = read_instructions(*conversion.instructions)
+            return compile_program(read, [HEADER] + train, conversion.header), "instructions"
+        except CompileError:
+            return None, ""
     result = learn([HEADER] + train, [conversion.header] + conversion.convert(train), header="yes", timeout=timeout)
-    return result.programs[0] if result.programs else None
+    return (result.programs[0], "example") if result.programs else (None, "")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -231,11 +246,12 @@ def run_speed_bench(megabytes: int = 1024, *, learn_timeout: float = 120.0, work
                 continue
             case: dict = {"name": conversion.name, "description": conversion.description}
             report["cases"].append(case)
-            program = learn_conversion(conversion, learn_timeout)
+            program, learned_from = learn_conversion(conversion, learn_timeout)
             if program is None:
                 case["learned"] = None
             else:
                 case["learned"] = program.describe()
+                case["learned_from"] = learned_from
                 outputs = {}
                 for backend in ("cell", "arrow"):
                     key = "vectorized" if backend == "arrow" else "per_cell"
@@ -281,6 +297,9 @@ def print_speed(report: dict, out=None) -> None:
     for case in report["cases"]:
         if case["learned"] is None:
             print(f"  {case['name']:<20}{'learned':<22}  the engine did not learn it", file=out)
+        else:
+            print(f"  {case['name']:<20}program (from its {case['learned_from']}): "
+                  + "; ".join(case["learned"])[:150], file=out)
         for key, label in (("vectorized", "learned (vectorized)"), ("per_cell", "learned (per-cell)"),
                            ("duckdb", "duckdb")):
             if key in case:

@@ -57,7 +57,7 @@ def render_vectorized(program: Program, *, title: str = "") -> str:
     main_by_row = "def main_by_row(" + main_by_row.partition('\n\n\nif __name__ == "__main__":')[0]
     imports, _, definitions = body.partition("\n\n\n")
     imports = _with_imports(imports, {"import functools", "import io", "import re"})
-    vector = [_HELPERS.strip("\n"), _steps_function(program)]
+    vector = [_HELPERS.strip("\n"), _steps_function(program, per_cell.copied_operators(program)[2])]
     vector += [f.strip("\n") for f in compiler.functions]
     lines = ["def output_columns(batch):", '    """The output columns of one record batch (arrays, or scalars for '
              'constants)."""', "    return ["]
@@ -70,7 +70,12 @@ def render_vectorized(program: Program, *, title: str = "") -> str:
     return "\n\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
 
 
-def _filter_source(step: Step) -> str | None:
+# Row filters whose decision reads the cell in `column` only (and passes the first row when `header`): the
+# vectorized script asks the step's own function, once per distinct value, whether a row holding it survives.
+ONE_CELL_FILTERS = {"keep_rows_where", "keep_rows_matching", "drop_empty_rows"}
+
+
+def _filter_source(step: Step, table_names: dict[str, str] | None = None) -> str | None:
     """The mask of the rows a filter step keeps, as source over a batch (None: not a filter we vectorize)."""
     column = step.args.get("column")
     if column is not None and (type(column) is not int or column < 0):
@@ -84,15 +89,19 @@ def _filter_source(step: Step) -> str | None:
         if not isinstance(pattern, str):
             return None
         return f"fully_matching(input_column(batch, {column}), {pattern!r}, portable={portable_pattern(pattern)})"
+    if step.op in ONE_CELL_FILTERS and column is not None:
+        function = (table_names or {}).get(step.op, step.op)
+        arguments = {k: v for k, v in step.args.items() if k != "header"}
+        return f"survives(input_column(batch, {column}), {function}, {per_cell.literal(arguments)}, {column})"
     return None
 
 
-def _steps_function(program: Program) -> str:
+def _steps_function(program: Program, table_names: dict[str, str]) -> str:
     lines = [f"STEPS = {len(program.steps)}", "", "", "def keep_rows(batch, seen):",
              '    """The rows of the batch the steps keep (filters: a mask per step)."""']
     for k, step in enumerate(program.steps):
         lines.append(f"    # step {k + 1}: {per_cell._comment_safe(step.describe(brief=True))}")
-        lines.append(f"    batch = keep(batch, {_filter_source(step)}, seen, {k}, "
+        lines.append(f"    batch = keep(batch, {_filter_source(step, table_names)}, seen, {k}, "
                      f"header={bool(step.args.get('header', False))})")
     lines.append("    return batch")
     return "\n".join(lines)
@@ -247,6 +256,17 @@ def not_empty(column):
     if pc.all(pc.string_is_ascii(column)).as_py() is not False:
         return pc.not_equal(strip_ascii(column), "")
     return per_value(lambda value: bool(value.strip()), column, kind=pa.bool_(), key="not_empty")
+
+
+def survives(column, step_function, arguments, index):
+    """Whether a row holding each value in column `index` passes the step: its own function (a filter that
+    reads that cell only), once per distinct value."""
+
+    def passes(value):
+        return any(True for _ in step_function([[""] * index + [value]], **arguments))
+
+    key = (step_function, index, repr(arguments))
+    return per_value(passes, column, kind=pa.bool_(), key=key)
 
 
 def not_empty_row(batch):
