@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any
 
 from recast_common.consumer import HandlerContext
+from recast_common.errors import is_transient
 from recast_common.events import Event, JobFailed, JobFeedback, JobPlanned, JobProfiled
 from recast_common.stage_files import candidates_key, instructions_key, profile_key
 from recast_engine.dsl import script_fingerprint
@@ -71,6 +72,8 @@ async def _profile_info(ctx: HandlerContext, event: Event) -> tuple[str, dict]:
     try:
         profile = json.loads(await ctx.storage.get_bytes(key))
     except Exception as exc:  # noqa: BLE001 - a missing profile only costs the header hint
+        if is_transient(exc):
+            raise  # S3 away: the consumer waits for it, rather than planning without the profile
         log.warning("profile %s unreadable (%s): header mode auto", key, exc)
         return "auto", {}
     return profile.get("header_mode", "auto"), profile.get("summary", {})

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from recast_common.consumer import HandlerContext
+from recast_common.errors import is_transient
 from recast_common.events import Event, JobCoded, JobFailed, JobFeedback, JobSucceeded
 from recast_common.stage_files import profile_key, verdict_key
 from recast_engine.dsl import candidate_fingerprint, script_fingerprint
@@ -71,7 +72,9 @@ async def header_guess(ctx: HandlerContext, event: JobCoded) -> bool:
     """Whether the expected output has a header row, from the job's profile (only names the diff's columns)."""
     try:
         profile = json.loads(await ctx.storage.get_bytes(profile_key(event.input_key)))
-    except Exception:  # noqa: BLE001 - no profile: compare without naming columns
+    except Exception as exc:  # noqa: BLE001 - no profile: compare without naming columns
+        if is_transient(exc):
+            raise  # S3 away: the consumer waits for it
         return False
     return bool(profile.get("header_guess"))
 
@@ -82,6 +85,8 @@ async def best_verdict(ctx: HandlerContext, event: JobCoded, current: dict[str, 
         try:
             earlier = json.loads(await ctx.storage.get_bytes(verdict_key(event.input_key, attempt)))
         except Exception as exc:  # noqa: BLE001 - an attempt without a stored verdict (e.g. failed while coding)
+            if is_transient(exc):
+                raise  # S3 away: the consumer waits for it, rather than forgetting a better attempt
             log.info("job %s attempt %d has no stored verdict: %s", event.job_id, attempt, exc)
             continue
         if score(earlier) > score(best):
