@@ -28,7 +28,7 @@ def cell_kind(value: str) -> str:
     return "text"
 
 
-def column_kind(kinds: Counter) -> str:
+def column_kind(kinds: Counter[str]) -> str:
     filled = {k: n for k, n in kinds.items() if k != "empty"}
     if not filled:
         return "empty"
@@ -36,7 +36,8 @@ def column_kind(kinds: Counter) -> str:
         return "integer"
     if set(filled) <= {"integer", "decimal"}:
         return "decimal"
-    return max(filled, key=lambda k: (filled[k], -_KINDS.index(k)))
+    kind: str = max(filled, key=lambda k: (filled[k], -_KINDS.index(k)))
+    return kind
 
 
 def looks_like_header(grid: list[Row]) -> bool:

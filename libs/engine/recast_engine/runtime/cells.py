@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import re
 import time
+from collections.abc import Callable
 from decimal import (
     ROUND_CEILING,
     ROUND_DOWN,
@@ -18,6 +19,7 @@ from decimal import (
     Decimal,
     InvalidOperation,
 )
+from typing import Any
 
 # ---------------------------------------------------------------------------------------------------------
 # Text
@@ -50,7 +52,7 @@ def trim(text: str) -> str:
 _CLOSERS = ";,)]}>"
 
 # Character classes a position can be anchored to. A one-character token name means that literal character.
-_TOKEN_CLASSES = {
+_TOKEN_CLASSES: dict[str, Callable[[str], bool]] = {
     "digits": str.isdigit,
     "letters": str.isalpha,
     "upper": str.isupper,
@@ -87,7 +89,7 @@ def _anchor_positions(text: str, after: str | None, before: str | None) -> list[
     return found
 
 
-def _position(text: str, spec: dict) -> int | None:
+def _position(text: str, spec: dict[str, Any]) -> int | None:
     """A position in text: {"index": k} (k < 0 counts from the end) or the k-th anchor
     {"after": token, "before": token, "k": k} (k < 0 counts from the last anchor)."""
     if "index" in spec:
@@ -100,7 +102,7 @@ def _position(text: str, spec: dict) -> int | None:
     return found[i] if 0 <= i < len(found) else None
 
 
-def substring(text: str, start: dict, end: dict) -> str:
+def substring(text: str, start: dict[str, Any], end: dict[str, Any]) -> str:
     """The text between two positions (see _position), or "" when a position is missing."""
     a = _position(text, start)
     b = _position(text, end)
@@ -114,7 +116,7 @@ def join_numbers(text: str, separator: str = "/") -> str:
     return separator.join(re.findall(r"\d+", text))
 
 
-def lookup(text: str, table: dict, default: str = "") -> str:
+def lookup(text: str, table: dict[str, str], default: str = "") -> str:
     """The value mapped to text in a table learned from the examples, else default."""
     return table.get(text, default)
 
@@ -157,7 +159,7 @@ def _parse_number(text: str, k: int = 1) -> Decimal | None:
 
 
 def _group_thousands(digits: str, separator: str) -> str:
-    groups = []
+    groups: list[str] = []
     while len(digits) > 3:
         groups.insert(0, digits[-3:])
         digits = digits[:-3]
@@ -223,7 +225,7 @@ def format_number(
 
 
 def _group_pairs(digits: str, separator: str) -> str:
-    groups = []
+    groups: list[str] = []
     while len(digits) > 2:
         groups.insert(0, digits[-2:])
         digits = digits[:-2]
@@ -307,7 +309,7 @@ def _hour12(hour: int) -> int:
 
 
 def _date_field(moment: datetime.datetime, part: str) -> str:
-    fields = {
+    fields: dict[str, Callable[[datetime.datetime], str]] = {
         "yyyy": lambda m: f"{m.year:04d}",
         "yy": lambda m: f"{m.year % 100:02d}",
         "M": lambda m: str(m.month),
@@ -461,7 +463,7 @@ def arith(left: str, right: str, operator: str) -> str:
     return _plain_decimal(value)
 
 
-def map_values(text: str, table: dict) -> str:
+def map_values(text: str, table: dict[str, str]) -> str:
     """The value `table` maps text to; a value it does not list is kept as it is."""
     return table.get(text, text)
 

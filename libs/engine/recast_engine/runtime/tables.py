@@ -18,9 +18,10 @@ import os
 import re
 import tempfile
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from csv import reader as csv_reader
 from csv import writer as csv_writer
+from typing import Any
 
 Row = list[str]
 
@@ -65,7 +66,7 @@ def _spool(rows: Iterable[Row]) -> list[Row] | _SpilledRows:
     return held
 
 
-def _sorted(rows: Iterable[Row], key, reverse: bool = False) -> list[Row] | Iterator[Row]:
+def _sorted(rows: Iterable[Row], key: Callable[[Row], Any], reverse: bool = False) -> list[Row] | Iterator[Row]:
     """sorted(rows, key=key, reverse=reverse) in bounded memory: an external merge sort beyond `_SPOOL_CELLS` cells.
 
     Stable like sorted(): runs keep input order and heapq.merge takes ties from the earlier run first.
@@ -300,7 +301,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _column_sort_key(rows: list[Row], column: int):
+def _column_sort_key(rows: Iterable[Row], column: int) -> Callable[[Row], Any]:
     """Numeric order for a column of numbers (empty cells last), text order otherwise, as a typed index sorts."""
     if all(_is_number(_cell(r, column)) for r in rows if _cell(r, column)):
         return lambda r: (0, float(_cell(r, column))) if _cell(r, column) else (1, 0.0)
@@ -460,7 +461,7 @@ def pivot(
     return [[corner] + columns] + [[r] + [table[r].get(c, "") for c in columns] for r in keys]
 
 
-def _key_order(keys: list[str]):
+def _key_order(keys: list[str]) -> Callable[[str], float] | None:
     """Sort key for index labels: numbers by value when all are numbers (as a typed index sorts), else text."""
     if keys and all(_is_number(k) for k in keys):
         return float
@@ -667,7 +668,7 @@ def keep_rows_where(
             yield row
 
 
-def _order_key(text: str):
+def _order_key(text: str) -> tuple[int, float, str]:
     number = _as_number(text)
     return (0, number, "") if number is not None else (1, 0.0, text.lower())
 

@@ -12,6 +12,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from recast_engine.dsl import Expr, call, const
 from recast_engine.synthesis.strings import PositionSpace, literal_tokens, position_space, spec_cost, spec_to_json
@@ -73,8 +74,8 @@ class ConcatSearch:
     sources: list[Source]
     atoms: list[Atom]
     deadline: float
-    memo: dict = field(default_factory=dict)
-    _piece_memo: dict = field(default_factory=dict)
+    memo: dict[tuple[int, ...], tuple[float, list[Expr] | None]] = field(default_factory=dict)
+    _piece_memo: dict[str, bool] = field(default_factory=dict)
     ticks: int = 0
 
     def best(self) -> tuple[float, Expr] | None:
@@ -226,7 +227,7 @@ class ConcatSearch:
         return edges
 
 
-Spec = tuple
+Spec = tuple[Any, ...]  # a position, as in strings.Spec
 # From an anchor to a fixed index inside the text (or back): right only while everything before the index keeps
 # its length ("after the space up to character 6" is one letter of "Hone Albert", seven of "Milica Zujovic").
 MIXED_POSITIONS_COST = 1.0

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from recast_engine.dsl import Expr, call, col, const
 from recast_engine.dsl.interpret import eval_expr
@@ -279,7 +279,7 @@ def _value_atoms(
     """Dates (of the column, of its words, of its numbers joined), formatted numbers and ranges."""
     found: list[Atom] = []
 
-    def add(generated, extra: float) -> None:
+    def add(generated: Iterable[tuple[Expr, tuple[str, ...], float]], extra: float) -> None:
         found.extend(Atom(expr, got, cost + extra + 0.01 * c) for expr, got, cost in generated)
 
     for token in tokens:

@@ -244,7 +244,7 @@ def _padding_cost(part: str, input_padded: bool) -> float:
     return (-0.05 if input_padded else 0.05) * padded_fields
 
 
-def _hour_or_minute_written(moments: list, outputs: list[str]) -> bool:
+def _hour_or_minute_written(moments: list[datetime.datetime], outputs: list[str]) -> bool:
     return any(all(_date_field(m, f) in o for m, o in zip(moments, outputs)) for f in ("h", "H", "m"))
 
 
@@ -269,17 +269,21 @@ def _same_readings(a: list[str], b: list[str], values: list[str]) -> bool:
 
 def _bucket_atoms(
     source: Expr, values: list[str], formats: list[str], outputs: list[str], extra: float, padded: bool
-):
+) -> Iterator[tuple[Expr, tuple[str, ...], float]]:
     if not any(("%H" in f or "%I" in f or "%M" in f) for f in formats[:1]):
         return
-    moments = [_parse_datetime(v, formats) for v in values]
+    parsed = [_parse_datetime(v, formats) for v in values]
+    moments = [m for m in parsed if m is not None]
+    if len(moments) < len(parsed):  # the formats were learned from these values: every one reads
+        return
     plain = tuple(moments)
-    seen: set[tuple] = set()
+    seen: set[tuple[datetime.datetime, ...]] = set()
     for bucket in _BUCKETS:
         for offset in range(0, bucket, 15 * _MIN):
             shifts = {0, bucket, bucket - _MIN, bucket - 1, bucket - 10 * _MIN}
             # cheapest first, so that of two roundings giving the same times the simpler is kept
-            roundings = sorted(((m, s) for m in _MODE_COST for s in shifts), key=lambda ms: _shift_cost(*ms, bucket))
+            roundings = sorted(((m, s) for m in _MODE_COST for s in shifts),
+                               key=lambda ms: _shift_cost(ms[0], ms[1], bucket))
             for mode, shift in roundings:
                 shifted = [_bucket_moment(m, bucket, offset, mode, shift) for m in moments]
                 key = tuple(shifted)
@@ -315,8 +319,9 @@ _RANGE_SEPARATORS = ["-", " - ", " and ", " to "]
 
 
 def _range_atoms(
-    source: Expr, moments: list, formats: list[str], outputs: list[str], extra: float, padded: bool
-):
+    source: Expr, moments: list[datetime.datetime], formats: list[str], outputs: list[str], extra: float,
+    padded: bool,
+) -> Iterator[tuple[Expr, tuple[str, ...], float]]:
     """time_range atoms: start and end of the bucket written with one pattern, as one part."""
     for bucket in _BUCKETS:
         for offset in range(0, bucket, 15 * _MIN):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from recast_engine.dsl import Expr, call
 from recast_engine.runtime.cells import _ROUNDING, _parse_number, format_number, number_range
@@ -58,13 +59,13 @@ def _value_cost(scale: str, step: str, mode: str, shift: str) -> float:
     return cost
 
 
-def _formats() -> Iterator[tuple[dict, float]]:
+def _formats() -> Iterator[tuple[dict[str, Any], float]]:
     for decimals in [None, 0, 1, 2, 3, 4, 5, 6, 7]:
         for min_decimals, trim in ([(0, False), (0, True), (1, True), (2, True), (3, True), (4, True)]
                                    if decimals is None else [(0, False)]):
             for int_digits in [0, 2, 3, 4, 5]:
                 for thousands, point in [("", "."), (",", "."), (".", ","), ("", ","), ("indian", ".")]:
-                    args: dict = {}
+                    args: dict[str, Any] = {}
                     cost = 0.0
                     if decimals is not None:
                         args["decimals"] = decimals
@@ -91,14 +92,14 @@ def _formats() -> Iterator[tuple[dict, float]]:
                     yield args, cost
 
 
-def _spaced_formats() -> Iterator[tuple[dict, float]]:
+def _spaced_formats() -> Iterator[tuple[dict[str, Any], float]]:
     """Column-aligned numbers: integer part right-aligned with spaces, fraction left-aligned."""
     for decimals in [None, 0, 1, 2, 3, 4]:
         for int_digits in [0, 2, 3, 4, 5, 6]:
             for fraction_width in [0, 1, 2, 3, 4, 5]:
                 if not int_digits and not fraction_width:
                     continue
-                args: dict = {}
+                args: dict[str, Any] = {}
                 cost = 1.5
                 if decimals is not None:
                     args["decimals"] = decimals
@@ -121,12 +122,13 @@ def number_atoms(source: Expr, values: list[str], outputs: list[str]) -> Iterato
     if not all(written):
         return
     for k in (1, 2, -1):
-        numbers = [_parse_number(v, k) for v in values]
-        if any(n is None for n in numbers):
+        parsed = [_parse_number(v, k) for v in values]
+        numbers = [n for n in parsed if n is not None]
+        if len(numbers) < len(parsed):
             continue
-        if k == -1 and numbers == [_parse_number(v, 1) for v in values]:
+        if k == -1 and parsed == [_parse_number(v, 1) for v in values]:
             continue
-        seen: dict[tuple, tuple[dict, float]] = {}
+        seen: dict[tuple[Decimal, ...], tuple[dict[str, Any], float]] = {}
         for scale in _SCALES:
             scaled = [n * Decimal(scale) for n in numbers]
             for step in _STEPS:
@@ -143,7 +145,7 @@ def number_atoms(source: Expr, values: list[str], outputs: list[str]) -> Iterato
                         key = tuple(result)
                         cost = _value_cost(scale, step, mode, shift) + (0.5 if k != 1 else 0.0)
                         if key not in seen or seen[key][1] > cost:
-                            args = {"k": k} if k != 1 else {}
+                            args: dict[str, Any] = {"k": k} if k != 1 else {}
                             if scale != "1":
                                 args["scale"] = scale
                             if step != "0":
@@ -155,7 +157,7 @@ def number_atoms(source: Expr, values: list[str], outputs: list[str]) -> Iterato
                             seen[key] = (args, cost)
         emitted: set[tuple[str, ...]] = set()
         for args, cost in sorted(seen.values(), key=lambda x: x[1]):
-            step_decimals = max(0, -Decimal(args.get("step", "1")).as_tuple().exponent)
+            step_decimals = max(0, -int(Decimal(args.get("step", "1")).as_tuple().exponent))
             spaced = any(" " in o for o in outputs)
             for fmt, fmt_cost in _FORMATS + (_SPACED_FORMATS if spaced else []):
                 full = {**args, **fmt}
@@ -187,7 +189,7 @@ def range_atoms(source: Expr, values: list[str], outputs: list[str]) -> Iterator
             shifts = [None] + ([str(Decimal(step) - 1)] if Decimal(step) >= 2 else [])
             for end_shift in shifts:
                 for separator in _SEPARATORS:
-                    args: dict = {"step": step}
+                    args: dict[str, Any] = {"step": step}
                     if end_shift is not None:
                         args["end_shift"] = end_shift
                     if separator != "-":

@@ -13,10 +13,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Literal
 
 from recast_engine import operators
-from recast_engine.dsl import OutputColumn, Program, Step, col, const
+from recast_engine.dsl import Expr, OutputColumn, Program, Step, col, const
 from recast_engine.dsl.interpret import eval_expr, run
 from recast_engine.kinds import looks_like_header
 from recast_engine.synthesis.columns import learn_column
@@ -61,8 +62,9 @@ class _Search:
     max_candidates: int
     sample_rows: int
     found: list[Program] = field(default_factory=list)
-    finished: set = field(default_factory=set)  # (steps, header, learn) already completed
-    near_misses: list = field(default_factory=list)  # grids mostly explained by copies, for learn_column
+    finished: set[tuple[str, bool, bool]] = field(default_factory=set)  # (steps, header, learn) already completed
+    # grids mostly explained by copies, for learn_column: (unexplained, steps count, steps, grid, header)
+    near_misses: list[tuple[int, int, list[Step], list[Row], bool]] = field(default_factory=list)
     soft_deadline: float = 0.0  # once a clean candidate exists, stop collecting alternatives after this
     learning_until: float = 0.0  # learn_column may run until then (a share of the timeout)
     fingerprints: set[str] = field(default_factory=set)
@@ -124,7 +126,7 @@ def _hard_limit(seconds: float) -> Iterator[None]:
         yield
         return
 
-    def _raise(signum, frame):
+    def _raise(signum: int, frame: FrameType | None) -> None:
         raise _Interrupted
 
     started = time.monotonic()
@@ -144,9 +146,9 @@ def _hard_limit(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, max(left, 0.001), previous_interval)
 
 
-def _learn_value(rows: list[Row], outputs: list[str], deadline: float, sample: int, seconds: float) -> list:
+def _learn_value(rows: list[Row], outputs: list[str], deadline: float, sample: int, seconds: float) -> list[Expr]:
     """Expressions explaining outputs over rows, learned on a prefix and checked on every row."""
-    exprs = []
+    exprs: list[Expr] = []
     budget = min(deadline, time.monotonic() + seconds)
     if time.monotonic() >= budget:
         return exprs
@@ -371,7 +373,7 @@ def _judge(
 ) -> None:
     """The confidence in the best program (see trust): trusted, ambiguous or memorizes, with reason and suggestion."""
 
-    def relearn(rows: list[Row], outputs: list[str]):
+    def relearn(rows: list[Row], outputs: list[str]) -> Expr | None:
         exprs = _learn_value(rows, outputs, deadline, len(rows), RELEARN_SECONDS)
         return exprs[0] if exprs else None
 

@@ -9,10 +9,11 @@ Tokens are the character classes of recast_engine.runtime.cells or single litera
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from recast_engine.runtime.cells import _TOKEN_CLASSES, _anchor_positions
 
-Spec = tuple
+Spec = tuple[Any, ...]  # ("index", k) or ("anchor", after, before, k)
 
 CLASS_TOKENS = tuple(_TOKEN_CLASSES)
 
@@ -29,11 +30,11 @@ def literal_tokens(texts: list[str]) -> list[str]:
     return sorted(counts, key=lambda c: (-counts[c], c))[:MAX_LITERAL_TOKENS]
 
 
-def spec_to_json(spec: Spec) -> dict:
+def spec_to_json(spec: Spec) -> dict[str, Any]:
     if spec[0] == "index":
         return {"index": spec[1]}
     _, after, before, k = spec
-    out: dict = {}
+    out: dict[str, Any] = {}
     if after is not None:
         out["after"] = after
     if before is not None:
@@ -48,7 +49,7 @@ def spec_cost(spec: Spec) -> float:
         k = spec[1]
         if k in (0, -1):
             return 0.0
-        return 3.0 + 0.05 * min(abs(k), 40) + (0.02 if k < 0 else 0.0)
+        return float(3.0 + 0.05 * min(abs(k), 40) + (0.02 if k < 0 else 0.0))
     _, after, before, k = spec
     cost = 1.0
     for tok in (after, before):
@@ -65,7 +66,7 @@ def spec_cost(spec: Spec) -> float:
     if after is not None and before is not None:
         cost += 0.3  # two anchors are more specific than one
     cost += 0.4 * (abs(k) - 1) + (0.05 if k < 0 else 0.0)
-    return cost
+    return float(cost)
 
 
 @dataclass

@@ -28,7 +28,8 @@ class Context:
     expected_cells: set[str]
     expected_width: int
     numeric_gaps: bool = False  # some output cells are numbers as pandas writes floats ("7.0", "1e-05")
-    memo: dict = field(default_factory=dict)  # per-column facts, reused across the grids of one search
+    # per-column facts, reused across the grids of one search
+    memo: dict[tuple[str, ...], bool] = field(default_factory=dict)
     last: bool = False  # no step may follow the one proposed (the search's last depth)
 
     @classmethod

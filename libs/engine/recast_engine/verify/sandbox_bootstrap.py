@@ -192,7 +192,7 @@ def _drop_privileges(uid: int) -> None:
     os.setresuid(uid, uid, uid)
 
 
-def _set_limits(limits: dict) -> None:
+def _set_limits(limits: dict[str, int]) -> None:
     def cap(kind: int, value: int | None) -> None:
         if value is not None:
             resource.setrlimit(kind, (value, value))
