@@ -147,8 +147,9 @@ class _Compiler:
             # concat writes str() of every part: any part may be computed per value
             inputs = [self.compile(e, top=True) for e in expr.inputs]
         else:
-            inputs = [self._kernel(e, False) for e in expr.inputs]
-            if any(i is None for i in inputs):
+            kernels = [self._kernel(e, False) for e in expr.inputs]
+            inputs = [k for k in kernels if k is not None]
+            if len(inputs) < len(kernels):
                 return None
         is_array = [not (e.op == "const") for e in expr.inputs]
         name = self.cell_names.get(expr.op, expr.op)

@@ -53,6 +53,7 @@ def _substring(args: dict[str, Any], inputs: list[str], is_array: list[bool], pe
         return None
     if not all(isinstance(p, dict) and set(p) == {"index"} and type(p["index"]) is int for p in (start, end)):
         return None
+    assert isinstance(start, dict) and isinstance(end, dict)
     return f"substring_by_index({inputs[0]}, {start['index']}, {end['index']})"
 
 

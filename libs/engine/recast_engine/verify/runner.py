@@ -90,7 +90,9 @@ def run_plain(
     timer = threading.Timer(timeout_seconds, kill)
     timer.start()
     stderr_chunks: list[bytes] = []
-    reader = threading.Thread(target=lambda: stderr_chunks.append(proc.stderr.read()), daemon=True)
+    stderr = proc.stderr
+    assert stderr is not None  # a pipe
+    reader = threading.Thread(target=lambda: stderr_chunks.append(stderr.read()), daemon=True)
     reader.start()
     try:
         _, status, usage = os.wait4(proc.pid, 0)

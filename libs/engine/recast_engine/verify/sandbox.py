@@ -52,6 +52,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import IO, Any
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class RunResult:
     stdout_bytes: int = 0
     isolation: list[str] = field(default_factory=list)  # layers applied, e.g. ["netns", "mountns", "pidns", "uid"]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -164,6 +165,7 @@ def _run_in(work: Path, script: Path, input_path: Path, output_path: Path, limit
         work.chmod(0o711)
         for path in (inner_script, inner_input, work):
             os.chown(path, uid, uid)
+    env = _scrubbed_env(work)
     config = {
         "work": str(work),
         "uid": uid,
@@ -172,7 +174,7 @@ def _run_in(work: Path, script: Path, input_path: Path, output_path: Path, limit
         "script": str(inner_script),
         "input": str(inner_input),
         "output": str(inner_output),
-        "env": _scrubbed_env(work),
+        "env": env,
         "needed_paths": _interpreter_paths() + [str(work)],
         "limits": {
             "cpu_seconds": limits.cpu_limit(),
@@ -182,7 +184,7 @@ def _run_in(work: Path, script: Path, input_path: Path, output_path: Path, limit
         },
     }
     run = _Monitor(limits, placed=(inner_script.name, inner_input.name)).run(
-        [sys.executable, "-I", "-S", str(BOOTSTRAP), "{fd}", json.dumps(config)], work, config["env"], uid
+        [sys.executable, "-I", "-S", str(BOOTSTRAP), "{fd}", json.dumps(config)], work, env, uid
     )
     if uid is not None:
         _take_back(work)
@@ -249,7 +251,7 @@ class _Run:
     too_chatty: bool = False
     over_quota: str = ""  # what the script wrote past Limits.disk_mb / max_files, in words
     started: bool = True
-    status: dict = field(default_factory=dict)
+    status: dict[str, Any] = field(default_factory=dict)
 
 
 class _Monitor:
@@ -294,10 +296,11 @@ class _Monitor:
             return state
         os.close(status_write)
         status_file = os.fdopen(status_read, "rb", buffering=0)
+        streams: list[IO[bytes]] = [s for s in (proc.stdout, proc.stderr, status_file) if s is not None]  # pipes
         deadline = start + self.limits.timeout_seconds
         cap = int(self.limits.log_cap_mb * 2**20)
         with selectors.DefaultSelector() as selector:
-            for stream in (proc.stdout, proc.stderr, status_file):
+            for stream in streams:
                 os.set_blocking(stream.fileno(), False)
                 selector.register(stream, selectors.EVENT_READ)
             exit_fd = _pidfd(proc.pid)  # readable once the bootstrap exits: no polling delay at the end
@@ -335,7 +338,7 @@ class _Monitor:
             self._drain(selector, proc)
         if not state.over_quota:
             self._check_disk(work, final=True)  # what a fast writer wrote since the last scan
-        for stream in (proc.stdout, proc.stderr, status_file):
+        for stream in streams:
             stream.close()
         state.status = self._status()
         if state.status.get("errors"):
@@ -350,8 +353,8 @@ class _Monitor:
             state.peak_rss_mb = usage.ru_maxrss / 1024 if usage else 0.0
         return state
 
-    def _status(self) -> dict:
-        status: dict = {}
+    def _status(self) -> dict[str, Any]:
+        status: dict[str, Any] = {}
         for line in self.status_bytes.splitlines():
             try:
                 status.update(json.loads(line))
@@ -359,7 +362,7 @@ class _Monitor:
                 continue
         return status
 
-    def _read(self, stream, proc: subprocess.Popen, selector: selectors.BaseSelector) -> None:
+    def _read(self, stream: Any, proc: subprocess.Popen[bytes], selector: selectors.BaseSelector) -> None:
         try:
             data = os.read(stream.fileno(), 1 << 16)
         except BlockingIOError:
@@ -376,7 +379,7 @@ class _Monitor:
         else:
             self.status_bytes = (self.status_bytes + data)[:65536]
 
-    def _drain(self, selector: selectors.BaseSelector, proc: subprocess.Popen) -> None:
+    def _drain(self, selector: selectors.BaseSelector, proc: subprocess.Popen[bytes]) -> None:
         """What the pipes still hold, without waiting on leftovers that keep them open."""
         for _ in range(64):
             if not selector.get_map():
@@ -387,14 +390,14 @@ class _Monitor:
             for key, _ in ready:
                 self._read(key.fileobj, proc, selector)
 
-    def _kill_and_reap(self, proc: subprocess.Popen, uid: int | None):
+    def _kill_and_reap(self, proc: subprocess.Popen[bytes], uid: int | None) -> Any:
         _kill_group(proc.pid)
         self._kill_escapees(uid)
         _, wait_status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(wait_status)
         return usage
 
-    def _kill_leftovers(self, proc: subprocess.Popen, uid: int | None) -> None:
+    def _kill_leftovers(self, proc: subprocess.Popen[bytes], uid: int | None) -> None:
         # the script's own children that outlived it (with a PID namespace the kernel already killed them)
         _kill_group(proc.pid)
         self._kill_escapees(uid)
@@ -559,10 +562,11 @@ def _remove_entry(parent_fd: int, name: str, depth: int = 0) -> None:
     except FileNotFoundError:
         return
     except OSError:  # not a folder (a file, a symlink: ELOOP/ENOTDIR), or one we may not open yet
-        folder = _open_folder_taken_back(parent_fd, name)
-        if folder is None:
+        taken = _open_folder_taken_back(parent_fd, name)
+        if taken is None:
             _unlink(parent_fd, name)
             return
+        folder = taken
     try:
         if depth > 512:
             raise OSError(f"sandbox work folder nested deeper than 512 levels at {name}")

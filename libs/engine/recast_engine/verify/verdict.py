@@ -245,9 +245,9 @@ class _Comparison:
             return
         for index, expected_cell in enumerate(want):
             source = column_map[index] if index < len(column_map) else (index if index < len(got) else None)
-            got_cell = got[source] if source is not None and source < len(got) else None
-            if got_cell != expected_cell:
-                self._mismatch(number, index, source, expected_cell, got_cell)
+            found = got[source] if source is not None and source < len(got) else None
+            if found != expected_cell:
+                self._mismatch(number, index, source, expected_cell, found)
 
     def _mismatch(self, number: int, index: int, source: int | None, expected_cell: str,
                   got_cell: str | None) -> None:
@@ -274,7 +274,7 @@ class _Comparison:
             key = hash(tuple(row))
             hashes[key] += 1
             if len(candidates) < ROW_CANDIDATES:
-                candidates.append((key, RowExample(number, [_clean(c) for c in row[:MAX_ROW_CELLS]])))
+                candidates.append((key, RowExample(number, [_clean(c) or "" for c in row[:MAX_ROW_CELLS]])))
 
     def _order_check(self) -> None:
         if self.expected_hashes is None or self.actual_hashes is None:
