@@ -65,9 +65,12 @@ def _formula_expr(node: Node, columns: Columns) -> Expr:
         return const(node.value)
     if node.kind == "col":
         return col(columns.index(node.value, "formula column"))
+    left, right = node.left, node.right
+    assert left is not None  # an operator node has its operands
     if node.kind == "neg":
-        return call("arith", const("0"), _formula_expr(node.left, columns), operator="-")
-    return call("arith", _formula_expr(node.left, columns), _formula_expr(node.right, columns), operator=node.kind)
+        return call("arith", const("0"), _formula_expr(left, columns), operator="-")
+    assert right is not None
+    return call("arith", _formula_expr(left, columns), _formula_expr(right, columns), operator=node.kind)
 
 
 def date_formats_for(values: list[str]) -> list[str]:
@@ -184,21 +187,23 @@ def compile_program(
     out: list[OutputColumn] = []
     if output_header is not None:
         for name in output_header:
-            rule = next((r for r in rules if _key(r.output_name() or "") == _key(name)), None)
-            source_name = rule.column if rule else name
+            named = next((r for r in rules if _key(r.output_name() or "") == _key(name)), None)
+            source_name = named.column if named else name
             source = after.index(source_name) if after.has(source_name) else None
-            if rule is None and source is None:
+            if named is None and source is None:
                 raise CompileError(f"output column {name!r} has no instruction and no input column of that name")
-            out.append(output(rule, source, name))
+            out.append(output(named, source, name))
     else:
         for i, name in enumerate(after.names):
-            rule = next((r for r in rules if _key(r.column) == _key(name)), None)
-            if rule is not None and rule.output_name() is None:
+            found = next((r for r in rules if _key(r.column) == _key(name)), None)
+            out_name = found.output_name() if found is not None else name
+            if out_name is None:  # dropped
                 continue
-            out.append(output(rule, i, rule.output_name() if rule else name))
+            out.append(output(found, i, out_name))
         for rule in rules:
-            if rule.formula() is not None and not after.has(rule.column) and rule.output_name():
-                out.append(output(rule, None, rule.output_name()))
+            formula_name = rule.output_name()
+            if rule.formula() is not None and not after.has(rule.column) and formula_name:
+                out.append(output(rule, None, formula_name))
     if not out:
         raise CompileError("the instructions leave no output column")
     notes = ["built from the instructions:"] + [f"  {line}" for line in instructions.understood()]

@@ -37,6 +37,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
             raise FormulaError(f"unexpected {text[pos:pos + 10]!r}")
         pos = match.end()
         kind = match.lastgroup
+        assert kind is not None  # every alternative of _TOKEN is a named group
         value = match.group(kind)
         if kind in ("bq", "dq", "sq"):
             kind = "name"
@@ -95,8 +96,9 @@ def parse_formula(text: str) -> Node:
         raise FormulaError("no arithmetic operator")
     parser = _Parser(tokens)
     node = parser.expr()
-    if parser.peek() is not None:
-        raise FormulaError(f"unexpected {parser.peek()[1]!r}")
+    extra = parser.peek()
+    if extra is not None:
+        raise FormulaError(f"unexpected {extra[1]!r}")
     return node
 
 
@@ -128,9 +130,12 @@ def to_text(node: Node) -> str:
         return node.value
     if node.kind == "col":
         return _name(node.value)
+    left, right = node.left, node.right
+    assert left is not None  # an operator node has its operands
     if node.kind == "neg":
-        inner = to_text(node.left)
-        return f"-{inner}" if node.left.kind in ("num", "col", "neg") else f"-({inner})"
+        inner = to_text(left)
+        return f"-{inner}" if left.kind in ("num", "col", "neg") else f"-({inner})"
+    assert right is not None
     mine = _PRECEDENCE[node.kind]
 
     def side(child: Node, right: bool) -> str:
@@ -138,4 +143,4 @@ def to_text(node: Node) -> str:
         theirs = _PRECEDENCE.get(child.kind, 3)
         return f"({text})" if theirs < mine or (right and theirs == mine) else text
 
-    return f"{side(node.left, False)} {node.kind} {side(node.right, True)}"
+    return f"{side(left, False)} {node.kind} {side(right, True)}"

@@ -376,7 +376,7 @@ def read_general_instructions(text: str | None) -> tuple[list[TableAction], list
         halves = [h for h in re.split(r",? and |, ", sentence, flags=_I) if h.strip()]
         read = [_table_action(h) for h in halves] if len(halves) > 1 else [None]
         if all(a is not None for a in read):
-            actions.extend(read)
+            actions.extend(a for a in read if a is not None)
         else:
             unread.append(_clean(sentence))
     return actions, unread

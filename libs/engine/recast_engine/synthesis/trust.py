@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from recast_engine.dsl import Expr, Program
+from recast_engine.dsl import Expr, Program, Step
 from recast_engine.dsl.interpret import apply_steps, eval_expr, run
 
 Row = list[str]
@@ -42,7 +42,7 @@ class Assessment:
 
 def assess(
     programs: list[Program],
-    costs: list,
+    costs: list[tuple[int, int]],
     input_grid: list[Row],
     expected_grid: list[Row],
     relearn: Callable[[list[Row], list[str]], Expr | None] | None = None,
@@ -96,11 +96,11 @@ def _constant_output(expr: Expr) -> bool:
     return False
 
 
-def _cost_head(cost) -> float:
-    return cost[0] if isinstance(cost, (tuple, list)) else cost
+def _cost_head(cost: tuple[int, ...] | list[int] | float) -> float:
+    return float(cost[0] if isinstance(cost, (tuple, list)) else cost)
 
 
-def _safe_memorizing(program: Program, grid: list[Row]) -> list:
+def _safe_memorizing(program: Program, grid: list[Row]) -> list[tuple[str, str]] | list[str]:
     try:
         return memorizing(program, grid)
     except Exception:  # noqa: BLE001
@@ -216,7 +216,7 @@ def _plain_table(grid: list[Row]) -> bool:
     return width >= 2 and all(len(r) == width and all(c.strip() for c in r) for r in grid)
 
 
-def _table_step(step):
+def _table_step(step: Step) -> Callable[..., Iterable[Row]]:
     from recast_engine import operators
 
     return operators.table(step.op).function
@@ -239,7 +239,7 @@ def _alike_records(body: list[Row], size: int, offset: int) -> bool:
     block of `size`: records of one table, not the lines of one record (a one-cell list is laid out by position)."""
     if sum(1 for r in body if sum(1 for c in r if c.strip()) >= 2) * 2 < len(body):
         return False
-    phases: list[set] = [set() for _ in range(size)]
+    phases: list[set[tuple[str, ...]]] = [set() for _ in range(size)]
     for i, row in enumerate(body):
         phases[(i + offset) % size].add(_shape(row))
     filled = [p for p in phases if p]
@@ -281,7 +281,8 @@ def _nodes_with_rows(expr: Expr, rows: list[Row]) -> Iterator[tuple[Expr, list[R
 
 
 def _node_finding(
-    node: Expr, rows: list[Row], label: str, head: Row | None, data_cells: dict, total_rows: int
+    node: Expr, rows: list[Row], label: str, head: Row | None | Literal[False], data_cells: dict[str, tuple[int, int]],
+    total_rows: int,
 ) -> tuple[str, str] | None:
     if node.op == "lookup" and node.inputs:
         return _lookup_finding(node, rows, label, head)
@@ -309,7 +310,9 @@ def _node_finding(
     return None
 
 
-def _lookup_finding(node: Expr, rows: list[Row], label: str, head: Row | None) -> tuple[str, str] | None:
+def _lookup_finding(
+    node: Expr, rows: list[Row], label: str, head: Row | None | Literal[False]
+) -> tuple[str, str] | None:
     table = node.args.get("table") or {}
     if not table:
         return None
@@ -329,7 +332,9 @@ def _lookup_finding(node: Expr, rows: list[Row], label: str, head: Row | None) -
     )
 
 
-def _conditional_finding(node: Expr, rows: list[Row], label: str, head: Row | None) -> tuple[str, str] | None:
+def _conditional_finding(
+    node: Expr, rows: list[Row], label: str, head: Row | None | Literal[False]
+) -> tuple[str, str] | None:
     regex = re.compile(node.args["pattern"])
     tested = [str(eval_expr(node.inputs[0], r)) for r in rows]
     matched = sum(1 for t in tested if regex.search(t))
@@ -381,7 +386,7 @@ def _held_out_failure(
     return None
 
 
-def _skeleton(expr: Expr) -> tuple:
+def _skeleton(expr: Expr) -> tuple[Any, ...]:
     return (expr.op, tuple(_skeleton(i) for i in expr.inputs))
 
 
@@ -475,7 +480,9 @@ def explain_failure(unexplained: list[str], input_grid: list[Row], expected_grid
     )
 
 
-def _first_unproduced_cell(j: int, input_grid: list[Row], expected_grid: list[Row], head: int):
+def _first_unproduced_cell(
+    j: int, input_grid: list[Row], expected_grid: list[Row], head: int
+) -> tuple[int, str] | None:
     """The first non-empty cell of output column j that no input cell of its row holds as is."""
     same_rows = len(input_grid) == len(expected_grid)
     for i in range(head, len(expected_grid)):
