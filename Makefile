@@ -38,6 +38,7 @@ bench: venv
 
 lint: venv
 	$(PY) -m ruff check libs services tests
+	$(PY) -m mypy
 
 clean:
 	rm -rf $(VENV) data bench-report.json

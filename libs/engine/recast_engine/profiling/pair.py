@@ -12,7 +12,7 @@ from recast_engine.profiling.table import Progress, Row, profile_file, profile_r
 RELATION_ROWS = 5000  # rows of each file compared for the copied-cell share
 
 
-def _relation(input_head: list[Row], expected_head: list[Row], input_rows: int, expected_rows: int) -> dict:
+def _relation(input_head: list[Row], expected_head: list[Row], input_rows: int, expected_rows: int) -> dict[str, Any]:
     input_cells = {c for r in input_head for c in r}
     expected_cells = [c for r in expected_head for c in r]
     copied = sum(1 for c in expected_cells if c in input_cells)
@@ -23,7 +23,7 @@ def _relation(input_head: list[Row], expected_head: list[Row], input_rows: int, 
     }
 
 
-def _combine(source: dict, target: dict, relation: dict, header: str) -> dict[str, Any]:
+def _combine(source: dict[str, Any], target: dict[str, Any], relation: dict[str, Any], header: str) -> dict[str, Any]:
     if header == "yes":
         header_guess = True
     elif header == "no":
@@ -49,7 +49,7 @@ def _head(path: Path) -> list[Row]:
         return list(itertools.islice(csv.reader(handle), RELATION_ROWS))
 
 
-def profile_pair_files(input_path: str | os.PathLike, expected_path: str | os.PathLike, header: str = "auto",
+def profile_pair_files(input_path: str | os.PathLike[str], expected_path: str | os.PathLike[str], header: str = "auto",
                        progress: Progress | None = None) -> dict[str, Any]:
     """Profile both files of a train pair from disk in one streaming pass each.
 

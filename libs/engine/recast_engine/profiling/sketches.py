@@ -157,7 +157,7 @@ class QuantileSketch:
         if not weighted:
             return [None for _ in qs]
         total = sum(w for _, w in weighted)
-        out = []
+        out: list[float | None] = []
         for q in qs:
             target, seen = q * total, 0
             chosen = weighted[-1][0]
@@ -185,7 +185,7 @@ def exact_quantiles(counts: Iterable[tuple[float, int]], qs: Iterable[float]) ->
     n = sum(c for _, c in values)
     if n == 0:
         return [None for _ in qs]
-    out = []
+    out: list[float | None] = []
     for q in qs:
         pos = q * (n - 1)
         lo = math.floor(pos)

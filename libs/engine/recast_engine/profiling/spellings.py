@@ -21,7 +21,7 @@ def date_spelling(value: str) -> str:
     """The shape of a date: 4-digit runs are YYYY, other digit runs NN, month names MON."""
     text = _MONTH_WORD.sub("MON", value.strip())
 
-    def digits(match: re.Match) -> str:
+    def digits(match: re.Match[str]) -> str:
         return "YYYY" if len(match.group()) == 4 else "NN"
 
     return _DIGITS.sub(digits, text)
@@ -50,9 +50,9 @@ def date_fields(value: str) -> tuple[int, int, int] | None:
     text = _MONTH_WORD.sub(lambda m: f"MON{_MONTHS.index(m.group(1).lower()[:3]) + 1}", value.strip())
     match = re.match(r"^(?:[A-Za-z]+,?\s+)?(?:(\d{1,2})\s+MON(\d+)|MON(\d+)\s+(\d{1,2}),?)\s+(\d{4})$", text)
     if match:
-        day1, month1, month2, day2, year = match.groups()
+        day1, month1, month2, day2, year_text = match.groups()
         month, day = (month1, day1) if month1 else (month2, day2)
-        return int(year), int(month), int(day)
+        return int(year_text), int(month), int(day)
     return None
 
 

@@ -67,8 +67,8 @@ class _TableState:
         self.header_row = header_row
         self.bound = max(1_000, EXACT_VALUES_BUDGET // max(1, width_hint))
         self.columns: list[ColumnProfiler] = []
-        self.adders: list = []  # the columns' add methods (one attribute lookup less per cell)
-        self.widths: Counter = Counter()
+        self.adders: list[Callable[[str], None]] = []  # the columns' add methods (one attribute lookup less per cell)
+        self.widths: Counter[int] = Counter()
         self.duplicates = DuplicateCounter()
         self.data_rows = 0
         self.blank_rows = 0
@@ -127,8 +127,8 @@ class _CountingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # noqa: ANN001 - memoryview
-        n = self.raw.readinto(buffer)
+    def readinto(self, buffer: Any) -> int:  # a memoryview
+        n: int = self.raw.readinto(buffer)  # type: ignore[attr-defined]  # a binary file is buffered or raw
         self.count += n or 0
         return n
 
@@ -155,7 +155,9 @@ def profile_stream(binary: BinaryIO, header_mode: str = "auto", total: int | Non
     return profile
 
 
-def profile_file(path: str | os.PathLike, header_mode: str = "auto", progress: Progress | None = None) -> dict:
+def profile_file(
+    path: str | os.PathLike[str], header_mode: str = "auto", progress: Progress | None = None
+) -> dict[str, Any]:
     """Profile a CSV file in one pass, in bounded memory."""
     path = Path(path)
     with path.open("rb") as binary:
