@@ -94,6 +94,8 @@ async def kept_candidates(ctx: HandlerContext, input_key: str) -> tuple[list[dic
     try:
         kept = json.loads(await ctx.storage.get_bytes(key))
     except Exception as exc:  # noqa: BLE001 - no file (or an unreadable one) only costs a new search
+        if is_transient(exc):
+            raise  # S3 away: the consumer waits for it, rather than searching again
         log.info("no kept candidates at %s (%s): searching", key, type(exc).__name__)
         return [], None
     if not isinstance(kept, dict):
