@@ -111,12 +111,18 @@ _SAMPLE_ARGS: dict[object, object] = {
 }
 
 
+# arguments a sample of their type does not suit (a date field, a decimal step)
+_SAMPLE_BY_NAME: dict[str, object] = {"part": "yyyy", "step": "10"}
+
+
 def _sample_args(op: operators.Operator) -> dict:
     args = {}
     for name, field in op.arguments.model_fields.items():
         if not field.is_required():
             continue
-        if typing.get_origin(field.annotation) is typing.Literal:
+        if name in _SAMPLE_BY_NAME:
+            args[name] = _SAMPLE_BY_NAME[name]
+        elif typing.get_origin(field.annotation) is typing.Literal:
             args[name] = typing.get_args(field.annotation)[0]
         else:
             assert field.annotation in _SAMPLE_ARGS, f"{op.name}: no sample for {name}: {field.annotation}"
