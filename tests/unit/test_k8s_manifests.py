@@ -176,3 +176,20 @@ def test_every_alert_has_a_runbook_section_and_queries_only_exposed_metrics(obje
         assert anchor in anchors, f'{rule["alert"]}: no section "## {anchor}" in docs/runbook.md'
         for name in OURS.findall(rule["expr"]):
             assert name in known, f'{rule["alert"]} queries {name}, which no service exposes'
+
+
+def test_the_probe_paths_of_the_manifests_are_served(objects):
+    from gateway.app import create_app
+    from recast_common.settings import Settings
+
+    gateway = pod_spec(of_kind(objects, "Deployment")["gateway"])["containers"][0]
+    paths = {gateway[probe]["httpGet"]["path"] for probe in ("livenessProbe", "readinessProbe", "startupProbe")}
+    routes = create_app(Settings(dev_mode=True)).router.routes
+    served = {route.path for route in routes if hasattr(route, "path")}
+    served |= {context.path_format for route in routes if hasattr(route, "effective_route_contexts")
+               for context in route.effective_route_contexts()}
+    assert "/nowhere" not in served and paths <= served, paths - served
+    consumer_paths = {c[probe]["httpGet"]["path"] for name, d in of_kind(objects, "Deployment").items()
+                      if name != "gateway" for c in pod_spec(d)["containers"]
+                      for probe in ("livenessProbe", "readinessProbe")}
+    assert consumer_paths == {"/healthz", "/readyz"}  # recast_common.metrics serves these two
