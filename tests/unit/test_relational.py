@@ -105,3 +105,18 @@ def test_a_share_of_the_column_total_is_learned_through_a_window():
     program = solve(grid, expected)
     assert run(program, [["s", "r"], ["x", "1"], ["y", "3"]]) == [["s", "r", "share"], ["x", "1", "25.00"],
                                                                   ["y", "3", "75.00"]]
+
+
+def test_a_filter_on_a_value_only_one_row_holds_is_reported_as_memorizing():
+    from recast_engine.dsl import Program, Step
+    from recast_engine.synthesis import trust
+
+    picks = Program(steps=[Step(op="filter_rows", args={"where": {"column": 0, "test": "eq", "value": "4"},
+                                                        "header": True})])
+    assert any("only one row" in reason for reason, _ in trust.memorizing(picks, ORDERS))
+    by_status = Program(steps=[Step(op="filter_rows", args={"where": {"column": 2, "test": "eq", "value": "shipped"},
+                                                            "header": True})])
+    assert trust.memorizing(by_status, ORDERS) == []
+    total_row = [["a"], ["1"], ["Total"]]
+    drop_total = Program(steps=[Step(op="filter_rows", args={"where": {"column": 0, "test": "ne", "value": "Total"}})])
+    assert trust.memorizing(drop_total, total_row) == []

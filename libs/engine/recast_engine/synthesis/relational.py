@@ -175,12 +175,16 @@ def _atoms(body: list[Row], mask: list[bool], kinds: list[ColumnKind]) -> list[A
                 add({"column": c, "test": "empty"}, 1.0)
             if empties_k == {False} and all(not v.strip() for v in d_values):
                 add({"column": c, "test": "filled"}, 1.0)
+        everywhere = Counter(raw)
         for side, other in ((k_values, d_set), (d_values, k_set)):
             counts = Counter(side)
             typed = {"as": "number"} if kind.as_ == "number" else {}
             for value, count in counts.most_common(3):
-                if value.strip():
+                if not value.strip():
+                    continue
+                if not picks_one_row(value, everywhere[value], "eq"):
                     add({"column": c, "test": "eq", "value": value, **typed}, 1.5 + 0.01 * c)
+                if not picks_one_row(value, everywhere[value], "ne"):
                     add({"column": c, "test": "ne", "value": value, **typed}, 1.7 + 0.01 * c)
         if 1 < len(k_set) <= 3 and not k_set & d_set and len(k_values) > len(k_set):
             add({"column": c, "test": "in", "values": sorted(k_set)}, 2.5 + len(k_set))
@@ -196,6 +200,49 @@ def _atoms(body: list[Row], mask: list[bool], kinds: list[ColumnKind]) -> list[A
         if len(atoms) > MAX_ATOMS:
             break
     return atoms
+
+
+def picks_one_row(value: str, occurrences: int, test: str) -> bool:
+    """A test against a value only one row holds picks that row of the example, not a class of rows; dropping a
+    single named row ("Total") is the exception, a number or a code is not."""
+    if occurrences != 1:
+        return False
+    return test != "ne" or rt._number(value) is not None or any(ch.isdigit() for ch in value)
+
+
+def memorizing_filters(program, input_grid: list[Row]) -> list[tuple[str, str]]:
+    """(reason, suggestion) for each filter of the program testing a value one row of the example holds."""
+    findings: list[tuple[str, str]] = []
+    grid = [list(r) for r in input_grid]
+    from recast_engine.dsl.interpret import apply_steps  # noqa: PLC0415 - the interpreter imports the registry
+
+    for i, step in enumerate(program.steps):
+        header = bool(step.args.get("header"))
+        body = grid[1:] if header else grid
+        for atom in _tested_values(step.args.get("where") or {}) + _tested_values(step.args.get("having") or {}):
+            column, test, value = atom
+            occurrences = sum(1 for r in body if _cell(r, column) == value)
+            if test in ("eq", "ne") and picks_one_row(value, occurrences, test):
+                findings.append((
+                    f"step {step.op} tests column {column + 1} against {value!r}, a value only one row of the "
+                    "example holds: it picks that row rather than a kind of row",
+                    "add rows that show which rows are kept (more than one of each kind)",
+                ))
+        grid = list(apply_steps(program.model_copy(update={"steps": [step]}), grid))
+    return findings
+
+
+def _tested_values(where: dict) -> list[tuple[int, str, str]]:
+    found = []
+    for key in ("all", "any"):
+        for part in where.get(key, []):
+            found += _tested_values(part)
+    for key in ("not", "some", "every"):
+        if key in where:
+            found += _tested_values(where[key])
+    if "column" in where and "value" in where and "other" not in where:
+        found.append((where["column"], where.get("test", ""), where["value"]))
+    return found
 
 
 def _threshold_atoms(body: list[Row], c: int, kind: ColumnKind, kept: list[int], dropped: list[int]) -> list[Atom]:
@@ -570,7 +617,7 @@ def propose_window(grid: list[Row], ctx: Context) -> Iterator[Step]:
 # What a relational step costs in the ranking: structure is cheap, every constant taken from the data is not
 # (a filter on a value the example happens to show overfits; "the latest row per key" does not).
 _STRUCTURAL_COST = {"keep_extremes": 5, "keep_top": 7, "keep_groups": 5, "distinct_rows": 3, "group_rows": 5,
-                    "sort_by": 4, "head_rows": 6, "add_window": 5, "filter_rows": 3}
+                    "sort_by": 4, "head_rows": 6, "add_window": 5, "filter_rows": 7}
 CONSTANT_COST = 4
 
 
@@ -590,7 +637,11 @@ def relational_step_cost(step: Step) -> int | None:
         return None
     where = step.args.get("where", {})
     combined = 3 if "all" in where or "any" in where else 0
-    return base + CONSTANT_COST * step_constants(step) + combined + len(step.args.get("keys", []) or [])
+    # each aggregate the output needs is one more fitted choice; the max of a text column a rarer one
+    aggregates = sum(2 + 2 * (a.get("func") in ("min", "max") and a.get("as", "text") == "text")
+                     for a in step.args.get("aggregates", []))
+    return (base + CONSTANT_COST * step_constants(step) + combined + len(step.args.get("keys", []) or [])
+            + aggregates)
 
 
 def step_constants(step: Step) -> int:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from recast_engine.dsl import Expr, Program, Step
 from recast_engine.dsl.interpret import apply_steps, eval_expr, run
+from recast_engine.synthesis.relational import memorizing_filters
 
 Row = list[str]
 Confidence = Literal["trusted", "ambiguous", "memorizes"]
@@ -143,6 +144,7 @@ def memorizing(program: Program, input_grid: list[Row]) -> list[tuple[str, str]]
             if found:
                 findings.append(found)
                 break
+    findings += memorizing_filters(program, input_grid)
     return findings + _sized_reshapes(program, input_grid) + _reshape_chain(program, input_grid)
 
 
