@@ -82,3 +82,17 @@ async def test_the_gateway_echoes_the_clients_request_id_or_makes_one():
     assert len(made.headers["x-request-id"]) == 32
     assert unknown.status_code == 404 and unknown.headers["x-request-id"] != "bad id"
     assert made.headers["x-request-id"] != echoed.headers["x-request-id"]
+
+
+def test_a_crash_is_logged_as_one_json_line_with_its_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    program = ("from recast_common.logs import setup_logging\n"
+               "setup_logging('unit')\n"
+               "raise RuntimeError('broker unreachable')\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    (line,) = [json.loads(text) for text in done.stderr.splitlines()]
+    assert line["level"] == "CRITICAL" and "broker unreachable" in line["message"]
+    assert "Traceback" in line["exception"] and line["service"] == "unit"

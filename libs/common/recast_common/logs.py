@@ -95,6 +95,13 @@ class PlainFormatter(logging.Formatter):
         return strip_ansi(super().format(record))
 
 
+def _log_uncaught(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, tb)
+        return
+    logging.getLogger("recast.crash").critical("uncaught %s: %s", kind.__name__, value, exc_info=(kind, value, tb))
+
+
 def setup_logging(service: str, level: str | None = None, stream: Any = None) -> None:
     """Route every logger (uvicorn's, FastStream's, aiokafka's included) through one handler on stderr."""
     level = (level or os.environ.get(LOG_LEVEL_ENV) or "INFO").upper()
@@ -108,6 +115,8 @@ def setup_logging(service: str, level: str | None = None, stream: Any = None) ->
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # A crash (an exception nobody caught) is one JSON line too, with its traceback, not raw text on stderr.
+    sys.excepthook = _log_uncaught
     # Libraries that install their own (coloured) handlers: their records go to the root handler instead.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "faststream", "faststream.access"):
         logger = logging.getLogger(name)
