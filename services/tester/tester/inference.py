@@ -61,6 +61,7 @@ async def handle_inference(event: Event, ctx: HandlerContext) -> list[Event]:
                 return [InferenceFailed(**common, reason=f"the {what} {key} does not exist")]
             await ctx.storage.download_file(key, path)
         common |= file_facts("input", event.input_key, source)
+        profiling = asyncio.ensure_future(profile_input(ctx, event, source))  # while the script runs
         run = await asyncio.to_thread(run_script_sandboxed, script, source, output, ctx.settings)
         if not run.ok:
             return [InferenceFailed(**common, reason=f"the script failed: {run.reason}",
@@ -78,7 +79,7 @@ async def handle_inference(event: Event, ctx: HandlerContext) -> list[Event]:
         if neutralized is not None:
             metrics["formulas_neutralized"] = neutralized
         output_facts = file_facts("output", event.output_key, output)
-        profiled = await profile_input(ctx, event, source)
+        profiled = await profiling
         return [InferenceCompleted(**common | output_facts | profiled, metrics=metrics)]
 
 
