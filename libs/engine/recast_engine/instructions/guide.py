@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from recast_engine.dsl import OutputColumn, Program, const
+from recast_engine.dsl import OutputColumn, Program, col, const
 from recast_engine.dsl.interpret import eval_expr, run
 from recast_engine.instructions.compile import Columns, CompileError, column_expr, table_steps
 from recast_engine.instructions.model import ColumnRule, FillColumn, Filter, Instructions
@@ -101,9 +101,16 @@ def _filter_contradictions(instructions: Instructions, expected: list[Row]) -> l
     return found
 
 
-def _with_columns(program: Program, pinned: dict[int, OutputColumn]) -> Program:
-    columns = [pinned.get(j, c) for j, c in enumerate(program.columns)]
-    return program.model_copy(update={"columns": columns})
+def _spliced(program: Program, pinned: dict[int, OutputColumn], free: list[int], width_in: int) -> Program | None:
+    """A program learned for the free output columns, with the pinned columns put back in their places; None when
+    its steps reshape the rows (the pinned expressions read the input's columns)."""
+    if program.steps or program.header_rows != 1:
+        return None
+    learned = program.columns or [OutputColumn(header=col(k), value=col(k)) for k in range(width_in)]
+    if len(learned) != len(free):
+        return None
+    by_position = dict(zip(free, learned, strict=True)) | pinned
+    return program.model_copy(update={"columns": [by_position[j] for j in range(len(free) + len(pinned))]})
 
 
 def guided_learn(
@@ -141,7 +148,9 @@ def guided_learn(
         )
         steps, names, grid_mid = [], columns.names, [list(r) for r in input_grid]
     after = Columns(names)
-    pinned, column_contradictions, applied = _instruction_columns(instructions, grid_mid, expected, after)
+    pinned, column_contradictions, applied = {}, [], []
+    if len(grid_mid) == len(expected):  # rows line up: each column instruction is checked row by row
+        pinned, column_contradictions, applied = _instruction_columns(instructions, grid_mid, expected, after)
     contradictions += column_contradictions
     if steps:
         applied = [t.describe() for t in instructions.table if t.kind in ("filter", "dedupe", "sort", "aggregate")] \
@@ -169,22 +178,23 @@ def guided_learn(
                 # the user's instructions pin every column and the example agrees: nothing is left to guess
                 return GuidedResult(SearchResult([program], confidence="trusted"), contradictions, applied)
 
-    result = learn(grid_mid, expected, header="yes" if steps else header, timeout=timeout, exclude=exclude,
-                   max_candidates=max_candidates)
+    notes = ["shaped by the instructions:"] + [f"  {a}" for a in applied]
+    width = len(expected[0])
+    free = [j for j in range(width) if j not in pinned]
+    # The search explains only the columns no instruction pinned (instructions name columns: a header row).
+    target = [[row[j] if j < len(row) else "" for j in free] for row in expected] if pinned else expected
+    if not free:
+        return GuidedResult(SearchResult([], unexplained=["the instructed columns do not reproduce the example"]),
+                            contradictions, applied)
+    result = learn(grid_mid, target, header="yes", timeout=timeout, exclude=exclude, max_candidates=max_candidates)
     shaped: list[Program] = []
     for program in result.programs:
-        candidate = program
-        if steps:
-            candidate = candidate.model_copy(update={"steps": steps + candidate.steps})
-        if pinned and not program.steps and program.header_rows == 1 and len(program.columns) == len(expected[0]):
-            candidate = _with_columns(candidate, pinned)
-        if candidate is not program:
-            candidate = candidate.model_copy(update={"notes": candidate.notes + ["shaped by the instructions:"]
-                                                     + [f"  {a}" for a in applied]})
+        candidate = _spliced(program, pinned, free, len(grid_mid[0]) if grid_mid else 0) if pinned else program
+        if candidate is None:
+            continue
+        candidate = candidate.model_copy(update={"steps": steps + candidate.steps, "notes": candidate.notes + notes})
         if candidate.fingerprint() not in exclude and reproduces(candidate):
             shaped.append(candidate)
-        elif program.fingerprint() not in exclude and not steps and reproduces(program):
-            shaped.append(program)
     if steps and not shaped:
         described = "; ".join(t.describe() for t in instructions.table if t.kind not in ("column", "fill_column"))
         columns_only = Instructions(
