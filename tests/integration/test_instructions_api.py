@@ -33,7 +33,7 @@ AMBIGUOUS = {
         "id,grade\n4,C\n5,B\n", [["id", "grade"], ["4", "C"], ["5", "Beta"]],
     ),
     "a sort by a number": (
-        "name,amount\nx,5\ny,30\nz,12\nw,100\n", "name,amount\nw,100\ny,30\nz,12\nx,5\n",
+        "name,amount\nc,12\na,100\nd,5\nb,30\n", "name,amount\na,100\nb,30\nc,12\nd,5\n",  # also by name
         "Sort by amount descending", None,
         "name,amount\na,9\nb,10\nc,1\n", [["name", "amount"], ["b", "10"], ["a", "9"], ["c", "1"]],
     ),

@@ -46,5 +46,8 @@ def test_the_instruction_report_of_a_plan_or_a_failure_is_projected_onto_the_job
     assert project(JobView("planning", 1), planned).job["instructions"] == report
     failed = JobFailed(job_id="j", client_id="c", reason="no program", instruction_report=report)
     assert project(JobView("planning", 1), failed).job["instructions"] == report
+    # events of one job come over several topics: a plan projected after the job moved on still leaves its report
+    assert project(JobView("testing", 1), planned).job == {"instructions": report}
+    assert project(JobView("succeeded", 1), planned).job == {"instructions": report}
     plain = JobPlanned(job_id="j", client_id="c", input_key="i", expected_key="e")
     assert "instructions" not in project(JobView("planning", 1), plain).job

@@ -147,7 +147,7 @@ def _project_state(job: JobView, event: Event) -> Projection:
         case JobPlanned():
             fingerprint = program_fingerprint(event.program, event.llm_script)
             moved = _move(job, "coding", n, message=f"attempt {n}: plan found ({event.source})")
-            if moved and event.instruction_report is not None:
+            if event.instruction_report is not None:  # metadata, kept even when the plan arrives after later stages
                 moved["instructions"] = event.instruction_report
             return Projection(
                 job=moved,
@@ -197,7 +197,7 @@ def _project_state(job: JobView, event: Event) -> Projection:
             finished = _finish(
                 job, "failed", stage=event.stage or "failed", error=event.reason, message=event.reason
             )
-            if finished and event.instruction_report is not None:
+            if event.instruction_report is not None:
                 finished["instructions"] = event.instruction_report
             return Projection(job=finished, attempt=attempt)
         case JobProgress():
