@@ -62,6 +62,13 @@ class InferenceRequest(BaseModel):
     user_id: str | None = None
 
 
+class FileFormat(BaseModel):
+    """How an uploaded CSV file was saved; it is stored (and converted) as UTF-8 comma-separated CSV."""
+
+    encoding: str = Field(description="utf-8, utf-8-sig (UTF-8 with BOM), utf-16-le, utf-16-be, cp1252 or latin-1")
+    delimiter: str = Field(description="The field separator: , ; \\t (tab) or |")
+
+
 class InferenceResult(BaseModel):
     run_id: str
     job_id: str
@@ -86,6 +93,7 @@ class InferenceResult(BaseModel):
     drift_warnings: list[DriftWarning] = Field(
         default_factory=list, description="How the input differs from the train input the script was learned on"
     )
+    input_format: FileFormat | None = Field(default=None, description="How the input file was saved, as detected")
 
     @computed_field(description="The input's data profile (JSON; .html for the report)")
     @property
@@ -132,6 +140,9 @@ class TrainAccepted(BaseModel):
     created_at: datetime
     message: str
     instructions: InstructionReport | None = None
+    file_formats: dict[str, FileFormat] | None = Field(
+        default=None, description="How input_file and expected_output_file were saved, as detected"
+    )
 
 
 class JobOut(JobDescription):
@@ -147,6 +158,9 @@ class JobOut(JobDescription):
     created_at: datetime
     updated_at: datetime
     instructions: InstructionReport | None = None
+    file_formats: dict[str, FileFormat] | None = Field(
+        default=None, description="How input_file and expected_output_file were saved, as detected"
+    )
 
 
 class ArtifactOut(BaseModel):

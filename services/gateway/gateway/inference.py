@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterable, AsyncIterator
 
 from fastapi import HTTPException, status
-from recast_common.api import InferenceResult
+from recast_common.api import FileFormat, InferenceResult
 from recast_common.db import outbox
 from recast_common.db.models import InferenceRun, Job
 from recast_common.events import InferenceRequested
@@ -71,7 +71,7 @@ async def split_head(chunks: AsyncIterable[bytes], size: int) -> tuple[bytes, As
 
 async def request_run(
     sessions: async_sessionmaker, storage: Storage, job: Job, input_csv: bytes | AsyncIterable[bytes],
-    neutralize_formulas: bool = False,
+    neutralize_formulas: bool = False, input_format: FileFormat | None = None,
 ) -> str:
     """Store the input (bytes, or a stream stored in parts) and commit a pending run with its event."""
     ensure_ready(job)
@@ -99,6 +99,7 @@ async def request_run(
                     status="pending",
                     input_key=input_key,
                     output_key=output_key,
+                    input_format=input_format.model_dump(mode="json") if input_format else None,
                 )
             )
             await session.flush()
@@ -157,6 +158,7 @@ async def describe_run(
         created_at=run.created_at,
         message=RUN_MESSAGES[run.status] + (f": {run.error}" if run.error else ""),
         drift_warnings=run.drift_warnings or [],
+        input_format=run.input_format,
     )
     if run.status == "succeeded":
         async with sessions() as session:

@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timezone
 
 from fastapi import HTTPException, status
-from recast_common.api import InstructionReport, JobDescription
+from recast_common.api import FileFormat, InstructionReport, JobDescription
 from recast_common.db import outbox
 from recast_common.db.models import TERMINAL_JOB_STATUSES, Artifact, Client, Job
 from recast_common.events import JobSubmitted
@@ -112,6 +112,7 @@ async def submit_training(
     job_id: str | None,
     description: JobDescription | None = None,
     report: InstructionReport | None = None,
+    file_formats: dict[str, FileFormat] | None = None,
 ) -> Job:
     description = description or JobDescription()
     async with sessions() as session:
@@ -155,7 +156,7 @@ async def submit_training(
         try:
             job = await _commit_job(
                 sessions, settings, client_id, job_id, submission, header, input_key, expected_key, input_csv,
-                expected_csv, description, report,
+                expected_csv, description, report, file_formats,
             )
         except IntegrityError:  # another request created or replaced this job id meanwhile
             raise HTTPException(
@@ -171,7 +172,7 @@ async def submit_training(
 
 async def _commit_job(
     sessions, settings, client_id, job_id, submission, header, input_key, expected_key, input_csv, expected_csv,
-    description: JobDescription, report: InstructionReport | None,
+    description: JobDescription, report: InstructionReport | None, file_formats: dict[str, FileFormat] | None = None,
 ) -> Job:
     event = JobSubmitted(
         job_id=job_id,
@@ -209,6 +210,7 @@ async def _commit_job(
             general_instructions=description.general_instructions,
             column_instructions=description.column_instructions,
             instructions=report.model_dump(mode="json") if report else None,
+            file_formats={k: f.model_dump(mode="json") for k, f in file_formats.items()} if file_formats else None,
             created_at=event.created_at,
             updated_at=datetime.now(timezone.utc),
         )

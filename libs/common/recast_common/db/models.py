@@ -88,6 +88,8 @@ class Job(Base):
     column_instructions: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     # recast_common.api.InstructionReport: what was read, not understood, and contradicted by the example.
     instructions: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    # recast_common.api.FileFormat of each uploaded file by field name (0009; None before).
+    file_formats: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 
@@ -172,6 +174,7 @@ class InferenceRun(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     drift_warnings: Mapped[list[Any] | None] = mapped_column(JSONB, nullable=True)
+    input_format: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)  # api.FileFormat (0009)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 

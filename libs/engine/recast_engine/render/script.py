@@ -8,19 +8,21 @@ Its semantics are those of recast_engine.dsl.interpret.run_program.
 from __future__ import annotations
 
 import ast
+import inspect
 import keyword
 import math
 import textwrap
 from types import ModuleType
 from typing import Any
 
-from recast_engine import operators
+from recast_engine import dialect, operators
 from recast_engine.dsl.model import Expr, Program
 from recast_engine.render.closure import Definitions, collect_definitions, rename
 
 # Names the script itself defines or imports; a runtime name equal to one of these is renamed in the copy.
 _SCRIPT_NAMES = frozenset(
-    {"csv", "sys", "functools", "HEADER_ROWS", "read_cell", "convert_header", "convert_row", "convert", "main"}
+    {"csv", "sys", "codecs", "functools", "HEADER_ROWS", "read_cell", "convert_header", "convert_row", "convert",
+     "main", "detect_encoding", "text_codec", "detect_delimiter"}
 )
 _SCRIPT_PREFIXES = ("output_column_",)
 _CACHE_SIZE = 65536
@@ -48,6 +50,7 @@ def render_script(program: Program, *, title: str = "", backend: str = DEFAULT_B
         _imports(sections, functools_needed=any(_is_computed(c.value) for c in program.columns)),
         *(_section_text(s) for s in sections if s.statements),
         _conversion(program, cell_names, table_names),
+        _DIALECT,
         _MAIN,
     ]
     return "\n\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
@@ -161,7 +164,7 @@ def _comment_safe(text: str) -> str:
 
 
 def _imports(sections: list[Definitions], *, functools_needed: bool) -> str:
-    plain = {"import csv", "import sys", *(["import functools"] * functools_needed)}
+    plain = {"import codecs", "import csv", "import sys", *(["import functools"] * functools_needed)}
     from_imports: list[str] = []
     for section in sections:
         for imp in section.imports:
@@ -341,6 +344,10 @@ def literal(value: Any) -> str:
     raise TypeError(f"cannot render {type(value).__name__} {value!r} as a literal")
 
 
+# The input's encoding and delimiter are detected as the gateway detects them (recast_engine.dialect).
+_DIALECT = "# ---- copied from recast_engine.dialect ----\n\n" + "\n\n".join(
+    inspect.getsource(f) for f in (dialect.detect_encoding, dialect.text_codec, dialect.detect_delimiter))
+
 _MAIN = '''
 def main(argv=None):
     args = sys.argv[1:] if argv is None else argv
@@ -348,13 +355,18 @@ def main(argv=None):
         print("usage: python " + sys.argv[0] + " INPUT.csv OUTPUT.csv", file=sys.stderr)
         return 2
     csv.field_size_limit(2**31 - 1)
-    # utf-8-sig drops a UTF-8 byte order mark when there is one
-    with open(args[0], newline="", encoding="utf-8-sig") as source, \\
+    # UTF-8 (with or without BOM), UTF-16 with BOM, cp1252 or Latin-1; separated by , ; tab or |
+    with open(args[0], "rb") as raw:
+        head = raw.read(1 << 20)
+        complete = not raw.read(1)
+    encoding = detect_encoding(head, complete)
+    delimiter = detect_delimiter(head.decode(text_codec(encoding), "ignore"), complete)
+    with open(args[0], newline="", encoding=text_codec(encoding)) as source, \\
             open(args[1], "w", newline="", encoding="utf-8") as target:
         # a cell holding a CR or LF is quoted: the writer quotes every character of its terminator ("\\r\\n"),
         # and each row it writes ends in "\\n" (write() gets one whole row, the terminator last)
         csv.writer(type("LF", (), {"write": staticmethod(lambda row: target.write(row[:-2] + "\\n"))})(),
-                   lineterminator="\\r\\n").writerows(convert(csv.reader(source)))
+                   lineterminator="\\r\\n").writerows(convert(csv.reader(source, delimiter=delimiter)))
     return 0
 
 

@@ -1,13 +1,44 @@
-"""Checks on uploaded CSV files before anything is stored: UTF-8, not empty, parseable by the csv module."""
+"""Checks on uploaded CSV files before anything is stored: not empty, parseable by the csv module; uploads in
+another encoding or delimiter are transcoded to UTF-8 comma-separated CSV (accept_csv)."""
 
 from __future__ import annotations
 
 import csv
 import io
 
+from recast_common.api import FileFormat
+from recast_engine.dialect import detect_delimiter, detect_encoding, transcode
+
 
 class CsvProblem(ValueError):
     """The upload is not a usable CSV; the message says why (shown to the client)."""
+
+
+def accept_csv(data: bytes, field: str) -> tuple[bytes, FileFormat]:
+    """The upload as UTF-8 comma-separated CSV (unchanged when it already is) and how it was saved; CsvProblem
+    when it is no usable CSV in any of the encodings and delimiters recast_engine.dialect detects."""
+    if not data or not data.strip():
+        raise CsvProblem(f"{field} is empty")
+    converted, encoding, delimiter = transcode(data)
+    decode_csv(converted, field)
+    return converted, FileFormat(encoding=encoding, delimiter=delimiter)
+
+
+STREAMED_ONLY = (
+    "PUT /inference/run/stream takes UTF-8 comma-separated CSV only; POST /inference/run/upload also takes "
+    "UTF-16, cp1252 and Latin-1 files separated by ; tab or |"
+)
+
+
+def check_streamed_head(head: bytes, complete: bool) -> None:
+    """The streamed route stores its body as it comes, untranscoded: it must start as UTF-8 comma-separated CSV."""
+    encoding = detect_encoding(head, complete)
+    if encoding not in ("utf-8", "utf-8-sig"):
+        raise CsvProblem(f"input_file is not valid UTF-8 (it reads as {encoding}): {STREAMED_ONLY}")
+    text = decode_csv(head, "input_file", complete)
+    delimiter = detect_delimiter(text, complete)
+    if delimiter != ",":
+        raise CsvProblem(f"input_file is separated by {delimiter!r}: {STREAMED_ONLY}")
 
 
 def decode_csv(data: bytes, field: str, complete: bool = True) -> str:

@@ -12,7 +12,7 @@ from recast_common.api import InferenceRequest, InferenceResult
 from recast_common.db.models import InferenceRun
 
 from gateway.core.content import csv_text
-from gateway.core.csvcheck import CsvProblem, decode_csv
+from gateway.core.csvcheck import CsvProblem, accept_csv, check_streamed_head
 from gateway.deps import PrincipalDep, SessionDep, SettingsDep, StorageDep, load_own_job, load_owned
 from gateway.inference import (
     HEAD_BYTES,
@@ -49,12 +49,12 @@ async def _run(
 ) -> JSONResponse:
     job = await _own_job(session, principal, job_id, user_id)
     try:
-        decode_csv(data, "input_file")
+        data, input_format = accept_csv(data, "input_file")
     except CsvProblem as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
     await session.close()
     run_id = await request_run(request.app.state.sessionmaker, storage, job, data,
-                               settings.neutralize_formulas if neutralize is None else neutralize)
+                               settings.neutralize_formulas if neutralize is None else neutralize, input_format)
     return await _answer(request, settings, storage, job, run_id)
 
 
@@ -119,7 +119,8 @@ async def run_inference_upload(
     responses={
         202: {"model": InferenceResult},
         413: {"description": "the body is larger than RECAST_MAX_INFERENCE_BYTES"},
-        422: {"description": "the body does not start as a UTF-8 CSV, or the run failed"},
+        422: {"description": "the body does not start as a UTF-8 comma-separated CSV (this route does not "
+                             "transcode: use POST /inference/run/upload), or the run failed"},
     },
     openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
@@ -143,7 +144,7 @@ async def run_inference_stream(
     await session.close()
     head, whole = await split_head(limit_stream(request.stream(), limit, "input_file"), HEAD_BYTES)
     try:
-        decode_csv(head, "input_file", complete=whole is None)
+        check_streamed_head(head, complete=whole is None)
     except CsvProblem as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
     body = head if whole is None else whole

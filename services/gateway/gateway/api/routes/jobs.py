@@ -45,6 +45,7 @@ def job_out(job: Job) -> dict:
         general_instructions=job.general_instructions,
         column_instructions=shown_column_instructions(job.column_instructions),
         instructions=job.instructions,
+        file_formats=job.file_formats,
     )
 
 

@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
 from pydantic import TypeAdapter, ValidationError
-from recast_common.api import JobDescription, TrainAccepted, TrainRequest
+from recast_common.api import FileFormat, JobDescription, TrainAccepted, TrainRequest
 
 from gateway.core.content import csv_text
-from gateway.core.csvcheck import CsvProblem, decode_csv
+from gateway.core.csvcheck import CsvProblem, accept_csv
 from gateway.deps import PrincipalDep, SettingsDep, StorageDep, require_valid_id, resolve_client
 from gateway.limits import PerFileLimitRoute, check_text_size, read_upload
 from gateway.training import expected_from_instructions, read_job_instructions, submit_training
@@ -19,9 +19,10 @@ from gateway.training import expected_from_instructions, read_job_instructions, 
 router = APIRouter(tags=["train"], route_class=PerFileLimitRoute)
 
 
-def _checked(data: bytes, field: str) -> bytes:
+def _checked(data: bytes, field: str, formats: dict[str, FileFormat]) -> bytes:
+    """The upload as UTF-8 comma-separated CSV; how it was saved goes into `formats`."""
     try:
-        decode_csv(data, field)
+        data, formats[field] = accept_csv(data, field)
     except CsvProblem as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
     return data
@@ -42,11 +43,12 @@ async def _train(
     client_id = resolve_client(principal, user_id)
     if job_id is not None:
         require_valid_id(job_id, "job_id")
-    input_csv = _checked(input_csv, "input_file")
+    formats: dict[str, FileFormat] = {}
+    input_csv = _checked(input_csv, "input_file", formats)
     instructions, report = read_job_instructions(description)
     if expected_csv is None:
         expected_csv, report = await expected_from_instructions(input_csv, header, instructions, report)
-    expected_csv = _checked(expected_csv, "expected_output_file")
+    expected_csv = _checked(expected_csv, "expected_output_file", formats)
     job = await submit_training(
         sessions=request.app.state.sessionmaker,
         storage=storage,
@@ -59,6 +61,7 @@ async def _train(
         job_id=job_id,
         description=description,
         report=report,
+        file_formats=formats,
     )
     return TrainAccepted(
         job_id=job.id,
@@ -72,6 +75,7 @@ async def _train(
         created_at=job.created_at,
         message=_accepted_message(report),
         instructions=report,
+        file_formats=formats,
     )
 
 
