@@ -73,6 +73,7 @@ def test_a_row_cut_at_the_end_of_a_head_is_ignored() -> None:
     assert detect_delimiter("a;b;c\n1;2;3\n4;5", complete=False) == ";"
 
 
+
 def test_transcoding_gives_utf_8_comma_csv_and_leaves_such_files_alone() -> None:
     data = saved_as(ROWS, "cp1252", ";")
     assert transcode(data) == (ROWS.encode(), "cp1252", ";")
@@ -98,3 +99,8 @@ def test_a_learned_script_gives_the_same_output_on_any_encoding_and_delimiter(
         outputs.append((tmp_path / f"{name}.out").read_bytes())
     assert outputs[0] == outputs[1]
     assert outputs[0].decode() == 'ville,prix\nBESANÇON,"1,50"\n"SAINT-ÉTIENNE, LOIRE",2\n'
+
+
+def test_a_one_column_file_whose_cells_hold_semicolons_stays_one_column() -> None:
+    assert detect_delimiter("input1\nMAIN ST; LOWER MERION; Station 313;\nOAK LN; MERION; Station 2;\n") == ","
+    assert detect_delimiter("input1\n81;76\n20;55\n") == ","

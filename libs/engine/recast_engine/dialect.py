@@ -36,11 +36,13 @@ def text_codec(encoding):
 
 
 def detect_delimiter(text, complete=True, max_rows=50):
-    """The delimiter among , ; tab | that splits the first rows of `text` into the most consistent field counts:
-    "," when it gives every row the same count above 1 (a comma file with `;` inside its cells stays a comma
-    file); else the one giving every row the same count above 1 (the most fields on a tie, then that order);
-    else the one giving the most rows the most common count above 1; else ",". complete=False: the last row
-    may be cut."""
+    """The delimiter among , ; tab | that splits the first rows of `text` into the most consistent field counts.
+
+    A candidate counts only when the first row (the header, if any) has its most common count, above 1: a
+    one-column file whose cells hold `;` stays one column. Then "," when it gives every row the same count (a
+    comma file with `;` inside its cells stays a comma file); else the one giving every row the same count (the
+    most fields on a tie, then that order); else the one giving the most rows that count; else ",".
+    complete=False: the last row may be cut."""
     if len(text) > 65536:
         text, complete = text[:65536], False
     best, best_score = ",", (False, False, 0, 0)
@@ -56,7 +58,7 @@ def detect_delimiter(text, complete=True, max_rows=50):
             counts = counts[:-1]
         counts = counts[:max_rows]
         common = max(set(counts), key=lambda n: (counts.count(n), n)) if counts else 1
-        if common < 2:
+        if common < 2 or counts[0] != common:
             continue
         consistent = counts.count(common) == len(counts)
         score = (consistent and delimiter == ",", consistent, counts.count(common), common)
