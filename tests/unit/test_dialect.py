@@ -81,15 +81,16 @@ def test_transcoding_gives_utf_8_comma_csv_and_leaves_such_files_alone() -> None
     assert transcode(saved_as(ROWS, "utf-16-le", "\t")) == (ROWS.encode(), "utf-16-le", "\t")
 
 
+@pytest.mark.parametrize("backend", ["cell", "arrow"])
 @pytest.mark.parametrize(("encoding", "delimiter"), [("cp1252", ";"), ("utf-16-le", "\t"), ("latin-1", "|")])
 def test_a_learned_script_gives_the_same_output_on_any_encoding_and_delimiter(
-    encoding: str, delimiter: str, tmp_path: Path
+    encoding: str, delimiter: str, backend: str, tmp_path: Path
 ) -> None:
     program = Program(header_rows=1, columns=[
         OutputColumn(header=col(1), value=call("upper", col(1))), OutputColumn(header=col(2), value=col(2)),
     ])
     script = tmp_path / "script.py"
-    script.write_text(render_script(program, title="upper"), encoding="utf-8")
+    script.write_text(render_script(program, title="upper", backend=backend), encoding="utf-8")
     outputs = []
     for name, data in (("plain", ROWS.encode()), ("other", saved_as(ROWS, encoding, delimiter))):
         (tmp_path / f"{name}.csv").write_bytes(data)

@@ -391,6 +391,12 @@ def write_text(target, lines):
 
 def convert_batches(source, target):
     """The vectorized conversion of file `source` into the binary file `target`."""
+    with open(source, "rb") as raw:
+        head = raw.read(1 << 20)
+        complete = not raw.read(1)
+    encoding = detect_encoding(head, complete)
+    if encoding not in ("utf-8", "utf-8-sig") or detect_delimiter(head.decode(encoding, "ignore"), complete) != ",":
+        raise RowsDiffer("another encoding or delimiter than UTF-8 and commas")
     with open(source, newline="", encoding="utf-8-sig") as text:
         width = len(next(csv.reader(text), []))
     if not width:
