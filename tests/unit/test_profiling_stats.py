@@ -203,6 +203,7 @@ def test_quantile_sketch_ranks_are_within_two_percent():
     s = pd.Series(values)
     for q, got in zip((0.01, 0.1, 0.5, 0.9, 0.99), sketch.quantiles((0.01, 0.1, 0.5, 0.9, 0.99)), strict=True):
         assert abs((s < got).mean() - q) < 0.02
+    assert sum(len(level) for level in sketch.levels) < 4 * sketch.k  # bounded memory, whatever n
 
 
 def test_duplicate_rows_are_exact_under_the_bound_and_estimated_past_it():

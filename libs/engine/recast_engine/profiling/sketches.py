@@ -141,7 +141,10 @@ class QuantileSketch:
             self.add(x)
 
     def _compress(self) -> None:
-        for h, items in enumerate(self.levels):
+        """Compact every level that is full, from the bottom up (a compaction may fill the level above)."""
+        h = 0
+        while h < len(self.levels):
+            items = self.levels[h]
             if len(items) >= self._capacity(h):
                 if h + 1 == len(self.levels):
                     self.levels.append([])
@@ -149,8 +152,8 @@ class QuantileSketch:
                 offset = self._rng.getrandbits(1)
                 self.levels[h + 1].extend(items[offset::2])
                 self.levels[h] = []
-                self._first_capacity = self._capacity(0)
-                return
+            h += 1
+        self._first_capacity = self._capacity(0)
 
     def quantiles(self, qs: Iterable[float]) -> list[float | None]:
         weighted = sorted((x, 1 << h) for h, items in enumerate(self.levels) for x in items)
