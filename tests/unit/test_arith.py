@@ -94,3 +94,17 @@ def test_codes_map_through_the_column_whose_values_repeat():
     expr = _learned(rows, outputs)
     assert expr.op == "lookup" and expr.inputs[0].args["index"] == 1
     assert str(eval_expr(expr, ["99", "FL"])) == "Florida"
+
+
+def test_a_difference_times_a_third_column_is_learned_when_no_pair_fits():
+    rows = [["45", "210", "4.92"], ["10", "138", "135.50"], ["3", "231", "54.02"], ["20", "100", "1.25"]]
+    outputs = [f"{(int(b) - int(a)) * float(c):.2f}" for a, b, c in rows]
+    expr = _learned(rows, outputs)
+    assert str(eval_expr(expr, ["1", "11", "0.5"])) == "5.00"
+
+
+def test_phones_typed_in_many_ways_are_regrouped_from_their_digits():
+    rows = [["(499) 848-2838"], ["427.632.0974"], ["9975434376"], ["+1 555 301 2231"], ["1-212-555-0147"]]
+    outputs = ["499-848-2838", "427-632-0974", "997-543-4376", "555-301-2231", "212-555-0147"]
+    expr = _learned(rows, outputs)
+    assert str(eval_expr(expr, ["+1 (303) 444.5555"])) == "303-444-5555"

@@ -98,6 +98,7 @@ def _sources(
         plain = [_parse_number(r[c]) for r in rows]
         if plain != values:
             yield call("amount", col(c)), [_written(v) for v in values], AMOUNT_COST + 0.01 * c
+    paired = False
     for (i, xs), (j, ys) in itertools.permutations(columns, 2):
         for op in "+-*/":
             if op in "+*" and i > j:
@@ -107,7 +108,10 @@ def _sources(
                 continue
             numbers = [Decimal(g) for g in got]
             if _close(numbers, targets):
+                paired = True
                 yield call("combine", col(i), col(j), operator=op), got, COMBINE_COST + 0.01 * (i + j)
+    if not paired:
+        yield from _nested(columns, targets)
     for c, xs in columns:
         fitted = _fit_affine(xs, targets)
         if fitted is None:
@@ -119,6 +123,31 @@ def _sources(
         args = {"weights": [a]} | ({"offset": b} if b != "0" else {})
         got = [linear(str(x), **args) for x in xs]
         yield call("linear", col(c), **args), got, LINEAR_COST + cost + 0.01 * c
+
+
+MAX_NESTED_COLUMNS = 8
+
+
+def _nested(
+    columns: list[tuple[int, list[Decimal]]], targets: list[tuple[Decimal, Decimal]]
+) -> Iterator[tuple[Expr, list[str], float]]:
+    """(x op y) op z over three columns ("(max_stock - on_hand) * unit_cost"), when no pair fits."""
+    columns = columns[:MAX_NESTED_COLUMNS]
+    for (i, xs), (j, ys) in itertools.permutations(columns, 2):
+        for inner in "+-*":
+            if inner in "+*" and i > j:
+                continue
+            first = [combine(str(x), str(y), inner) for x, y in zip(xs, ys)]
+            if not all(first):
+                continue
+            for k, zs in columns:
+                if k in (i, j):
+                    continue
+                for outer in "*/+-":
+                    got = [combine(f, str(z), outer) for f, z in zip(first, zs)]
+                    if all(got) and _close([Decimal(g) for g in got], targets):
+                        expr = call("combine", call("combine", col(i), col(j), operator=inner), col(k), operator=outer)
+                        yield expr, got, 2 * COMBINE_COST + 0.01 * (i + j + k)
 
 
 def _fit_affine(xs: list[Decimal], targets: list[tuple[Decimal, Decimal]]) -> tuple[str, str, float] | None:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from recast_engine.dsl import Expr, call, col, const
 from recast_engine.dsl.interpret import eval_expr
 from recast_engine.runtime import cells
+from recast_engine.runtime.arith import digits
 from recast_engine.synthesis.arithmetic import arithmetic_atoms
 from recast_engine.synthesis.cellsearch import Atom, ConcatSearch, SearchTimeout, Source
 from recast_engine.synthesis.conditionals import categorical, code_table
@@ -236,7 +237,7 @@ def _parts(rows: list[Row], outputs: list[str], context: list[Row] | None = None
         values = tuple(r[c] if c < len(r) else "" for r in rows)
         column_sources = _case_sources(c, values)
         tokens = _token_sources(c, column_sources)
-        sources += column_sources + tokens
+        sources += column_sources + tokens + _digit_sources(c, values)
         atoms += column_sources
         written = _context_values(c, values, context)
         atoms += _value_atoms(c, values, tokens, outputs, written)
@@ -257,6 +258,15 @@ def _case_sources(c: int, values: tuple[str, ...]) -> list[Source]:
         if changed != values:
             found.append(Source(call(name, col(c)), changed, 1.5 + 0.01 * c))
     return found
+
+
+def _digit_sources(c: int, values: tuple[str, ...]) -> list[Source]:
+    """The column's digits alone, when they come with varying punctuation (phones typed in many ways)."""
+    kept = tuple(digits(v) for v in values)
+    shapes = {re.sub(r"\d", "", v) for v in values}
+    if len(shapes) > 1 and all(len(k) >= 7 for k in kept):
+        return [Source(call("digits", col(c)), kept, 2.0 + 0.01 * c)]
+    return []
 
 
 MAX_CONTEXT_VALUES = 100
