@@ -225,24 +225,75 @@ def group_rows(
     Groups come in the order of their first row (order "first") or sorted by their keys ("sorted"). The header
     row names an aggregate after its column ("count" for the counts)."""
     head, it = _split_header(rows, header)
-    body = list(it)
     out: list[Row] = []
     if head:
         names = [_cell(head[0], k) for k in keys]
         names += [_cell(head[0], a.get("column", 0)) if a["func"] not in ("rows", "count", "count_distinct")
                   else "count" for a in aggregates]
         out.append(names)
-    groups = _groups(body, keys)
+    # one accumulator per group and aggregate: memory grows with the groups, not with the rows
+    groups: dict[tuple, list[list]] = {}
+    for row in it:
+        key = tuple(_cell(row, k) for k in keys)
+        states = groups.get(key)
+        if states is None:
+            states = groups[key] = [[0, None, None, set(), [], Decimal(0), 0] for _ in aggregates]
+        for a, state in zip(aggregates, states):
+            _accumulate(state, a, _cell(row, a.get("column", 0)))
     items = list(groups.items())
     if order == "sorted":
         items.sort(key=lambda kv: kv[0])
-    for key, members in items:
-        row = list(key)
-        for a in aggregates:
-            cells = [_cell(body[i], a.get("column", 0)) for i in members]
-            row.append(_aggregate(cells, a["func"], a.get("as", "text"), a.get("formats", []), a.get("separator", ",")))
-        out.append(row)
+    for key, states in items:
+        out.append(list(key) + [_result(state, a) for a, state in zip(aggregates, states)])
     return out
+
+
+def _accumulate(state: list, aggregate: dict, cell: str) -> None:
+    """state: [rows, first, last, distinct cells, kept cells, sum, numbers], updated for one more cell."""
+    func = aggregate["func"]
+    filled = bool(cell.strip())
+    state[0] += 1
+    if state[0] == 1:
+        state[1] = cell
+    state[2] = cell
+    if func == "count_distinct" and filled:
+        state[3].add(cell)
+    elif func == "concat" and filled:
+        state[4].append(cell)
+    elif func == "count" and filled:
+        state[6] += 1
+    elif func in ("min", "max") and filled:
+        value = _value(cell, aggregate.get("as", "text"), aggregate.get("formats", []))
+        if value is not None:
+            best = state[4]
+            if not best or (value < best[0] if func == "min" else value > best[0]):
+                state[4] = [value, cell]
+    elif func in ("sum", "mean"):
+        number = _number(cell)
+        if number is not None:
+            state[5] += number
+            state[6] += 1
+
+
+def _result(state: list, aggregate: dict) -> str:
+    func = aggregate["func"]
+    if func == "rows":
+        return str(state[0])
+    if func == "count":
+        return str(state[6])
+    if func == "count_distinct":
+        return str(len(state[3]))
+    if func == "first":
+        return state[1] if state[1] is not None else ""
+    if func == "last":
+        return state[2] if state[2] is not None else ""
+    if func == "concat":
+        return aggregate.get("separator", ",").join(state[4])
+    if func in ("min", "max"):
+        return state[4][1] if state[4] else ""
+    if not state[6]:
+        return ""
+    return _plain(state[5]) if func == "sum" else _written(state[5] / state[6])
 
 
 def keep_extremes(

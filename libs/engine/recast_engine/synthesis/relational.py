@@ -385,9 +385,10 @@ def propose_extremes(grid: list[Row], ctx: Context) -> Iterator[Step]:
     if fits(distinct):
         yield Step(op="distinct_rows", args={"columns": copied, "header": ctx.header})
         yielded += 1
+    varying = {c for c in range(width) if len({_cell(r, c) for r in body}) > 1}
     for keys in key_options:
         for c, kind in enumerate(kinds):
-            if c in keys:
+            if c in keys or c not in varying:  # the max of a constant column picks nothing
                 continue
             extra = {"as_": kind.as_} | ({"formats": kind.formats} if kind.formats else {})
             for which in ("max", "min"):
@@ -635,6 +636,8 @@ def relational_step_cost(step: Step) -> int | None:
     base = _STRUCTURAL_COST.get(step.op)
     if base is None:
         return None
+    if step.args.get("ties", "all") != "all":
+        base += 2  # one row of several holding the max: which one is a further guess
     where = step.args.get("where", {})
     combined = 3 if "all" in where or "any" in where else 0
     # each aggregate the output needs is one more fitted choice; the max of a text column a rarer one
