@@ -37,6 +37,20 @@ def test_learn_then_apply_reproduces_and_generalizes(reorder_pair, tmp_path: Pat
     assert "wrote" in capsys.readouterr().out
 
 
+def test_learn_and_apply_read_cp1252_semicolon_files_like_utf_8_comma_ones(tmp_path: Path) -> None:
+    train_in = tmp_path / "in.csv"
+    train_in.write_bytes("nom;ville;n\nJosé;Besançon;1\nRené;Orléans;2\nAndré;Nîmes;3\n".encode("cp1252"))
+    train_out = tmp_path / "out.csv"
+    train_out.write_bytes("ville;nom\nBesançon;José\nOrléans;René\nNîmes;André\n".encode("cp1252"))
+    script = tmp_path / "script.py"
+    assert main(["learn", str(train_in), str(train_out), "-o", str(script), "--timeout", "10"]) == EXIT_OK
+    new_input = tmp_path / "new.csv"
+    new_input.write_bytes("nom;ville;n\nHélène;Sète;4\n".encode("cp1252"))
+    output = tmp_path / "result.csv"
+    assert main(["apply", str(script), str(new_input), "-o", str(output)]) == EXIT_OK
+    assert output.read_text(encoding="utf-8") == "ville,nom\nSète,Hélène\n"
+
+
 def test_learn_names_the_column_and_first_cell_it_could_not_explain_and_dumps_steps_only_when_verbose(
     tmp_path: Path, capsys
 ) -> None:
@@ -64,14 +78,14 @@ def test_learn_writes_an_untrusted_script_exits_3_and_says_why(tmp_path: Path, c
     assert "output column 1" in captured.err and "try:" in captured.err
 
 
-@pytest.mark.parametrize("problem", ["missing", "empty", "not utf-8"])
+@pytest.mark.parametrize("problem", ["missing", "empty", "cut utf-16"])
 def test_unusable_files_give_a_message_not_a_traceback(problem: str, reorder_pair, tmp_path: Path, capsys) -> None:
     _, train_out = reorder_pair
     bad = tmp_path / "bad.csv"
     if problem == "empty":
         bad.write_text("")
-    elif problem == "not utf-8":
-        bad.write_bytes(b"a,b\n\xff\xfe,\x80\n")
+    elif problem == "cut utf-16":
+        bad.write_bytes("\ufeffa,b\n".encode("utf-16-le") + b"\x00")
     code = main(["learn", str(bad), str(train_out), "-o", str(tmp_path / "s.py")])
     assert code == EXIT_USAGE
     err = capsys.readouterr().err

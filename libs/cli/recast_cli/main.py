@@ -21,7 +21,7 @@ from typing import Any
 from recast_engine.verify.runner import run_learned_script
 
 from recast_cli.choose import choose_script
-from recast_cli.csvio import CsvError, read_grid
+from recast_cli.csvio import CsvError, read_export_grid
 from recast_cli.streams import (
     file_to_stdout,
     is_stdio,
@@ -100,8 +100,8 @@ def _learn(args: argparse.Namespace, result: dict[str, Any], train_input: Path, 
     from recast_engine.synthesis.trust import explain_failure
 
     try:
-        input_grid = read_grid(train_input, what="train input")
-        expected_grid = read_grid(train_expected, what="expected output")
+        input_grid = read_export_grid(train_input, what="train input")
+        expected_grid = read_export_grid(train_expected, what="expected output")
     except CsvError as e:
         return _fail(str(e), EXIT_USAGE, result)
     with progress("learning", wants_progress(args.no_progress, args.json), limit=args.timeout):
