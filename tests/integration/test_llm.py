@@ -1,4 +1,4 @@
-"""The LLM path through the real services: the search cannot explain the pair (a running count per name), the
+"""The LLM path through the real services: the search cannot explain the pair (how often each name still comes), the
 planner asks the OpenAI-compatible stub (a real HTTP server in a subprocess), and the stub's script is coded,
 tested and accepted like any other candidate."""
 from __future__ import annotations
@@ -14,21 +14,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from llm_stub.process import llm_stub
 
 NAMES = ["ada", "alan", "ada", "grace", "alan", "ada", "edsger"]
-COUNT_SCRIPT = '''"""Numbers the occurrences of each name."""
+COUNT_SCRIPT = '''"""How many times each name still comes, this row included."""
 import csv
 import sys
-from collections import Counter
 
 
 def main(source, target):
     with open(source, newline="", encoding="utf-8") as f_in, open(target, "w", newline="", encoding="utf-8") as f_out:
-        rows = csv.reader(f_in)
+        rows = list(csv.reader(f_in))
         out = csv.writer(f_out, lineterminator="\\n")
-        out.writerow(next(rows) + ["seq"])
-        seen = Counter()
-        for row in rows:
-            seen[row[0]] += 1
-            out.writerow(row + [str(seen[row[0]])])
+        out.writerow(rows[0] + ["seq"])
+        names = [row[0] for row in rows[1:]]
+        for k, row in enumerate(rows[1:]):
+            out.writerow(row + [str(names[k:].count(row[0]))])
 
 
 if __name__ == "__main__":
@@ -38,7 +36,7 @@ if __name__ == "__main__":
 
 def counting_pair() -> tuple[bytes, bytes]:
     source = "name\n" + "".join(f"{n}\n" for n in NAMES)
-    expected = "name,seq\n" + "".join(f"{n},{NAMES[:i + 1].count(n)}\n" for i, n in enumerate(NAMES))
+    expected = "name,seq\n" + "".join(f"{n},{NAMES[i:].count(n)}\n" for i, n in enumerate(NAMES))
     return source.encode(), expected.encode()
 
 
@@ -77,14 +75,14 @@ async def test_llm_script_is_planned_coded_and_accepted(stack, spawn, tmp_path):
     assert stored.strip() == COUNT_SCRIPT.strip()
     prompts = prompts_sent(requests_log)
     assert len(prompts) == 1
-    assert "name,seq\nada,1\nalan,1\nada,2" in prompts[0]["messages"][-1]["content"]
+    assert "name,seq\nada,3\nalan,2\nada,2" in prompts[0]["messages"][-1]["content"]
 
 
 async def test_llm_repairs_a_failed_script_after_seeing_the_diff(stack, spawn, tmp_path):
     """First candidate fails on the train rows (counts from 0), the tester's diff goes back to the planner, the
     second candidate passes: the job succeeds on attempt 2 and both attempts are recorded."""
     wrong, right = tmp_path / "wrong.py", tmp_path / "right.py"
-    wrong.write_text(COUNT_SCRIPT.replace("str(seen[row[0]])", "str(seen[row[0]] - 1)"))
+    wrong.write_text(COUNT_SCRIPT.replace("str(names[k:].count(row[0]))", "str(names[k:].count(row[0]) - 1)"))
     right.write_text(COUNT_SCRIPT)
     requests_log = tmp_path / "requests.jsonl"
     done, planned, feedback = await run_llm_job(stack, spawn, [wrong, right], requests_log, "repair")
