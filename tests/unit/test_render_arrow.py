@@ -242,3 +242,10 @@ def test_comparison_filters_keep_the_same_rows_vectorized(op: str, value: str, k
     assert vectorizable(program)
     per_cell, vectorized = outputs(program, as_csv(FILTERED), tmp_path, block_bytes=64)
     assert vectorized == per_cell
+
+
+def test_a_runtime_name_equal_to_a_vectorized_helper_keeps_the_per_cell_script() -> None:
+    from recast_engine.render.arrow import clashing
+
+    assert clashing({"per_value", "value_3", "keep", "pa", "upper", "_parse_number"}) == {
+        "per_value", "value_3", "keep", "pa"}

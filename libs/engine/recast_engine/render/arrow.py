@@ -15,6 +15,9 @@ each row's own length) are not vectorized: `vectorizable` says so and the render
 """
 from __future__ import annotations
 
+import ast
+import functools
+
 from recast_engine.dsl.model import Expr, Program, Step
 from recast_engine.render import script as per_cell
 from recast_engine.render.arrow_kernels import kernel_source, portable_pattern
@@ -29,7 +32,24 @@ def vectorizable(program: Program) -> bool:
         return False
     indices = set().union(*(per_cell._columns_read(c.value) | per_cell._columns_read(c.header)
                             for c in program.columns))
-    return all(i >= 0 for i in indices)
+    if not all(i >= 0 for i in indices):
+        return False
+    copied = set().union(*(section.bound_names() for section in per_cell.copied_operators(program)[0]))
+    return not clashing(copied)
+
+
+def clashing(names: set[str]) -> set[str]:
+    """The names a runtime definition copied into the script shares with the vectorized script's own (which
+    would replace it): such a program keeps the per-cell script."""
+    return {n for n in names if n in _own_names() or n.startswith("value_")}
+
+
+@functools.cache
+def _own_names() -> frozenset[str]:
+    tree = ast.parse(_HELPERS + _MAIN)
+    bound = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    bound |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+    return frozenset(bound | {"output_columns", "keep_rows", "STEPS", "main_by_row", "pa", "pc", "pa_csv", "io"})
 
 
 def kernel_coverage(program: Program) -> tuple[int, int]:
