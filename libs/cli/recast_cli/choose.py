@@ -26,7 +26,8 @@ def script_output(script: str, grid: list[Row]) -> list[Row]:
 
 
 def choose_script(
-    programs: list[Program], input_grid: list[Row], expected_grid: list[Row], *, title: str
+    programs: list[Program], input_grid: list[Row], expected_grid: list[Row], *, title: str,
+    backend: str | None = None,
 ) -> tuple[Chosen | None, list[str]]:
     """(the first candidate whose script maps input_grid to exactly expected_grid, why the others were not)."""
     from recast_engine.render.script import render_script
@@ -34,7 +35,7 @@ def choose_script(
     rejected = []
     for rank, program in enumerate(programs, 1):
         try:
-            script = render_script(program, title=title)
+            script = render_script(program, title=title, **({"backend": backend} if backend else {}))
             if script_output(script, input_grid) == expected_grid:
                 return Chosen(program, script), rejected
             rejected.append(f"candidate {rank}: its script does not reproduce the whole train pair")

@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     learn.add_argument("--header", choices=["auto", "yes", "no"], default="auto", help="first row is a header")
     learn.add_argument("--timeout", type=_positive_float, default=30.0, metavar="S", help="search time limit")
     learn.add_argument("-v", "--verbose", action="store_true", help="also print what the search tried")
+    learn.add_argument("--backend", choices=["cell", "arrow", "auto"], default=None,
+                       help="script kind: cell (csv rows), arrow (pyarrow batches), auto (arrow when it can)")
 
     apply = sub.add_parser("apply", help="run a learned script on a CSV file (sandboxed)")
     apply.add_argument("script", type=Path, metavar="SCRIPT")
@@ -108,7 +110,8 @@ def _learn(args: argparse.Namespace, result: dict[str, Any], train_input: Path, 
         learned = learn(input_grid, expected_grid, header=args.header, timeout=args.timeout)
     result["elapsed_seconds"] = round(learned.elapsed, 3)
     title = f"Converts CSV files like {_name(args.train_input)} into CSV files like {_name(args.train_expected)}."
-    chosen, rejected = choose_script(learned.programs, input_grid, expected_grid, title=title)
+    chosen, rejected = choose_script(learned.programs, input_grid, expected_grid, title=title,
+                                     backend=args.backend)
     if chosen is None:
         lines = [f"no conversion found in {learned.elapsed:.1f}s"]
         if learned.programs:
