@@ -76,7 +76,7 @@ def render_vectorized(program: Program, *, title: str = "") -> str:
     body, _, main_by_row = rest.rpartition("\n\n\ndef main(")
     main_by_row = "def main_by_row(" + main_by_row.partition('\n\n\nif __name__ == "__main__":')[0]
     imports, _, definitions = body.partition("\n\n\n")
-    imports = _with_imports(imports, {"import functools", "import io", "import re"})
+    imports = _with_imports(imports, {"import functools", "import io", "import os", "import re"})
     vector = [_HELPERS.strip("\n"), _steps_function(program, per_cell.copied_operators(program)[2])]
     vector += [f.strip("\n") for f in compiler.functions]
     lines = ["def output_columns(batch):", '    """The output columns of one record batch (arrays, or scalars for '
@@ -451,8 +451,8 @@ def convert_batches(source, target):
 _MAIN = '''
 def main(argv=None):
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        return main_by_row(args)
+    if len(args) != 2 or not os.path.isfile(args[0]):
+        return main_by_row(args)  # usage; or a pipe, which cannot be read twice (a first look, a restart)
     csv.field_size_limit(2**31 - 1)
     try:
         with open(args[1], "wb") as target:
