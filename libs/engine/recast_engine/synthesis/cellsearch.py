@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from recast_engine.dsl import Expr, call, const
+from recast_engine.synthesis import workclock
 from recast_engine.synthesis.strings import PositionSpace, literal_tokens, position_space, spec_cost, spec_to_json
 
 PART_COST = 10.0
@@ -92,7 +92,7 @@ class ConcatSearch:
 
     def _check_time(self) -> None:
         self.ticks += 1
-        if self.ticks % 64 == 0 and time.monotonic() > self.deadline:
+        if self.ticks % 64 == 0 and workclock.now(64) > self.deadline:
             raise SearchTimeout
 
     def _solve(self, state: tuple[int, ...]) -> tuple[float, list[Expr] | None]:

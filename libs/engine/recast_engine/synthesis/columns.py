@@ -11,13 +11,13 @@ look-up table is the last resort.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable, Iterator
 
 from recast_engine.dsl import Expr, call, col, const
 from recast_engine.dsl.interpret import eval_expr
 from recast_engine.runtime import cells
 from recast_engine.runtime.arith import digits
+from recast_engine.synthesis import workclock
 from recast_engine.synthesis.arithmetic import arithmetic_atoms
 from recast_engine.synthesis.cellsearch import Atom, ConcatSearch, SearchTimeout, Source
 from recast_engine.synthesis.conditionals import categorical, code_table
@@ -34,7 +34,7 @@ MAX_ROUNDS = 6
 def learn_column(rows: list[Row], outputs: list[str], deadline: float) -> Iterator[Expr]:
     """Yield expressions e with eval(e, rows[i]) == outputs[i] for every i, simplest first.
 
-    `deadline` is a time.monotonic() value; stop yielding when it has passed.
+    `deadline` is a workclock.now() value (work, see workclock); stop yielding when it has passed.
     """
     if not rows:
         return
@@ -48,7 +48,7 @@ def learn_column(rows: list[Row], outputs: list[str], deadline: float) -> Iterat
             yielded.add(key)
             yield expr
     table = code_table(rows, outputs) or _lookup_table(rows, outputs)
-    if table is not None and time.monotonic() < deadline:
+    if table is not None and workclock.now() < deadline:
         expr = table
         if expr.model_dump_json() not in yielded:
             yield expr
@@ -105,7 +105,7 @@ def _learn_plain(rows: list[Row], outputs: list[str], deadline: float) -> tuple[
     examples = _first_examples(outputs)
     context = [row for row, out in zip(rows, outputs) if out]  # rows left empty may hold non-dates
     for _ in range(MAX_ROUNDS):
-        if time.monotonic() > deadline:
+        if workclock.now() > deadline:
             return None
         found = _search([rows[i] for i in examples], [outputs[i] for i in examples], deadline, context)
         if found is None:
@@ -195,7 +195,7 @@ def _learn_conditional(rows: list[Row], outputs: list[str], deadline: float) -> 
     best: tuple[float, Expr] | None = None
     tried: set[tuple[bool, ...]] = set()
     for c, pattern in _predicates(rows):
-        if time.monotonic() > deadline:
+        if workclock.now() > deadline:
             break
         regex = re.compile(pattern)
         split = tuple(bool(regex.search(r[c] if c < len(r) else "")) for r in rows)

@@ -21,6 +21,7 @@ from recast_engine.runtime.cells import (
     _parse_datetime,
     date_part,
 )
+from recast_engine.synthesis import workclock
 
 _DATES_MONTH_FIRST = ["%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y", "%m.%d.%Y", "%m%d%Y"]
 _DATES_DAY_FIRST = ["%d/%m/%Y", "%d-%m-%Y", "%d/%m/%y", "%d.%m.%Y", "%d.%m.%y", "%d%m%Y"]
@@ -63,6 +64,17 @@ def _library(day_first: frozenset[str]) -> list[str]:
 
 
 def learn_formats(values: list[str], day_first: bool | frozenset[str]) -> list[str] | None:
+    workclock.now(20 * len(values))  # counted even when the memo below answers: the same work on every run
+    formats = _learn_formats_memo(tuple(values), day_first)
+    return None if formats is None else list(formats)
+
+
+@functools.lru_cache(maxsize=256)
+def _learn_formats_memo(values: tuple[str, ...], day_first: bool | frozenset[str]) -> list[str] | None:
+    return _learn_formats(list(values), day_first)
+
+
+def _learn_formats(values: list[str], day_first: bool | frozenset[str]) -> list[str] | None:
     """The formats that read every value, those reading the most values first (so that one reading is used
     consistently: "0:00" and "40:00" are both minutes:seconds), then same-kind fallbacks; None if a value fails.
     day_first: numeric dates are read day first (True), month first (False), or day first only when written
@@ -189,7 +201,6 @@ def date_atoms(
         yield from _bucket_atoms(source, values, formats, outputs, extra, padded)
 
 
-@functools.lru_cache(maxsize=256)
 def _learn_formats_cached(values: tuple[str, ...], day_first: bool | frozenset[str]) -> list[str] | None:
     return learn_formats(list(values), day_first)
 
@@ -249,6 +260,7 @@ def _hour_or_minute_written(moments: list[datetime.datetime], outputs: list[str]
 
 
 def _render(moment: datetime.datetime, part: str) -> str:
+    workclock.now()  # rendering candidate date fields is most of the cost of learning a date column
     if "{" in part:
         return _FIELD_PATTERN.sub(lambda m: _date_field(moment, m.group(1)), part)
     return _date_field(moment, part)

@@ -12,6 +12,7 @@ from typing import Any
 
 from recast_engine.dsl import Expr, call
 from recast_engine.runtime.cells import _ROUNDING, _parse_number, format_number, number_range
+from recast_engine.synthesis import workclock
 
 _SCALES = ["1", "0.1", "0.01", "0.001", "0.000001", "0.000000001", "10", "100", "1000"]
 _STEPS = ["0", "1", "0.1", "0.01", "0.001", "0.0001", "0.00001", "0.000001", "0.0000001", "0.5", "0.05", "0.25",
@@ -121,6 +122,7 @@ def number_atoms(source: Expr, values: list[str], outputs: list[str]) -> Iterato
     written = [_written_numbers(o) for o in outputs]
     if not all(written):
         return
+    workclock.now(150 * len(values))  # fitting number formats to every row is costly work (see workclock)
     for k in (1, 2, -1):
         parsed = [_parse_number(v, k) for v in values]
         numbers = [n for n in parsed if n is not None]

@@ -20,6 +20,7 @@ from recast_engine import operators
 from recast_engine.dsl import Expr, OutputColumn, Program, Step, col, const
 from recast_engine.dsl.interpret import eval_expr, run
 from recast_engine.kinds import looks_like_header
+from recast_engine.synthesis import workclock
 from recast_engine.synthesis.columns import learn_column
 from recast_engine.synthesis.ranking import is_clean, only_copies, program_cost, step_cost
 from recast_engine.synthesis.table_proposals import Context, propose
@@ -48,6 +49,7 @@ class SearchResult:
     suggestion: str = ""  # what the user could add to settle it (one more row like X, an instruction)
     distinguishing_row: list[str] | None = None  # ambiguous: an input row on which the best candidates disagree
     candidate_outputs: list[list[str]] = field(default_factory=list)  # what each of them outputs for it
+    work: int = 0  # work units the search counted (workclock): the same for the same pair on any machine
 
 
 class _Timeout(Exception):
@@ -57,10 +59,11 @@ class _Timeout(Exception):
 @dataclass
 class _Search:
     expected: list[Row]
-    deadline: float
+    deadline: float  # in work (workclock): the search stops there, the same on any machine
     exclude: frozenset[str]
     max_candidates: int
     sample_rows: int
+    wall_deadline: float = float("inf")  # time.monotonic(): past it the search is aborted (the only wall-clock use)
     found: list[Program] = field(default_factory=list)
     finished: set[tuple[str, bool, bool]] = field(default_factory=set)  # (steps, header, learn) already completed
     # grids mostly explained by copies, for learn_column: (unexplained, steps count, steps, grid, header)
@@ -78,7 +81,7 @@ class _Search:
         return min(self.deadline, self.learning_until)
 
     def check_time(self) -> None:
-        if time.monotonic() > self.deadline:
+        if workclock.now() > self.deadline or time.monotonic() > self.wall_deadline:
             raise _Timeout
 
     def done(self, since: int = 0) -> bool:
@@ -88,6 +91,7 @@ class _Search:
         fp = program.fingerprint()
         if fp in self.exclude or fp in self.fingerprints:
             return
+        workclock.now(len(grid_in))  # running a candidate costs work in proportion to the rows
         try:
             ok = run(program, grid_in) == self.expected
         except Exception:  # noqa: BLE001 - a candidate that crashes is simply not a solution
@@ -146,19 +150,24 @@ def _hard_limit(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, max(left, 0.001), previous_interval)
 
 
-def _learn_value(rows: list[Row], outputs: list[str], deadline: float, sample: int, seconds: float) -> list[Expr]:
-    """Expressions explaining outputs over rows, learned on a prefix and checked on every row."""
+def _learn_value(
+    rows: list[Row], outputs: list[str], deadline: float, sample: int, seconds: float, wall_deadline: float
+) -> list[Expr]:
+    """Expressions explaining outputs over rows, learned on a prefix and checked on every row.
+
+    deadline and seconds are work (workclock); wall_deadline (time.monotonic) only aborts.
+    """
     exprs: list[Expr] = []
-    budget = min(deadline, time.monotonic() + seconds)
-    if time.monotonic() >= budget:
+    budget = min(deadline, workclock.now() + seconds)
+    if workclock.now() >= budget or time.monotonic() >= wall_deadline:
         return exprs
     try:
-        with _hard_limit(budget - time.monotonic() + 0.05):
+        with _hard_limit(wall_deadline - time.monotonic() + 0.05):
             for expr in learn_column(rows[:sample], outputs[:sample], budget):
                 if len(rows) <= sample or all(str(eval_expr(expr, r)) == o for r, o in zip(rows, outputs)):
                     exprs.append(expr)
                     break
-                if time.monotonic() > budget:
+                if workclock.now() > budget:
                     break
     except _Interrupted:
         pass
@@ -212,8 +221,9 @@ def _explain_columns(
             header_expr = col(same[0]) if same else const(name)
         body, outputs = (grid[1:], list(target[1:])) if header else (grid, list(target))
         # the first near misses are the likeliest: give each pending column a fair share of the learning time
-        share = (search.learning_deadline() - time.monotonic()) / (len(pending) + 1)
-        exprs = _learn_value(body, outputs, search.learning_deadline(), search.sample_rows, max(COLUMN_BUDGET, share))
+        share = (search.learning_deadline() - workclock.now()) / (len(pending) + 1)
+        exprs = _learn_value(body, outputs, search.learning_deadline(), search.sample_rows, max(COLUMN_BUDGET, share),
+                             search.wall_deadline)
         if not exprs:
             unexplained.append(f"column {j + 1}" + (f" ({name!r})" if name else ""))
             break
@@ -279,6 +289,7 @@ def _search_depths(search: _Search, grid_in: list[Row], header: bool, max_depth:
             for step in propose(grid, ctx, last=depth == max_depth):
                 search.check_time()
                 try:
+                    workclock.now(len(grid))
                     new_grid = _apply(step, grid)
                 except Exception:  # noqa: BLE001, S112 - a step that does not fit this grid is skipped
                     continue
@@ -290,7 +301,7 @@ def _search_depths(search: _Search, grid_in: list[Row], header: bool, max_depth:
                 seen[key] = cost
                 search.tried.append(_describe_steps(new_steps))
                 _finish(search, new_steps, new_grid, grid_in, header)
-                if search.done(found_before) or (search.has_clean() and time.monotonic() > search.soft_deadline):
+                if search.done(found_before) or (search.has_clean() and workclock.now() > search.soft_deadline):
                     return
                 # a step that grows the table past the output's length rarely leads anywhere and is costly
                 if len(new_grid) > max(len(search.expected) + 1, len(grid)):
@@ -329,10 +340,22 @@ def learn(
     sample_rows: cell expressions are learned on this many rows of the intermediate table (default 40),
     then every candidate is verified on all rows of the train pair before it is returned.
     """
-    start = time.monotonic()
+    wall_start = time.monotonic()
+    with workclock.counting() as work:
+        result = _learn(input_grid, expected_grid, header, timeout, exclude, max_candidates, sample_rows, wall_start)
+    result.elapsed, result.work = time.monotonic() - wall_start, work.units
+    return result
+
+
+def _learn(
+    input_grid: list[Row], expected_grid: list[Row], header: str, timeout: float, exclude: frozenset[str],
+    max_candidates: int, sample_rows: int | None, wall_start: float,
+) -> SearchResult:
+    start = workclock.now()
     search = _Search(
         expected=[list(r) for r in expected_grid],
         deadline=start + timeout * 0.95,
+        wall_deadline=wall_start + timeout * 0.95,
         exclude=frozenset(exclude),
         max_candidates=max_candidates,
         sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS,
@@ -359,8 +382,7 @@ def learn(
     tried = search.tried[:50]
     result = SearchResult(search.found[:max_candidates], tried, unexplained)
     if search.found:
-        _judge(result, search.found, input_cells, grid_in, search.expected, start + timeout)
-    result.elapsed = time.monotonic() - start
+        _judge(result, search.found, input_cells, grid_in, search.expected, start + timeout, wall_start + timeout)
     return result
 
 
@@ -369,12 +391,12 @@ RELEARN_SECONDS = 0.5  # one column learned again on part of the rows, to check 
 
 def _judge(
     result: SearchResult, found: list[Program], input_cells: frozenset[str], grid_in: list[Row],
-    expected: list[Row], deadline: float,
+    expected: list[Row], deadline: float, wall_deadline: float,
 ) -> None:
     """The confidence in the best program (see trust): trusted, ambiguous or memorizes, with reason and suggestion."""
 
     def relearn(rows: list[Row], outputs: list[str]) -> Expr | None:
-        exprs = _learn_value(rows, outputs, deadline, len(rows), RELEARN_SECONDS)
+        exprs = _learn_value(rows, outputs, deadline, len(rows), RELEARN_SECONDS, wall_deadline)
         return exprs[0] if exprs else None
 
     costs = [program_cost(p, input_cells) for p in found]
