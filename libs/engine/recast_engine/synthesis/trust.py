@@ -288,7 +288,7 @@ def _node_finding(
 ) -> tuple[str, str] | None:
     if node.op == "lookup" and node.inputs:
         return _lookup_finding(node, rows, label, head)
-    if node.op == "if_matches" and node.args.get("pattern") not in ("^$", "") and len(node.inputs) == 3:
+    if node.op == "if_matches" and node.args.get("pattern") != "" and len(node.inputs) == 3:
         return _conditional_finding(node, rows, label, head)
     if node.op == "const" and total_rows > 1 and rows:
         value = str(node.args.get("value", ""))
@@ -342,6 +342,9 @@ def _conditional_finding(
     matched = sum(1 for t in tested if regex.search(t))
     single = min(matched, len(rows) - matched)
     if single > 1 or len(rows) < 2:
+        return None
+    # "empty input -> something" is a guard, not a rule from one case; one non-empty row under its own rule is
+    if node.args["pattern"] == "^$" and matched == 1:
         return None
     lone = next(t for t in tested if bool(regex.search(t)) == (matched == 1))
     test = node.inputs[0]
