@@ -3,9 +3,10 @@
 Every budget decision of the search (stop collecting alternatives, how long one column may be learned, when to
 give up) reads `now()`, which advances by the work done: each call counts `work` units (a candidate checked, a
 node of the concatenation search expanded, a row run through a candidate, a date field rendered). A unit is worth
-SECONDS_PER_UNIT nominal seconds, two to three times what it takes on an idle machine (about 20 us of CPU), so the
-budgets run out well before the wall-clock timeout even on a loaded machine: wall-clock time only aborts a search
-that overruns its timeout (search.learn), and only then can the result depend on the load.
+SECONDS_PER_UNIT nominal seconds, about the CPU time it takes (10-25 us measured over benchmark tasks), so budgets
+keep their meaning in seconds. Wall-clock time only aborts a search that overruns its timeout (search.learn): a
+search that finds its program within its work budget gives the same program however busy the machine is; one
+aborted by the wall clock (a starved process near its timeout) may not.
 
 Outside a `counting()` block (a caller of learn_column of its own) `now()` is time.monotonic().
 """
@@ -15,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-SECONDS_PER_UNIT = 5e-5
+SECONDS_PER_UNIT = 2e-5
 
 
 class _Counter:
