@@ -101,6 +101,11 @@ class _Search:
             self.found.append(program)
 
 
+def _only_lookups(found: list[Program]) -> bool:
+    """Nothing found yet, or only programs answering from a table of the example (a window step may explain it)."""
+    return all(any(c.value.op == "lookup" for c in p.columns) for p in found)
+
+
 def _apply(step: Step, grid: list[Row]) -> list[Row]:
     # operators never mutate their input rows, so intermediate grids may share them
     return list(operators.table(step.op).function(grid, **step.args))
@@ -367,7 +372,7 @@ def _learn(
         for depth in range(MAX_DEPTH + 1):
             for mode in modes:
                 _search_depths(search, grid_in, mode, depth) if depth else _finish(search, [], grid_in, grid_in, mode)
-            if not search.has_clean() and depth >= 1:
+            if _only_lookups(search.found) and depth >= 1:
                 # learned cells after one step are likely, but a deeper structural program may still exist
                 share = LEARNING_SHARE / 2 if depth == 1 else LEARNING_SHARE
                 search.learning_until = start + timeout * share
