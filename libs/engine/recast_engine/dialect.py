@@ -11,7 +11,7 @@ import codecs
 import csv
 
 
-def detect_encoding(head, complete=True):
+def detect_encoding(head: bytes, complete: bool = True) -> str:
     """The encoding of a file starting with `head`: utf-8-sig (UTF-8 with BOM), utf-16-le / utf-16-be (with BOM),
     utf-8, else cp1252 when it decodes, else latin-1 (decodes anything). complete=False: `head` is only the start
     of the file, and a character cut at its end is not an error."""
@@ -30,12 +30,12 @@ def detect_encoding(head, complete=True):
     return "latin-1"
 
 
-def text_codec(encoding):
+def text_codec(encoding: str) -> str:
     """The codec that decodes a file of `encoding` (as detect_encoding names it) without its byte order mark."""
     return "utf-16" if encoding in ("utf-16-le", "utf-16-be") else encoding
 
 
-def detect_delimiter(text, complete=True, max_rows=50):
+def detect_delimiter(text: str, complete: bool = True, max_rows: int = 50) -> str:
     """The delimiter among , ; tab | that splits the first rows of `text` into the most consistent field counts.
 
     A candidate counts only when the first row (the header, if any) has its most common count, above 1: a
@@ -47,7 +47,7 @@ def detect_delimiter(text, complete=True, max_rows=50):
         text, complete = text[:65536], False
     best, best_score = ",", (False, False, 0, 0)
     for rank, delimiter in enumerate(",;\t|"):
-        counts = []
+        counts: list[int] = []
         try:
             for row in csv.reader(text.splitlines(True)[: max_rows + 1], delimiter=delimiter):
                 if row:
@@ -67,7 +67,7 @@ def detect_delimiter(text, complete=True, max_rows=50):
     return best
 
 
-def transcode(data):
+def transcode(data: bytes) -> tuple[bytes, str, str]:
     """(`data` as UTF-8 comma-separated CSV, its detected encoding, its detected delimiter). A file already UTF-8
     (BOM or not) and comma-separated comes back unchanged; a file in another dialect is decoded and re-written
     row by row (line ends kept: CRLF when the file has any, else LF)."""

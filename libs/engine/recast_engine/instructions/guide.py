@@ -148,7 +148,9 @@ def guided_learn(
         )
         steps, names, grid_mid = [], columns.names, [list(r) for r in input_grid]
     after = Columns(names)
-    pinned, column_contradictions, applied = {}, [], []
+    pinned: dict[int, OutputColumn] = {}
+    column_contradictions: list[str] = []
+    applied: list[str] = []
     if len(grid_mid) == len(expected):  # rows line up: each column instruction is checked row by row
         pinned, column_contradictions, applied = _instruction_columns(instructions, grid_mid, expected, after)
     contradictions += column_contradictions
