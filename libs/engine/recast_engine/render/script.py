@@ -21,7 +21,7 @@ from recast_engine.render.closure import Definitions, collect_definitions, renam
 
 # Names the script itself defines or imports; a runtime name equal to one of these is renamed in the copy.
 _SCRIPT_NAMES = frozenset(
-    {"csv", "sys", "codecs", "functools", "HEADER_ROWS", "read_cell", "convert_header", "convert_row", "convert",
+    {"csv", "io", "sys", "codecs", "functools", "_ReplayedHead", "HEADER_ROWS", "read_cell", "convert_header", "convert_row", "convert",
      "main", "detect_encoding", "text_codec", "detect_delimiter"}
 )
 _SCRIPT_PREFIXES = ("output_column_",)
@@ -164,7 +164,7 @@ def _comment_safe(text: str) -> str:
 
 
 def _imports(sections: list[Definitions], *, functools_needed: bool) -> str:
-    plain = {"import codecs", "import csv", "import sys", *(["import functools"] * functools_needed)}
+    plain = {"import codecs", "import csv", "import io", "import sys", *(["import functools"] * functools_needed)}
     from_imports: list[str] = []
     for section in sections:
         for imp in section.imports:
@@ -349,6 +349,24 @@ _DIALECT = "# ---- copied from recast_engine.dialect ----\n\n" + "\n\n".join(
     inspect.getsource(f) for f in (dialect.detect_encoding, dialect.text_codec, dialect.detect_delimiter))
 
 _MAIN = '''
+class _ReplayedHead(io.RawIOBase):
+    """The bytes already read from a stream, then the rest of the stream."""
+
+    def __init__(self, head, rest):
+        self.head, self.offset, self.rest = head, 0, rest
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        if self.offset < len(self.head):
+            count = min(len(buffer), len(self.head) - self.offset)
+            buffer[:count] = self.head[self.offset:self.offset + count]
+            self.offset += count
+            return count
+        return self.rest.readinto(buffer)
+
+
 def main(argv=None):
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
@@ -356,17 +374,19 @@ def main(argv=None):
         return 2
     csv.field_size_limit(2**31 - 1)
     # UTF-8 (with or without BOM), UTF-16 with BOM, cp1252 or Latin-1; separated by , ; tab or |
+    # the input is read once (it may be a pipe): its first MiB decides the dialect, then is read again from memory
     with open(args[0], "rb") as raw:
         head = raw.read(1 << 20)
-        complete = not raw.read(1)
-    encoding = detect_encoding(head, complete)
-    delimiter = detect_delimiter(head.decode(text_codec(encoding), "ignore"), complete)
-    with open(args[0], newline="", encoding=text_codec(encoding)) as source, \\
-            open(args[1], "w", newline="", encoding="utf-8") as target:
-        # a cell holding a CR or LF is quoted: the writer quotes every character of its terminator ("\\r\\n"),
-        # and each row it writes ends in "\\n" (write() gets one whole row, the terminator last)
-        csv.writer(type("LF", (), {"write": staticmethod(lambda row: target.write(row[:-2] + "\\n"))})(),
-                   lineterminator="\\r\\n").writerows(convert(csv.reader(source, delimiter=delimiter)))
+        more = raw.read(1)
+        encoding = detect_encoding(head, not more)
+        delimiter = detect_delimiter(head.decode(text_codec(encoding), "ignore"), not more)
+        replayed = io.BufferedReader(_ReplayedHead(head + more, raw))
+        with io.TextIOWrapper(replayed, encoding=text_codec(encoding), newline="") as source, \\
+                open(args[1], "w", newline="", encoding="utf-8") as target:
+            # a cell holding a CR or LF is quoted: the writer quotes every character of its terminator ("\\r\\n"),
+            # and each row it writes ends in "\\n" (write() gets one whole row, the terminator last)
+            csv.writer(type("LF", (), {"write": staticmethod(lambda row: target.write(row[:-2] + "\\n"))})(),
+                       lineterminator="\\r\\n").writerows(convert(csv.reader(source, delimiter=delimiter)))
     return 0
 
 
