@@ -21,8 +21,8 @@ from recast_engine.render.closure import Definitions, collect_definitions, renam
 
 # Names the script itself defines or imports; a runtime name equal to one of these is renamed in the copy.
 _SCRIPT_NAMES = frozenset(
-    {"csv", "io", "sys", "codecs", "functools", "_ReplayedHead", "HEADER_ROWS", "read_cell", "convert_header", "convert_row", "convert",
-     "main", "detect_encoding", "text_codec", "detect_delimiter"}
+    {"csv", "io", "sys", "codecs", "functools", "_ReplayedHead", "HEADER_ROWS", "read_cell", "convert_header",
+     "convert_row", "convert", "main", "detect_encoding", "text_codec", "detect_delimiter"}
 )
 _SCRIPT_PREFIXES = ("output_column_",)
 _CACHE_SIZE = 65536
