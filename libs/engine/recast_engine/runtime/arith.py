@@ -8,12 +8,15 @@ from __future__ import annotations
 import datetime
 import re
 from decimal import Decimal, InvalidOperation, localcontext
+from typing import TypeVar
 
 # An amount as people write it: sign, currency, thousands separators, parentheses for negatives.
 _AMOUNT = re.compile(
     r"^\s*([-+(]?)\s*[$€£¥]?\s*([-+]?)\s*(\d[\d,. ']*\d|\d)?(\.\d+|,\d+)?\s*\)?\s*(?:[A-Za-z$€£¥%]{0,3})\s*$"
 )
 
+
+_Ordered = TypeVar("_Ordered", Decimal, str)  # numbers compare with numbers, text with text
 
 _PLAIN = re.compile(r"[+-]?\d+(\.\d*)?|[+-]?\.\d+")
 
@@ -117,7 +120,7 @@ def date_difference(later: str, earlier: str, formats: list[str], unit: str = "d
     return str(int(months / 12))
 
 
-def _compare(number: Decimal, test: str, value: Decimal) -> bool:
+def _compare(number: _Ordered, test: str, value: _Ordered) -> bool:
     if test == "lt":
         return number < value
     if test == "le":
@@ -167,9 +170,8 @@ def _test_holds(text: str, test: str, value: str, as_: str) -> bool | None:
         left, right = _amount(text), _amount(value)
         if left is None or right is None:
             return None
-    else:
-        left, right = text, value
-    return _compare(left, test, right)
+        return _compare(left, test, right)
+    return _compare(text, test, value)
 
 
 def if_cell(text: str, then_value: str, else_value: str, test: str, value: str = "", as_: str = "text",

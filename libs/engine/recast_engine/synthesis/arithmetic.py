@@ -58,8 +58,9 @@ def _numeric_columns(rows: list[Row]) -> list[tuple[int, list[Decimal]]]:
     found = []
     for c in range(min(width, MAX_COLUMNS * 3)):
         values = [_amount(r[c]) if c < len(r) else None for r in rows]
-        if all(v is not None for v in values):
-            found.append((c, values))
+        numbers = [v for v in values if v is not None]
+        if len(numbers) == len(values):
+            found.append((c, numbers))
     return found[: MAX_COLUMNS]
 
 
@@ -86,8 +87,9 @@ def arithmetic_atoms(rows: list[Row], outputs: list[str]) -> list[Atom]:
             if list(got) == outputs and (exact is None or atom.cost < exact.cost):
                 exact = atom  # the whole output
             first = first or atom
-        if exact or first:
-            atoms.append(exact or first)
+        chosen = exact or first
+        if chosen is not None:
+            atoms.append(chosen)
     return atoms
 
 
@@ -120,8 +122,8 @@ def _sources(
         # two fitted constants need rows beyond the two that determine them (3 rows fit 0.556x - 17.83)
         if len(xs) < 2 + (a not in KNOWN_FACTORS) + (b != "0"):
             continue
-        args = {"weights": [a]} | ({"offset": b} if b != "0" else {})
-        got = [linear(str(x), **args) for x in xs]
+        args: dict[str, list[str] | str] = {"weights": [a]} | ({"offset": b} if b != "0" else {})
+        got = [linear(str(x), weights=[a], offset=b) for x in xs]
         yield call("linear", col(c), **args), got, LINEAR_COST + cost + 0.01 * c
 
 

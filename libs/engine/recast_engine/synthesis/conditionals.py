@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from decimal import Decimal
 
 from recast_engine.dsl import Expr, call, col, const
 from recast_engine.runtime import relational as rt
@@ -88,11 +89,12 @@ def _bands(rows: list[Row], outputs: list[str]) -> Expr | None:
     """band(x, cuts, labels) when sorting the rows by a numeric column leaves each label in one run."""
     width = min(max(len(r) for r in rows), MAX_COLUMNS)
     for c in range(width):
-        numbers = [rt._number(_cell(r, c)) for r in rows]
-        if any(n is None for n in numbers):
+        read = [rt._number(_cell(r, c)) for r in rows]
+        numbers = [n for n in read if n is not None]
+        if len(numbers) != len(read):
             continue
         pairs = sorted(zip(numbers, outputs), key=lambda p: p[0])
-        runs: list[tuple[str, object, object]] = []  # label, low, high
+        runs: list[tuple[str, Decimal, Decimal]] = []  # label, low, high
         ok = True
         for value, out in pairs:
             if runs and runs[-1][0] == out:
@@ -112,7 +114,7 @@ def _bands(rows: list[Row], outputs: list[str]) -> Expr | None:
 def code_table(rows: list[Row], outputs: list[str]) -> Expr | None:
     """lookup keyed on the column whose repeated values determine the output (fewest distinct keys first)."""
     width = max(len(r) for r in rows)
-    best: tuple[int, int, dict] | None = None
+    best: tuple[int, int, dict[str, str]] | None = None
     for c in range(width):
         table: dict[str, str] = {}
         if any(table.setdefault(_cell(r, c), o) != o for r, o in zip(rows, outputs)):
