@@ -96,55 +96,65 @@ class _Dates:
         return f"{low[0]:04d}-{low[1]:02d}-{low[2]:02d}", f"{high[0]:04d}-{high[1]:02d}-{high[2]:02d}"
 
 
+class _Exact:
+    """A column counted exactly: its distinct values, and its numbers as (value, count) pairs."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.numbers: list[tuple[float, int]] = []  # filled from the counts at the end
+
+
+class _Sketched:
+    """A column whose distinct values overflowed the exact bound: every cell updates the sketches."""
+
+    def __init__(self) -> None:
+        self.quantiles = QuantileSketch()
+        self.distinct = HyperLogLog()
+        self.frequent = FrequentItems(max(TOP_VALUES * 4, 64))
+
+
 class ColumnProfiler:
     def __init__(self, index: int, exact_bound: int = 20_000) -> None:
         self.index = index
         self.exact_bound = exact_bound
         self.cells = 0
-        self.counts: dict[str, int] | None = {}
+        self.state: _Exact | _Sketched = _Exact()  # exact counts or sketches, never both
         self.samples: list[str] = []
         # filled from the counts at the end, or cell by cell once the counts overflowed
         self.nulls = self.blanks = 0
-        self.kinds: Counter = Counter()
+        self.kinds: Counter[str] = Counter()
         self.min_length: int | None = None
         self.max_length = 0
         self.stats = RunningStats()
-        self.numbers: list[tuple[float, int]] | None = []  # exact (value, count) pairs while exact
-        self.quantiles: QuantileSketch | None = None
         self.extremes = Extremes(OUTLIER_EXAMPLES)
-        self.date_spellings: Counter = Counter()
-        self.number_spellings: Counter = Counter()
+        self.date_spellings: Counter[str] = Counter()
+        self.number_spellings: Counter[str] = Counter()
         self.spelling_examples: dict[str, str] = {}  # the first value seen in each date or number spelling
         self.dates = _Dates()
-        self.distinct_sketch: HyperLogLog | None = None
-        self.frequent: FrequentItems | None = None
 
     def add(self, value: str) -> None:
-        counts = self.counts
-        if counts is not None:  # cells are counted from the counts when they spill or at the end
+        state = self.state
+        if isinstance(state, _Exact):  # cells are counted from the counts when they spill or at the end
+            counts = state.counts
             counts[value] = counts.get(value, 0) + 1
             if len(counts) > self.exact_bound:
-                self._spill()
+                self._spill(counts)
             return
         self.cells += 1
         self._observe(value, 1)
         if value not in NULL_TOKENS and value.strip():
-            self.distinct_sketch.add(value)
-            self.frequent.add(value)
+            state.distinct.add(value)
+            state.frequent.add(value)
 
-    def _spill(self) -> None:
+    def _spill(self, counts: dict[str, int]) -> None:
         """Replay the exact counts into the sketches; from now on every cell updates them."""
-        counts, self.counts = self.counts, None
+        sketches = self.state = _Sketched()
         self.cells += sum(counts.values())
-        self.numbers = None
-        self.quantiles = QuantileSketch()
-        self.distinct_sketch = HyperLogLog()
-        self.frequent = FrequentItems(max(TOP_VALUES * 4, 64))
         for value, count in counts.items():
             self._observe(value, count)
             if value not in NULL_TOKENS and value.strip():
-                self.distinct_sketch.add(value)
-                self.frequent.add(value, count)
+                sketches.distinct.add(value)
+                sketches.frequent.add(value, count)
 
     def _observe(self, value: str, count: int) -> None:
         if value in NULL_TOKENS:
@@ -167,13 +177,14 @@ class ColumnProfiler:
             number = float(text.replace(",", ".")) if kind == "decimal" else float(text)
             if math.isfinite(number):
                 self.stats.add(number, count)
-                if self.numbers is not None:
-                    self.numbers.append((number, count))
+                state = self.state
+                if isinstance(state, _Exact):
+                    state.numbers.append((number, count))
                 else:
                     for _ in range(count):
-                        self.quantiles.add(number)
+                        state.quantiles.add(number)
                 self.extremes.add(number, value)
-        elif kind == "date":
+        elif kind == "date" and date_shape is not None:
             if date_shape in self.date_spellings or len(self.date_spellings) < SPELLINGS:
                 self.date_spellings[date_shape] += count
                 self.spelling_examples.setdefault(date_shape, text[:100])
@@ -186,22 +197,23 @@ class ColumnProfiler:
             self.spelling_examples.setdefault(number_shape, text[:100])
 
     def result(self, data_rows: int, name: str | None) -> dict[str, Any]:
-        exact = self.counts is not None
-        if exact:
-            self.cells = sum(self.counts.values())
-            for value, count in self.counts.items():
+        state = self.state
+        exact = isinstance(state, _Exact)
+        if isinstance(state, _Exact):
+            self.cells = sum(state.counts.values())
+            for value, count in state.counts.items():
                 self._observe(value, count)
         missing = max(0, data_rows - self.cells)
         filled = self.kinds.total()
-        if exact:
-            values = {v: c for v, c in self.counts.items() if v not in NULL_TOKENS and v.strip()}
+        categories: list[str] | None = None
+        if isinstance(state, _Exact):
+            values = {v: c for v, c in state.counts.items() if v not in NULL_TOKENS and v.strip()}
             distinct = len(values)
             top = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_VALUES]
             categories = sorted(values) if distinct <= CATEGORIES else None
         else:
-            distinct = self.distinct_sketch.estimate()
-            top = self.frequent.top(TOP_VALUES)
-            categories = None
+            distinct = state.distinct.estimate()
+            top = state.frequent.top(TOP_VALUES)
         profile: dict[str, Any] = {
             "index": self.index,
             "name": name,
@@ -221,61 +233,67 @@ class ColumnProfiler:
             "min_length": self.min_length,
             "max_length": self.max_length,
             "samples": self.samples,
-            "numeric": self._numeric(exact),
+            "numeric": self._numeric(),
             "dates": self._dates(),
             "number_spellings": dict(self.number_spellings.most_common()),
             "spelling_examples": self.spelling_examples,
         }
         return profile
 
-    def _numeric(self, exact: bool) -> dict[str, Any] | None:
-        stats = self.stats
+    def _numeric(self) -> dict[str, Any] | None:
+        stats, state = self.stats, self.state
         if stats.n == 0:
             return None
-        if exact:
-            qs = exact_quantiles(self.numbers, QUANTILES)
+        exact = isinstance(state, _Exact)
+        if isinstance(state, _Exact):
+            qs = exact_quantiles(state.numbers, QUANTILES)
         else:
-            qs = self.quantiles.quantiles(QUANTILES)
+            qs = state.quantiles.quantiles(QUANTILES)
             qs[0], qs[-1] = stats.low, stats.high
-        numeric = {
+        quantiles = {str(q): v for q, v in zip(QUANTILES, qs, strict=True)}
+        numeric: dict[str, Any] = {
             "count": stats.n,
             "min": stats.low,
             "max": stats.high,
             "mean": stats.mean,
             "std": stats.std,
-            "quantiles": {str(q): v for q, v in zip(QUANTILES, qs, strict=True)},
+            "quantiles": quantiles,
             "quantiles_exact": exact,
-            "histogram": self._histogram(exact),
+            "histogram": self._histogram(),
             "outliers": None,
         }
-        q1, q3 = numeric["quantiles"]["0.25"], numeric["quantiles"]["0.75"]
-        if stats.n >= 4 and q3 - q1 > 0:
-            numeric["outliers"] = self._outliers(exact, q1, q3)
+        q1, q3 = quantiles["0.25"], quantiles["0.75"]
+        if stats.n >= 4 and q1 is not None and q3 is not None and q3 - q1 > 0:
+            numeric["outliers"] = self._outliers(q1, q3)
         return numeric
 
-    def _weighted_values(self, exact: bool) -> list[tuple[float, int]]:
-        if exact:
-            return self.numbers
-        return [(x, 1 << h) for h, items in enumerate(self.quantiles.levels) for x in items]
+    def _weighted_values(self) -> list[tuple[float, int]]:
+        state = self.state
+        if isinstance(state, _Exact):
+            return state.numbers
+        return [(x, 1 << h) for h, items in enumerate(state.quantiles.levels) for x in items]
 
-    def _histogram(self, exact: bool) -> dict[str, Any]:
+    def _histogram(self) -> dict[str, Any]:
         low, high = self.stats.low, self.stats.high
         bins = HISTOGRAM_BINS if high > low else 1
         width = (high - low) / bins if high > low else 1.0
         counts = [0] * bins
-        for x, c in self._weighted_values(exact):
+        for x, c in self._weighted_values():
             counts[min(bins - 1, int((x - low) / width))] += c
-        return {"edges": [low + i * width for i in range(bins)] + [high], "counts": counts, "exact": exact}
+        return {"edges": [low + i * width for i in range(bins)] + [high], "counts": counts,
+                "exact": isinstance(self.state, _Exact)}
 
-    def _outliers(self, exact: bool, q1: float, q3: float) -> dict[str, Any]:
+    def _outliers(self, q1: float, q3: float) -> dict[str, Any]:
         iqr = q3 - q1
         low, high = q1 - 1.5 * iqr, q3 + 1.5 * iqr
-        if exact:
-            below = sum(c for x, c in self.numbers if x < low)
-            above = sum(c for x, c in self.numbers if x > high)
+        state = self.state
+        exact = isinstance(state, _Exact)
+        if isinstance(state, _Exact):
+            below = sum(c for x, c in state.numbers if x < low)
+            above = sum(c for x, c in state.numbers if x > high)
         else:
-            below = round(self.quantiles.rank_share(low, below=True) * self.stats.n)
-            above = round(self.quantiles.rank_share(high, below=False) * self.stats.n)
+            below = round(state.quantiles.rank_share(low, below=True) * self.stats.n)
+            above = round(state.quantiles.rank_share(high, below=False) * self.stats.n)
         examples = [t for x, t in self.extremes.lowest() if x < low]
         examples += [t for x, t in self.extremes.highest() if x > high]
         return {"iqr": iqr, "low_fence": low, "high_fence": high, "below": below, "above": above,

@@ -7,20 +7,28 @@ numbers far outside the training range.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from recast_engine.profiling.script_reads import ColumnReads, column_reads
+
+Profile = dict[str, Any]  # a file's profile as stored (JSON), see recast_engine.profiling
+ColumnProfile = dict[str, Any]  # one of its column_profiles (ColumnProfiler.result)
 
 EXAMPLES = 5
 NULL_RATE_GAIN = 0.10  # a null share this much higher than in training (and at least twice as high) is drift
 RANGE_SLACK = 1.0  # numbers more than this many training ranges beyond the training min or max are drift
 
 
-def _label(column: dict[str, Any]) -> str:
-    return column["name"] if column.get("name") else f"column {column['index'] + 1}"
+class Warn(Protocol):
+    def __call__(self, kind: str, column: ColumnProfile, message: str, examples: list[str] | None = None) -> None: ...
 
 
-def _pairs(train: dict, run: dict) -> tuple[list[tuple[dict, dict]], list[dict], list[dict]]:
+def _label(column: ColumnProfile) -> str:
+    return str(column["name"]) if column.get("name") else f"column {column['index'] + 1}"
+
+
+def _pairs(train: Profile, run: Profile) -> tuple[list[tuple[ColumnProfile, ColumnProfile]], list[ColumnProfile],
+                                                list[ColumnProfile]]:
     """Matched (train, run) columns, and the columns only in training, only in the run."""
     old, new = train["column_profiles"], run["column_profiles"]
     if train.get("header") and run.get("header"):
@@ -32,17 +40,19 @@ def _pairs(train: dict, run: dict) -> tuple[list[tuple[dict, dict]], list[dict],
     return list(zip(old[:width], new[:width], strict=True)), old[width:], new[width:]
 
 
-def categorical(column: dict[str, Any], data_rows: int) -> bool:
+def categorical(column: ColumnProfile, data_rows: int) -> bool:
     """A column whose training values repeat: its values are categories (a mapping may depend on them)."""
-    values = column.get("categories")
-    return bool(values) and column["kind"] == "text" and len(values) <= max(1, data_rows // 2)
+    values: list[str] | None = column.get("categories")
+    if not values:
+        return False
+    return column["kind"] == "text" and len(values) <= max(1, data_rows // 2)
 
 
 def _unsigned(spelling: str) -> str:
     return spelling.lstrip("+-")
 
 
-def drift(train: dict[str, Any], run: dict[str, Any], program: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def drift(train: Profile, run: Profile, program: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The warnings, as dicts of kind, column, message and examples.
 
     With the program the script was rendered from, lookups and date and number readings are checked against
@@ -50,7 +60,7 @@ def drift(train: dict[str, Any], run: dict[str, Any], program: dict[str, Any] | 
     reads = column_reads(program)
     warnings: list[dict[str, Any]] = []
 
-    def warn(kind: str, column: dict, message: str, examples: list[str] | None = None) -> None:
+    def warn(kind: str, column: ColumnProfile, message: str, examples: list[str] | None = None) -> None:
         warnings.append({"kind": kind, "column": _label(column), "message": message,
                          "examples": [e[:200] for e in (examples or [])][:EXAMPLES]})
 
@@ -63,7 +73,7 @@ def drift(train: dict[str, Any], run: dict[str, Any], program: dict[str, Any] | 
     for old, new in pairs:
         read = reads.get(new["index"])  # the script reads a column by its position in the file it gets
         if read is not None and read.lookup_keys is not None:
-            _unmapped_values(old, new, read, warn)
+            _unmapped_values(old, new, read.lookup_keys, warn)
         else:
             _unseen_values(old, new, train["data_rows"], warn)
         if read is not None and (read.date_formats or read.numbers):
@@ -75,7 +85,7 @@ def drift(train: dict[str, Any], run: dict[str, Any], program: dict[str, Any] | 
     return warnings
 
 
-def _unseen_values(old: dict, new: dict, train_rows: int, warn) -> None:
+def _unseen_values(old: ColumnProfile, new: ColumnProfile, train_rows: int, warn: Warn) -> None:
     if not categorical(old, train_rows):
         return
     known = set(old["categories"])
@@ -87,21 +97,21 @@ def _unseen_values(old: dict, new: dict, train_rows: int, warn) -> None:
              f"learned from the training values cannot know them", unseen)
 
 
-def _values(column: dict) -> tuple[list[str], str]:
+def _values(column: ColumnProfile) -> tuple[list[str], str]:
     if column.get("categories") is not None:
         return column["categories"], ""
     return [t["value"] for t in column["top_values"]], " (among its most frequent values)"
 
 
-def _unmapped_values(old: dict, new: dict, read: ColumnReads, warn) -> None:
+def _unmapped_values(old: ColumnProfile, new: ColumnProfile, lookup_keys: set[str], warn: Warn) -> None:
     values, more = _values(new)
-    unmapped = [v for v in values if v not in read.lookup_keys and v.strip()]
+    unmapped = [v for v in values if v not in lookup_keys and v.strip()]
     if unmapped:
         warn("unseen_value", old, f"{_label(old)} has {len(unmapped)} value(s){more} the script's lookup table has "
              "no entry for: they get its default", unmapped)
 
 
-def _unread_spellings(old: dict, new: dict, read: ColumnReads, warn) -> None:
+def _unread_spellings(old: ColumnProfile, new: ColumnProfile, read: ColumnReads, warn: Warn) -> None:
     examples = new.get("spelling_examples") or {}
     if read.date_formats:
         spellings = (new.get("dates") or {}).get("spellings") or {}
@@ -116,7 +126,7 @@ def _unread_spellings(old: dict, new: dict, read: ColumnReads, warn) -> None:
                  "does not read", [examples[s] for s in unread])
 
 
-def _spellings(old: dict, new: dict, warn) -> None:
+def _spellings(old: ColumnProfile, new: ColumnProfile, warn: Warn) -> None:
     old_dates = (old.get("dates") or {}).get("spellings") or {}
     new_dates = (new.get("dates") or {}).get("spellings") or {}
     if old_dates:
@@ -132,7 +142,7 @@ def _spellings(old: dict, new: dict, warn) -> None:
                  f"training only had {', '.join(sorted(known))}, so the script may not read them", fresh)
 
 
-def _null_rate(old: dict, new: dict, train_rows: int, run_rows: int, warn) -> None:
+def _null_rate(old: ColumnProfile, new: ColumnProfile, train_rows: int, run_rows: int, warn: Warn) -> None:
     if not train_rows or not run_rows:
         return
     before, after = old["nulls"] / train_rows, new["nulls"] / run_rows
@@ -140,7 +150,7 @@ def _null_rate(old: dict, new: dict, train_rows: int, run_rows: int, warn) -> No
         warn("null_rate", old, f"{_label(old)} is empty in {after:.0%} of the rows (training: {before:.0%})")
 
 
-def _range(old: dict, new: dict, warn) -> None:
+def _range(old: ColumnProfile, new: ColumnProfile, warn: Warn) -> None:
     a, b = old.get("numeric"), new.get("numeric")
     if not a or not b:
         return
