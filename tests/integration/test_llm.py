@@ -88,7 +88,7 @@ async def test_llm_repairs_a_failed_script_after_seeing_the_diff(stack, spawn, t
     done, planned, feedback = await run_llm_job(stack, spawn, [wrong, right], requests_log, "repair")
     assert done.type == Topics.JOB_SUCCEEDED and done.attempt == 2, done
     assert [p.attempt for p in planned] == [1, 2]
-    assert len(feedback) == 1 and not feedback[0].verdict["passed"]
+    assert len(feedback) == 1 and not feedback[0].verdict.passed
     prompts = prompts_sent(requests_log)
     assert len(prompts) == 2
     assert "previous script failed" in prompts[1]["messages"][-1]["content"]

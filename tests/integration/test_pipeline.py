@@ -68,7 +68,7 @@ async def test_failing_first_candidate_then_passing_second(pipeline):
 
         feedback = log.of_job(job, Topics.JOB_FEEDBACK)
         assert len(feedback) == 1 and feedback[0].attempt == 1
-        assert feedback[0].verdict.get("passed", feedback[0].verdict.get("ok")) is False
+        assert feedback[0].verdict.passed is False
         assert wrong.fingerprint() in feedback[0].excluded
         replanned = [e for e in log.of_job(job, Topics.JOB_PLANNED) if e.attempt == 2]
         assert len(replanned) == 1 and replanned[0].source == "search"

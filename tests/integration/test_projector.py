@@ -103,7 +103,7 @@ async def test_feedback_success_and_late_events(spawn, conn, producer):
     spawn("projector")
     for event in (
         JobCoded(**common, script_key="s1"),
-        JobFeedback(**common, verdict={"passed": False, "mismatches": 3}),
+        JobFeedback(**common, verdict={"passed": False, "summary": "column 'x' differs in 3/3 rows"}),
         JobPlanned(**common, attempt=2, program={"steps": [], "columns": [], "header_rows": 1}),
         JobSucceeded(job_id=job, client_id=client, attempt=2, script_key="s2", verdict={"passed": True}),
         JobProgress(
@@ -118,7 +118,7 @@ async def test_feedback_success_and_late_events(spawn, conn, producer):
         "SELECT number, status, verdict::text AS verdict FROM attempts WHERE job_id = $1 ORDER BY number", job
     )
     assert [(a["number"], a["status"]) for a in attempts] == [(1, "failed"), (2, "passed")]
-    assert '"mismatches": 3' in attempts[0]["verdict"]
+    assert "differs in 3/3 rows" in attempts[0]["verdict"]
 
 
 async def test_inference_results_are_projected_and_notified(spawn, conn, producer, stack):

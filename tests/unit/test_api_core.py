@@ -21,6 +21,7 @@ from recast_common.events import (
     JobProgress,
     JobSucceeded,
 )
+from recast_engine.verify.verdict import Verdict
 
 
 @pytest.mark.parametrize("value", ["abc", "A-b_9", "x" * 64])
@@ -75,6 +76,7 @@ def test_database_urls_normalized():
 
 
 COMMON = {"job_id": "j", "client_id": "c", "input_key": "i", "expected_key": "e"}
+FAILED = Verdict(passed=False, summary="column 1 differs")
 
 
 def test_pipeline_moves_job_forward_and_records_attempts():
@@ -85,12 +87,12 @@ def test_pipeline_moves_job_forward_and_records_attempts():
     assert planned.attempt["number"] == 1 and planned.attempt["program_fingerprint"]
     coded = project(JobView("coding", 1), JobCoded(**COMMON, script_key="s"))
     assert coded.job["status"] == "testing" and coded.attempt["status"] == "coded"
-    feedback = project(JobView("testing", 1), JobFeedback(**COMMON, verdict={"ok": False}))
+    feedback = project(JobView("testing", 1), JobFeedback(**COMMON, verdict=FAILED))
     assert feedback.job == {**feedback.job, "status": "planning", "attempt": 2}
-    assert feedback.attempt == {"number": 1, "status": "failed", "verdict": {"ok": False}}
+    assert feedback.attempt == {"number": 1, "status": "failed", "verdict": FAILED.to_dict()}
     done = project(
         JobView("testing", 2),
-        JobSucceeded(job_id="j", client_id="c", attempt=2, script_key="s", verdict={"ok": True}),
+        JobSucceeded(job_id="j", client_id="c", attempt=2, script_key="s", verdict=Verdict(passed=True, score=1.0)),
     )
     assert done.job["status"] == "succeeded" and done.job["script_key"] == "s" and done.job["percent"] == 100
     assert done.attempt["status"] == "passed"
@@ -119,19 +121,21 @@ def test_progress_and_failure_and_inference():
     assert progress.job["status"] == "profiling" and progress.job["message"] == "reading"
     failed = project(
         JobView("testing", 5),
-        JobFailed(job_id="j", client_id="c", attempt=5, reason="no program", verdict={"ok": False}),
+        JobFailed(job_id="j", client_id="c", attempt=5, reason="no program", verdict=FAILED),
     )
     assert failed.job["status"] == "failed" and failed.job["error"] == "no program"
-    assert failed.attempt == {"number": 5, "status": "failed", "verdict": {"ok": False}}
+    assert failed.attempt == {"number": 5, "status": "failed", "verdict": FAILED.to_dict()}
     best_was_earlier = project(
         JobView("testing", 5),
-        JobFailed(job_id="j", client_id="c", attempt=5, reason="none left", verdict={"attempt": 2, "score": 0.9},
-                  attempt_verdict={"attempt": 5, "score": 0.1}),
+        JobFailed(job_id="j", client_id="c", attempt=5, reason="none left",
+                  verdict=FAILED.model_copy(update={"attempt": 2, "score": 0.9}),
+                  attempt_verdict=FAILED.model_copy(update={"attempt": 5, "score": 0.1})),
     )
-    assert best_was_earlier.attempt["verdict"] == {"attempt": 5, "score": 0.1}
+    assert (best_was_earlier.attempt["verdict"]["attempt"], best_was_earlier.attempt["verdict"]["score"]) == (5, 0.1)
     planner_gave_up = project(
         JobView("planning", 3),
-        JobFailed(job_id="j", client_id="c", attempt=3, reason="no candidate left", verdict={"attempt": 2}),
+        JobFailed(job_id="j", client_id="c", attempt=3, reason="no candidate left",
+                  verdict=FAILED.model_copy(update={"attempt": 2})),
     )
     assert planner_gave_up.attempt is None and planner_gave_up.job["status"] == "failed"
     run = project(

@@ -15,6 +15,7 @@ from recast_common.events import (
     JobProgress,
     parse_event,
 )
+from recast_engine.verify.verdict import Verdict
 
 IDS = {"job_id": "j1", "client_id": "c1"}
 PAIR = {"input_key": "c1/j1/in.csv", "expected_key": "c1/j1/exp.csv"}
@@ -28,7 +29,8 @@ def test_each_announcing_event_yields_its_file():
     coded = JobCoded(**IDS, **PAIR, attempt=2, script_key="c1/j1/attempt-2/script.py", script_size=9,
                      script_sha256=SHA)
     assert [a["kind"] for a in announced_artifacts(coded)] == ["script"]
-    feedback = JobFeedback(**IDS, **PAIR, verdict={}, verdict_key="c1/j1/attempt-1/verdict.json", verdict_size=2,
+    feedback = JobFeedback(**IDS, **PAIR, verdict=Verdict(passed=False), verdict_key="c1/j1/attempt-1/verdict.json",
+                           verdict_size=2,
                            verdict_sha256=SHA)
     assert announced_artifacts(feedback)[0]["kind"] == "verdict"
     completed = InferenceCompleted(**IDS, run_id="r", output_key="o", output_size=3, output_sha256=SHA,

@@ -2,6 +2,7 @@ from planner.llm import build_messages, extract_script, head
 from planner.plan import SearchOutcome, decide, search_candidates
 from recast_engine.dsl import candidate_fingerprint as program_fingerprint
 from recast_engine.dsl import script_fingerprint
+from recast_engine.verify.verdict import Verdict
 
 PAIR_IN = b"first,last\nAda,Lovelace\nAlan,Turing\nGrace,Hopper\n"
 PAIR_OUT = b"last,first\nLovelace,Ada\nTuring,Alan\nHopper,Grace\n"
@@ -45,7 +46,7 @@ def test_extract_script_takes_the_fenced_block_and_rejects_broken_code():
 
 def test_prompt_carries_heads_summary_and_previous_diff():
     messages = build_messages({"input_rows": 4}, head(PAIR_IN, 2), head(PAIR_OUT, 2),
-                              {"passed": False, "summary": "row 2 differs"})
+                              Verdict(passed=False, summary="row 2 differs"))
     user = messages[-1]["content"]
     assert "first,last\nAda,Lovelace" in user and "Alan" not in user
     assert '"input_rows": 4' in user and "row 2 differs" in user

@@ -151,9 +151,9 @@ def test_run_info_travels_with_the_verdict() -> None:
     failed = run_failed(result)
     assert not failed.passed and failed.score == 0.0
     assert failed.summary == "the script failed: exit code 1: KeyError: 'price'"
-    assert failed.run["error"] == "KeyError: 'price'" and failed.run["wall_seconds"] == 0.512
+    assert failed.run is not None and failed.run.error == "KeyError: 'price'" and failed.run.wall_seconds == 0.512
     passed = compare([["a"]], [["a"]], header=False).with_run(
         RunResult(ok=True, returncode=0, reason="ok", wall_seconds=1.0, peak_rss_mb=50.0, output_bytes=2))
-    assert passed.passed and passed.run["output_bytes"] == 2
+    assert passed.passed and passed.run is not None and passed.run.output_bytes == 2
     json.dumps(passed.to_dict())
     json.dumps(failed.to_dict())

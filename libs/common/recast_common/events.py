@@ -8,6 +8,8 @@ under the same id, and DELETE removes it; events of an older submission must the
 gateway sets it, the consumer plumbing copies it from each input event to every output (None from older
 producers: such events are treated as before).
 Consumers must accept a redelivered event and do nothing the second time (see the inbox table).
+A verdict travels as the engine's `Verdict` model (recast_engine.verify.verdict), the one definition of its shape;
+it reads the dict verdicts of older producers too, so SCHEMA_VERSION did not change.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from recast_engine.verify.verdict import Verdict
 
 SCHEMA_VERSION = 1
 
@@ -151,7 +154,7 @@ class JobFeedback(Event):
     type: Literal["job.feedback"] = "job.feedback"
     input_key: str
     expected_key: str
-    verdict: dict[str, Any]  # tester Verdict as JSON
+    verdict: Verdict
     excluded: list[str] = Field(default_factory=list)
     next_rank: int = 1
     verdict_key: str | None = None  # the attempt's stored verdict.json, when the tester wrote one
@@ -162,7 +165,7 @@ class JobFeedback(Event):
 class JobSucceeded(Event):
     type: Literal["job.succeeded"] = "job.succeeded"
     script_key: str
-    verdict: dict[str, Any]
+    verdict: Verdict
     # the script reproduced the train pair; a confidence other than trusted ends the job in needs_review
     trust: Trust | None = None
     verdict_key: str | None = None  # the attempt's stored verdict.json, when the tester wrote one
@@ -173,8 +176,8 @@ class JobSucceeded(Event):
 class JobFailed(Event):
     type: Literal["job.failed"] = "job.failed"
     reason: str
-    verdict: dict[str, Any] | None = None  # the best attempt's verdict (its "attempt" key says which)
-    attempt_verdict: dict[str, Any] | None = None  # this attempt's own verdict, when the tester ran it
+    verdict: Verdict | None = None  # the best attempt's verdict (its `attempt` says which)
+    attempt_verdict: Verdict | None = None  # this attempt's own verdict, when the tester ran it
     stage: str = ""
     verdict_key: str | None = None  # the attempt's stored verdict.json, when the tester wrote one
     verdict_size: int | None = None
@@ -219,7 +222,7 @@ class InferenceFailed(Event):
     type: Literal["inference.failed"] = "inference.failed"
     run_id: str
     reason: str
-    verdict: dict[str, Any] | None = None
+    verdict: Verdict | None = None
     input_key: str | None = None  # the run's stored input, as the tester found it (recorded as an artifact)
     input_size: int | None = None
     input_sha256: str | None = None

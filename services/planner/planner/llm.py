@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from recast_common.settings import Settings
+from recast_engine.verify.verdict import Verdict
 
 HEAD_LINES = 15
 MAX_DIFF_CHARS = 3000
@@ -47,7 +48,7 @@ def build_messages(
     summary: dict[str, Any],
     input_head: str,
     expected_head: str,
-    previous_verdict: dict[str, Any] | None,
+    previous_verdict: Verdict | None,
     instructions: dict[str, Any] | None = None,
     unexplained: list[str] | None = None,
     not_understood: list[str] | None = None,
@@ -71,7 +72,7 @@ def build_messages(
         parts.append("What the by-example search left unexplained:")
         parts.extend(f"- {item}" for item in unexplained[:MAX_UNEXPLAINED])
     if previous_verdict:
-        diff = json.dumps(previous_verdict, sort_keys=True, default=str)[:MAX_DIFF_CHARS]
+        diff = json.dumps(previous_verdict.to_dict(), sort_keys=True)[:MAX_DIFF_CHARS]
         parts.append(f"A previous script failed on the train pair; its verdict and diff:\n{diff}")
     parts.append("Write the conversion script.")
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "\n".join(parts)}]

@@ -14,21 +14,15 @@ import json
 import logging
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from recast_common.consumer import HandlerContext
 from recast_common.errors import is_transient
 from recast_common.events import Event, JobCoded, JobFailed, JobFeedback, JobSucceeded
 from recast_common.stage_files import profile_key, verdict_key
 from recast_engine.dsl import candidate_fingerprint, script_fingerprint
+from recast_engine.verify.verdict import Verdict, compare_files, run_failed
 
-from tester.inference import (
-    compare,
-    passed,
-    run_failure_verdict,
-    run_script_sandboxed,
-    score,
-)
+from tester.inference import run_script_sandboxed
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +38,7 @@ def attempt_fingerprint(event: JobCoded, script: str) -> str:
     return script_fingerprint(script)
 
 
-async def test_attempt(event: JobCoded, ctx: HandlerContext) -> tuple[dict[str, Any], str]:
+async def test_attempt(event: JobCoded, ctx: HandlerContext) -> tuple[Verdict, str]:
     """Run the attempt's script on the train input; returns its verdict and the script text."""
     with tempfile.TemporaryDirectory(prefix="recast-test-") as tmp:
         folder = Path(tmp)
@@ -57,15 +51,11 @@ async def test_attempt(event: JobCoded, ctx: HandlerContext) -> tuple[dict[str, 
         run = await asyncio.to_thread(run_script_sandboxed, script, source, output, ctx.settings)
         text = script.read_text(encoding="utf-8", errors="replace")
         if not run.ok:
-            return run_failure_verdict(run), text
-        if not output.exists():
-            missing = {"reason": "no output file", "summary": "the script wrote no output"}
-            return run_failure_verdict(run) | missing, text
+            return run_failed(run), text
         await ctx.progress(STAGE, 80, "comparing with the expected output")
-        verdict = await asyncio.to_thread(compare, expected, output, await header_guess(ctx, event))
-        verdict.setdefault("wall_seconds", round(run.wall_seconds, 3))
-        verdict.setdefault("peak_rss_mb", round(run.peak_rss_mb, 1))
-        return verdict, text
+        # a missing output file is a failed verdict ("the script wrote no output file"), not an exception
+        verdict = await asyncio.to_thread(compare_files, expected, output, await header_guess(ctx, event))
+        return verdict.with_run(run), text
 
 
 async def header_guess(ctx: HandlerContext, event: JobCoded) -> bool:
@@ -79,18 +69,18 @@ async def header_guess(ctx: HandlerContext, event: JobCoded) -> bool:
     return bool(profile.get("header_guess"))
 
 
-async def best_verdict(ctx: HandlerContext, event: JobCoded, current: dict[str, Any]) -> dict[str, Any]:
+async def best_verdict(ctx: HandlerContext, event: JobCoded, current: Verdict) -> Verdict:
     best = current
     for attempt in range(1, event.attempt):
         try:
-            earlier = json.loads(await ctx.storage.get_bytes(verdict_key(event.input_key, attempt)))
+            earlier = Verdict.model_validate_json(await ctx.storage.get_bytes(verdict_key(event.input_key, attempt)))
         except Exception as exc:  # noqa: BLE001 - an attempt without a stored verdict (e.g. failed while coding)
             if is_transient(exc):
                 raise  # S3 away: the consumer waits for it, rather than forgetting a better attempt
             log.info("job %s attempt %d has no stored verdict: %s", event.job_id, attempt, exc)
             continue
-        if score(earlier) > score(best):
-            best = earlier | {"attempt": attempt}
+        if earlier.score > best.score:
+            best = earlier.model_copy(update={"attempt": attempt})
     return best
 
 
@@ -98,16 +88,16 @@ async def handle_coded(event: Event, ctx: HandlerContext) -> list[Event]:
     """job.coded (the train loop)."""
     if not isinstance(event, JobCoded):
         return []
-    verdict, script = await test_attempt(event, ctx)
-    verdict = _json_ready(verdict) | {"attempt": event.attempt}
-    key, stored = verdict_key(event.input_key, event.attempt), json.dumps(verdict).encode()
+    tested, script = await test_attempt(event, ctx)
+    verdict = tested.model_copy(update={"attempt": event.attempt})
+    key, stored = verdict_key(event.input_key, event.attempt), verdict.model_dump_json().encode()
     await ctx.storage.put_bytes(key, stored, content_type="application/json")
     common = {"job_id": event.job_id, "client_id": event.client_id, "attempt": event.attempt,
               "verdict_key": key, "verdict_size": len(stored), "verdict_sha256": hashlib.sha256(stored).hexdigest()}
-    if passed(verdict):
+    if verdict.passed:
         await ctx.progress(STAGE, 100, f"attempt {event.attempt} reproduces the expected output")
         return [JobSucceeded(**common, script_key=event.script_key, verdict=verdict, trust=event.trust)]
-    summary = str(verdict.get("summary") or verdict.get("reason") or "output differs from the expected output")
+    summary = verdict.summary or verdict.error or "output differs from the expected output"
     await ctx.progress(STAGE, 100, f"attempt {event.attempt} failed: {summary}"[:500])
     if event.attempt < ctx.settings.max_attempts:
         excluded = [*event.excluded, attempt_fingerprint(event, script)]
@@ -116,10 +106,6 @@ async def handle_coded(event: Event, ctx: HandlerContext) -> list[Event]:
                             next_rank=event.candidate_rank + 1)]
     best = await best_verdict(ctx, event, verdict)
     reason = f"attempt {event.attempt} of {ctx.settings.max_attempts} failed, none left: {summary}"
-    if best.get("attempt", event.attempt) != event.attempt:
-        reason += f" (closest: attempt {best['attempt']}: {best.get('summary') or best.get('reason') or ''})"
+    if best.attempt is not None and best.attempt != event.attempt:
+        reason += f" (closest: attempt {best.attempt}: {best.summary or best.error or ''})"
     return [JobFailed(**common, reason=reason[:1000], verdict=best, attempt_verdict=verdict, stage=STAGE)]
-
-
-def _json_ready(verdict: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(verdict, default=str))

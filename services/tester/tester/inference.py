@@ -1,7 +1,7 @@
 """Running learned scripts: the inference.requested handler, and the sandbox and verdict as the train loop uses them.
 
-The sandbox and the cell diff are the engine's (recast_engine.verify); this module only adapts them to settings
-and to JSON-ready verdicts that events carry.
+The sandbox and the cell diff are the engine's (recast_engine.verify); this module only adapts the sandbox to
+settings. Events carry the engine's Verdict model as it is.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from recast_common.events import Event, InferenceCompleted, InferenceFailed, Inf
 from recast_common.formulas import neutralize_file
 from recast_common.settings import Settings
 from recast_engine.verify.sandbox import Limits, RunResult, run_script
-from recast_engine.verify.verdict import compare_files, run_failed
+from recast_engine.verify.verdict import run_failed
 
 from tester.drift import profile_input
 
@@ -27,25 +27,6 @@ def run_script_sandboxed(script: Path, input_path: Path, output_path: Path, sett
     """Blocking: run `script INPUT OUTPUT` with the configured limits (call it in a thread)."""
     limits = Limits(timeout_seconds=settings.sandbox_timeout_seconds, memory_mb=settings.sandbox_memory_mb)
     return run_script(script, input_path, output_path, limits)
-
-
-def passed(verdict: dict[str, Any]) -> bool:
-    return bool(verdict.get("passed"))
-
-
-def score(verdict: dict[str, Any]) -> float:
-    """How close an attempt came (to pick the best failed attempt)."""
-    return float(verdict.get("score") or 0.0)
-
-
-def compare(expected: Path, actual: Path, header: bool = False) -> dict[str, Any]:
-    """Blocking: the verdict of an output against the expected file, as JSON-ready data."""
-    return compare_files(expected, actual, header=header).to_dict()
-
-
-def run_failure_verdict(run: RunResult) -> dict[str, Any]:
-    """The verdict of a run that produced nothing to compare."""
-    return run_failed(run).to_dict() | {"reason": run.reason}
 
 
 async def handle_inference(event: Event, ctx: HandlerContext) -> list[Event]:
@@ -65,7 +46,7 @@ async def handle_inference(event: Event, ctx: HandlerContext) -> list[Event]:
         run = await asyncio.to_thread(run_script_sandboxed, script, source, output, ctx.settings)
         if not run.ok:
             return [InferenceFailed(**common, reason=f"the script failed: {run.reason}",
-                                    verdict=run_failure_verdict(run))]
+                                    verdict=run_failed(run))]
         if not output.exists():
             return [InferenceFailed(**common, reason="the script wrote no output file")]
         neutralized = await asyncio.to_thread(neutralize_file, output) if event.neutralize_formulas else None

@@ -6,6 +6,9 @@ like any other row. The verdict explains a difference the way the planner and a 
 holds the right rows in another order. It stays small for big files: examples and columns are capped, and
 `compare_files` streams both files once.
 
+`Verdict` is the one model of a verdict: the tester stores it (attempt-N/verdict.json) and the events carry it
+(recast_common.events: job.feedback, job.succeeded, job.failed, inference.failed).
+
 Row numbers in examples are 1-based record numbers in the file; with a header, the header is row 1.
 """
 from __future__ import annotations
@@ -14,10 +17,11 @@ import csv
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, replace
 from itertools import zip_longest
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field, model_validator
 
 MAX_EXAMPLES = 3
 MAX_COLUMNS_REPORTED = 30
@@ -31,45 +35,67 @@ SUMMARY_CHARS = 500
 Row = list[str]
 
 
-@dataclass
-class CellExample:
+class CellExample(BaseModel):
     row: int
     expected: str | None  # None: the cell does not exist in the expected output
     got: str | None  # None: the output has no such cell
 
 
-@dataclass
-class ColumnDiff:
+class ColumnDiff(BaseModel):
     index: int  # 0-based position in the expected output
     name: str | None  # its header name, when there is a header
     mismatches: int  # rows where this column's cell differs (or is missing)
-    examples: list[CellExample] = field(default_factory=list)
+    examples: list[CellExample] = Field(default_factory=list)
     actual_index: int | None = None  # where it was compared in the output (differs when columns moved)
 
 
-@dataclass
-class RowExample:
+class RowExample(BaseModel):
     row: int
     cells: list[str]
 
 
-@dataclass
-class RowsDiff:
+class RowsDiff(BaseModel):
     missing: int = 0  # expected rows beyond the output's last row
     extra: int = 0  # output rows beyond the expected last row
     not_in_output: int | None = None  # expected rows found nowhere in the output (None: not checked)
     not_expected: int | None = None  # output rows found nowhere in the expected output
     same_rows_other_order: bool | None = None
     other_width: int = 0  # rows whose cell count differs from the expected row's
-    not_in_output_examples: list[RowExample] = field(default_factory=list)
-    not_expected_examples: list[RowExample] = field(default_factory=list)
+    not_in_output_examples: list[RowExample] = Field(default_factory=list)
+    not_expected_examples: list[RowExample] = Field(default_factory=list)
 
 
-@dataclass
-class Verdict:
+class RunFacts(Protocol):
+    """What a verdict records of a run (recast_engine.verify.sandbox.RunResult has these fields)."""
+
+    ok: bool
+    returncode: int | None
+    reason: str
+    stderr_tail: str
+    wall_seconds: float
+    peak_rss_mb: float
+    output_bytes: int
+    isolation: list[str]
+
+
+class RunInfo(BaseModel):
+    """How the script ran."""
+
+    ok: bool = False
+    reason: str = ""
+    returncode: int | None = None
+    error: str = ""  # the last exception line of stderr
+    stderr_tail: str = ""
+    wall_seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    output_bytes: int = 0
+    isolation: list[str] | None = None  # sandbox layers applied, when any
+
+
+class Verdict(BaseModel):
     passed: bool
-    score: float  # matching cells / cells of the larger side, header included (1.0 when passed)
-    summary: str
+    score: float = 0.0  # matching cells / cells of the larger side, header included (1.0 when passed)
+    summary: str = ""
     header: bool = False
     expected_rows: int = 0  # data rows, without the header
     actual_rows: int = 0
@@ -77,48 +103,65 @@ class Verdict:
     actual_columns: int = 0
     expected_names: list[str] | None = None
     actual_names: list[str] | None = None
-    missing_columns: list[str] = field(default_factory=list)
-    extra_columns: list[str] = field(default_factory=list)
+    missing_columns: list[str] = Field(default_factory=list)
+    extra_columns: list[str] = Field(default_factory=list)
     column_order_differs: bool = False
     header_differs: bool = False
-    columns: list[ColumnDiff] = field(default_factory=list)  # the differing ones, most mismatches first
+    columns: list[ColumnDiff] = Field(default_factory=list)  # the differing ones, most mismatches first
     differing_columns: int = 0  # all of them, also when `columns` is capped
-    rows: RowsDiff = field(default_factory=RowsDiff)
+    rows: RowsDiff = Field(default_factory=RowsDiff)
     cells_matched: int = 0
     cells_expected: int = 0
     cells_actual: int = 0
     error: str | None = None  # why there was nothing to compare (e.g. no output file)
-    run: dict[str, Any] | None = None  # how the script ran (see with_run)
+    run: RunInfo | None = None  # how the script ran (see with_run)
+    attempt: int | None = None  # the train attempt judged (set by the tester)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_older_producers(cls, data: Any) -> Any:
+        """Verdicts written before this model (stored files, events in flight) put the run's figures and the
+        failure reason at the top level, and the oldest said "ok" for "passed"."""
+        if not isinstance(data, dict) or not {"ok", "reason", "wall_seconds", "peak_rss_mb"} & data.keys():
+            return data
+        data = dict(data)
+        if "passed" not in data and "ok" in data:
+            data["passed"] = data.pop("ok")
+        reason = data.pop("reason", None)
+        if data.get("error") is None and reason:
+            data["error"] = reason
+        figures = {k: data.pop(k) for k in ("wall_seconds", "peak_rss_mb") if k in data}
+        if data.get("run") is None and figures:
+            data["run"] = {"ok": True, "reason": "ok"} | figures
+        return data
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-ready."""
+        return self.model_dump(mode="json")
 
-    def with_run(self, result: Any) -> Verdict:
-        """A copy carrying the run's facts (a sandbox.RunResult or anything with the same fields)."""
-        return replace(self, run=run_info(result))
-
-
-def run_info(result: Any) -> dict[str, Any]:
-    stderr = str(getattr(result, "stderr_tail", "") or "")
-    info = {
-        "ok": bool(getattr(result, "ok", False)),
-        "reason": str(getattr(result, "reason", "") or ""),
-        "returncode": getattr(result, "returncode", None),
-        "error": _error_line(stderr),
-        "stderr_tail": _clean(stderr[-2000:], 2000),
-        "wall_seconds": round(float(getattr(result, "wall_seconds", 0.0) or 0.0), 3),
-        "peak_rss_mb": round(float(getattr(result, "peak_rss_mb", 0.0) or 0.0), 1),
-        "output_bytes": int(getattr(result, "output_bytes", 0) or 0),
-    }
-    isolation = getattr(result, "isolation", None)
-    if isolation:
-        info["isolation"] = list(isolation)
-    return info
+    def with_run(self, result: RunFacts) -> Verdict:
+        """A copy carrying the run's facts."""
+        return self.model_copy(update={"run": run_info(result)})
 
 
-def run_failed(result: Any) -> Verdict:
+def run_info(result: RunFacts) -> RunInfo:
+    stderr = result.stderr_tail or ""
+    return RunInfo(
+        ok=result.ok,
+        reason=result.reason or "",
+        returncode=result.returncode,
+        error=_error_line(stderr),
+        stderr_tail=_clean(stderr[-2000:], 2000) or "",
+        wall_seconds=round(result.wall_seconds, 3),
+        peak_rss_mb=round(result.peak_rss_mb, 1),
+        output_bytes=result.output_bytes,
+        isolation=list(result.isolation) or None,
+    )
+
+
+def run_failed(result: RunFacts) -> Verdict:
     """The verdict of a run that produced nothing to compare."""
-    reason = str(getattr(result, "reason", "") or "failed")
+    reason = result.reason or "failed"
     return Verdict(passed=False, score=0.0, summary=_cap(f"the script failed: {reason}"), error=reason,
                    run=run_info(result))
 
@@ -257,7 +300,7 @@ class _Comparison:
             diff = self.columns[index] = ColumnDiff(index=index, name=name, mismatches=0, actual_index=source)
         diff.mismatches += 1
         if len(diff.examples) < MAX_EXAMPLES:
-            diff.examples.append(CellExample(number, _clean(expected_cell), _clean(got_cell)))
+            diff.examples.append(CellExample(row=number, expected=_clean(expected_cell), got=_clean(got_cell)))
 
     def _remember(self, want: Row | None, got: Row | None, number: int) -> None:
         """Hashes of the rows that differ at their place, for the order check (rows equal at their place would
@@ -274,7 +317,7 @@ class _Comparison:
             key = hash(tuple(row))
             hashes[key] += 1
             if len(candidates) < ROW_CANDIDATES:
-                candidates.append((key, RowExample(number, [_clean(c) or "" for c in row[:MAX_ROW_CELLS]])))
+                candidates.append((key, RowExample(row=number, cells=[_clean(c) or "" for c in row[:MAX_ROW_CELLS]])))
 
     def _order_check(self) -> None:
         if self.expected_hashes is None or self.actual_hashes is None:

@@ -166,7 +166,7 @@ def _project_state(job: JobView, event: Event) -> Projection:
                     n + 1,
                     message=f"attempt {n} did not reproduce the expected output; retrying",
                 ),
-                attempt={"number": n, "status": "failed", "verdict": event.verdict},
+                attempt={"number": n, "status": "failed", "verdict": event.verdict.to_dict()},
             )
         case JobSucceeded():
             trusted = event.trust is None or event.trust.confidence == "trusted"
@@ -183,7 +183,7 @@ def _project_state(job: JobView, event: Event) -> Projection:
                 attempt={
                     "number": n,
                     "status": "passed",
-                    "verdict": event.verdict,
+                    "verdict": event.verdict.to_dict(),
                     "metrics": {"script_key": event.script_key},
                 },
             )
@@ -191,9 +191,9 @@ def _project_state(job: JobView, event: Event) -> Projection:
             # Attempt n's row takes only attempt n's own verdict: the best one may be an earlier attempt's, and a
             # planner that gives up after attempt n-1 ran nothing as attempt n.
             own = event.attempt_verdict
-            if own is None and event.verdict and event.verdict.get("attempt", n) == n:
+            if own is None and event.verdict and (event.verdict.attempt or n) == n:
                 own = event.verdict
-            attempt = {"number": n, "status": "failed", "verdict": own} if own else None
+            attempt = {"number": n, "status": "failed", "verdict": own.to_dict()} if own else None
             finished = _finish(
                 job, "failed", stage=event.stage or "failed", error=event.reason, message=event.reason
             )
@@ -220,7 +220,7 @@ def _project_state(job: JobView, event: Event) -> Projection:
                 }
             )
         case InferenceFailed():
-            metrics = {"verdict": event.verdict} if event.verdict else None
+            metrics = {"verdict": event.verdict.to_dict()} if event.verdict else None
             return Projection(
                 run={"id": event.run_id, "status": "failed", "error": event.reason, "metrics": metrics}
             )
