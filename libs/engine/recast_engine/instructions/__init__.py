@@ -34,29 +34,8 @@ General instructions (sentences split on '.', ';', new lines and 'then'; 'X and 
 `compile_program` (compile.py) turns understood instructions into a recast_engine Program over the input's
 header; `guide.py` uses them to steer and check the by-example search.
 """
-from recast_engine.instructions.model import (
-    Aggregate,
-    Case,
-    ColumnRule,
-    ColumnStatement,
-    DateFormat,
-    Dedupe,
-    Drop,
-    FillColumn,
-    FillEmpty,
-    Filter,
-    Formula,
-    Instructions,
-    Mapping,
-    Rename,
-    Round,
-    Same,
-    Sort,
-    Trim,
-)
+from recast_engine.instructions.model import *  # noqa: F403 - the models are the package's API (model.__all__)
+from recast_engine.instructions.model import __all__ as _models
 from recast_engine.instructions.reader import read_instructions
 
-__all__ = [
-    "Aggregate", "Case", "ColumnRule", "ColumnStatement", "DateFormat", "Dedupe", "Drop", "FillColumn", "FillEmpty",
-    "Filter", "Formula", "Instructions", "Mapping", "Rename", "Round", "Same", "Sort", "Trim", "read_instructions",
-]
+__all__ = [*_models, "read_instructions"]

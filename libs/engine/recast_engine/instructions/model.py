@@ -5,6 +5,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+__all__ = [
+    "Aggregate", "Case", "ColumnRule", "ColumnStatement", "DateFormat", "Dedupe", "Drop", "FillColumn", "FillEmpty",
+    "Filter", "Formula", "Instructions", "Mapping", "Rename", "Round", "Same", "Sort", "Trim",
+]
+
 
 class Same(BaseModel):
     kind: Literal["same"] = "same"
