@@ -124,43 +124,39 @@ class InstructionReport(BaseModel):
     )
 
 
-class TrainAccepted(BaseModel):
+class JobAnswer(BaseModel):
+    """What both answers about a training job say (the train answer and the job view)."""
+
+    job_id: str
+    user_id: str
+    status: str
+    message: str
+    created_at: datetime
+    instructions: InstructionReport | None = None
+    file_formats: dict[str, FileFormat] | None = Field(
+        default=None, description="How input_file and expected_output_file were saved, as detected"
+    )
+
+
+class TrainAccepted(JobAnswer):
     """The original ConversionJobResponse's fields (input_file and expected_output_file are the stored S3 keys),
     with user_id and status_url beside them."""
 
-    job_id: str
-    status: str
-    user_id: str
     status_url: str
     client_id: str
     mode: Literal["training"] = "training"
     input_file: str
     expected_output_file: str
     description: str | None = None
-    created_at: datetime
-    message: str
-    instructions: InstructionReport | None = None
-    file_formats: dict[str, FileFormat] | None = Field(
-        default=None, description="How input_file and expected_output_file were saved, as detected"
-    )
 
 
-class JobOut(JobDescription):
-    job_id: str
-    user_id: str
-    status: str
+class JobOut(JobDescription, JobAnswer):
     stage: str
     percent: int
-    message: str
     header: str
     attempt: int
     error: str | None = None
-    created_at: datetime
     updated_at: datetime
-    instructions: InstructionReport | None = None
-    file_formats: dict[str, FileFormat] | None = Field(
-        default=None, description="How input_file and expected_output_file were saved, as detected"
-    )
 
 
 class ArtifactOut(BaseModel):
