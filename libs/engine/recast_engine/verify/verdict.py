@@ -19,9 +19,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from itertools import zip_longest
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, model_validator
+
+if TYPE_CHECKING:  # the sandbox (subprocess, resource limits) is not loaded by events that only carry verdicts
+    from recast_engine.verify.sandbox import RunResult
 
 MAX_EXAMPLES = 3
 MAX_COLUMNS_REPORTED = 30
@@ -63,19 +66,6 @@ class RowsDiff(BaseModel):
     other_width: int = 0  # rows whose cell count differs from the expected row's
     not_in_output_examples: list[RowExample] = Field(default_factory=list)
     not_expected_examples: list[RowExample] = Field(default_factory=list)
-
-
-class RunFacts(Protocol):
-    """What a verdict records of a run (recast_engine.verify.sandbox.RunResult has these fields)."""
-
-    ok: bool
-    returncode: int | None
-    reason: str
-    stderr_tail: str
-    wall_seconds: float
-    peak_rss_mb: float
-    output_bytes: int
-    isolation: list[str]
 
 
 class RunInfo(BaseModel):
@@ -139,12 +129,12 @@ class Verdict(BaseModel):
         """JSON-ready."""
         return self.model_dump(mode="json")
 
-    def with_run(self, result: RunFacts) -> Verdict:
+    def with_run(self, result: RunResult) -> Verdict:
         """A copy carrying the run's facts."""
         return self.model_copy(update={"run": run_info(result)})
 
 
-def run_info(result: RunFacts) -> RunInfo:
+def run_info(result: RunResult) -> RunInfo:
     stderr = result.stderr_tail or ""
     return RunInfo(
         ok=result.ok,
@@ -159,7 +149,7 @@ def run_info(result: RunFacts) -> RunInfo:
     )
 
 
-def run_failed(result: RunFacts) -> Verdict:
+def run_failed(result: RunResult) -> Verdict:
     """The verdict of a run that produced nothing to compare."""
     reason = result.reason or "failed"
     return Verdict(passed=False, score=0.0, summary=_cap(f"the script failed: {reason}"), error=reason,
