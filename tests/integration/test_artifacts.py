@@ -77,8 +77,8 @@ async def test_a_file_written_again_updates_its_row_and_a_redelivery_changes_not
         client, job = f"art-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
         await conn.execute("INSERT INTO clients (id) VALUES ($1)", client)
         await conn.execute(
-            "INSERT INTO jobs (id, client_id, input_key, expected_key, created_at) "
-            "VALUES ($1, $2, 'i', 'e', now() - interval '1 minute')", job, client,
+            "INSERT INTO jobs (id, public_id, client_id, input_key, expected_key, created_at) "
+            "VALUES ($1, $1, $2, 'i', 'e', now() - interval '1 minute')", job, client,
         )
         sessions = async_sessionmaker(engine, expire_on_commit=False)
         script_key = f"{client}/{job}/attempt-1/script.py"

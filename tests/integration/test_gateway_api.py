@@ -63,16 +63,15 @@ async def test_each_route_checks_the_key_and_its_client(stack, spawn_gateway):
     finally:
         await conn.close()
 
-    # Routes naming Alice are 403; a job or run id alone is 404 (or 409 for a taken job id), as if it did not
-    # exist, so that Bob cannot tell which ids are Alice's.
+    # Routes naming Alice alone are 403; a route naming one of her jobs or runs is 404, as if it did not exist,
+    # so that Bob cannot tell which ids are Alice's. Job ids are per client: Bob may use the same id for his own.
     job_routes = [
-        ("GET", f"/api/v1/{alice}/{job_id}", None, 403),
+        ("GET", f"/api/v1/{alice}/{job_id}", None, 404),
         ("GET", f"/api/v1/users/{alice}/jobs", None, 403),
         ("GET", f"/api/v1/inference/{run_id}", None, 404),
         ("POST", "/api/v1/inference/run", {"job_id": job_id, "input_file": "name,age\nX,1\n"}, 404),
-        ("POST", "/api/v1/train", {**TRAIN, "job_id": job_id}, 409),
         ("POST", "/api/v1/train", {**TRAIN, "user_id": alice}, 403),
-        ("DELETE", f"/api/v1/delete/job/{alice}/{job_id}", None, 403),
+        ("DELETE", f"/api/v1/delete/job/{alice}/{job_id}", None, 404),
         ("DELETE", f"/api/v1/delete/user/{alice}", None, 403),
     ]
     for method, path, body, expected in job_routes:

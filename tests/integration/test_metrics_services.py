@@ -103,8 +103,8 @@ async def test_projector_observes_a_job_duration_once(spawn, stack):
         client, job = f"metrics-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
         await conn.execute("INSERT INTO clients (id) VALUES ($1)", client)
         await conn.execute(
-            "INSERT INTO jobs (id, client_id, input_key, expected_key, created_at) "
-            "VALUES ($1, $2, 'i', 'e', now() - interval '1 minute')",
+            "INSERT INTO jobs (id, public_id, client_id, input_key, expected_key, created_at) "
+            "VALUES ($1, $1, $2, 'i', 'e', now() - interval '1 minute')",
             job, client,
         )
         succeeded = JobSucceeded(job_id=job, client_id=client, script_key="s", verdict={"passed": True})

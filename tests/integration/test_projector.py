@@ -52,8 +52,8 @@ async def make_job(conn: asyncpg.Connection) -> tuple[str, str]:
     await conn.execute("INSERT INTO clients (id) VALUES ($1)", client)
     # created_at in the past: events of this test are newer than the submission.
     await conn.execute(
-        "INSERT INTO jobs (id, client_id, input_key, expected_key, created_at) "
-        "VALUES ($1, $2, 'i', 'e', now() - interval '1 minute')",
+        "INSERT INTO jobs (id, public_id, client_id, input_key, expected_key, created_at) "
+        "VALUES ($1, $1, $2, 'i', 'e', now() - interval '1 minute')",
         job,
         client,
     )

@@ -108,15 +108,40 @@ def resolve_client(principal: Principal, requested: str | None) -> str:
     return authorize_client(principal, requested)
 
 
+async def find_job(session: AsyncSession, client_id: str, job_id: str) -> Job | None:
+    """The client's job by the id the client sees (job ids are scoped per client)."""
+    return await session.scalar(select(Job).where(Job.client_id == client_id, Job.public_id == job_id))
+
+
+def job_not_found(job_id: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} not found")
+
+
 async def load_job(session: AsyncSession, principal: Principal, client_id: str, job_id: str) -> Job:
-    """The job, after checking ids and access; 404 when it does not exist for that client."""
-    authorize_client(principal, client_id)
+    """The job, after checking ids and access; 404 when it does not exist for that client, and also when the key
+    may not reach that client (never 403 on a job route: it would tell another client's job ids apart)."""
+    require_valid_id(client_id, "user_id")
     require_valid_id(job_id, "job_id")
-    job = await session.get(Job, job_id)
-    if job is None or job.client_id != client_id:
-        # another client's job is "not found" too: a 403 would tell that the id exists
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} not found")
+    job = await find_job(session, client_id, job_id) if principal.may_access(client_id) else None
+    if job is None:
+        raise job_not_found(job_id)
     return job
+
+
+async def load_job_of(session: AsyncSession, principal: Principal, job_id: str, user_id: str | None) -> Job:
+    """The job named by its id and, optionally, its client (inference requests): the caller's own client unless
+    user_id names another (admin only); the environment's admin key, which has no client, finds the one job
+    with that id (422 when several clients have one)."""
+    if user_id is not None or principal.client_id is not None:
+        return await load_job(session, principal, user_id or principal.client_id or "", job_id)
+    require_valid_id(job_id, "job_id")
+    jobs = list(await session.scalars(select(Job).where(Job.public_id == job_id).limit(2)))
+    if not jobs:
+        raise job_not_found(job_id)
+    if len(jobs) > 1:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            f"several clients have a job {job_id}: name the client with user_id")
+    return jobs[0]
 
 
 async def load_owned(session: AsyncSession, principal: Principal, model: type[T], row_id: str, what: str) -> T:
@@ -127,7 +152,3 @@ async def load_owned(session: AsyncSession, principal: Principal, model: type[T]
     if row is None or not principal.may_access(row.client_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{what} {row_id} not found")
     return row
-
-
-async def load_own_job(session: AsyncSession, principal: Principal, job_id: str) -> Job:
-    return await load_owned(session, principal, Job, job_id, "job")

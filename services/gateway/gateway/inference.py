@@ -45,7 +45,7 @@ def output_url(run_id: str) -> str:
 def ensure_ready(job: Job) -> None:
     if job.status != "succeeded" or not job.script_key:
         raise HTTPException(
-            status.HTTP_409_CONFLICT, f"job {job.id} has no learned script yet (status {job.status})"
+            status.HTTP_409_CONFLICT, f"job {job.public_id} has no learned script yet (status {job.status})"
         )
 
 
@@ -90,7 +90,7 @@ async def request_run(
                 await session.execute(select(Job.submission).where(Job.id == job.id).with_for_update(read=True))
             ).first()
             if current is None or current.submission != job.submission:
-                raise HTTPException(status.HTTP_409_CONFLICT, f"job {job.id} was replaced or deleted; retry")
+                raise HTTPException(status.HTTP_409_CONFLICT, f"job {job.public_id} was replaced or deleted; retry")
             session.add(
                 InferenceRun(
                     id=run_id,
@@ -146,9 +146,11 @@ async def describe_run(
     sessions: async_sessionmaker, storage: Storage, run: InferenceRun, inline_limit: int
 ) -> InferenceResult:
     """The run as the API shows it; the output inline only when it is at most `inline_limit` bytes."""
+    async with sessions() as session:
+        job = await session.get(Job, run.job_id)
     result = InferenceResult(
         run_id=run.id,
-        job_id=run.job_id,
+        job_id=job.public_id if job is not None else run.job_id,
         status=run.status,
         status_url=status_url(run.id),
         error=run.error,
@@ -161,8 +163,6 @@ async def describe_run(
         input_format=run.input_format,
     )
     if run.status == "succeeded":
-        async with sessions() as session:
-            job = await session.get(Job, run.job_id)
         if job is not None and job.script_key:
             script = await storage.get_bytes(job.script_key)
             result.script = result.python_script_base64 = base64.b64encode(script).decode()

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.core.ids import job_prefix, new_id
-from gateway.deps import Principal
+from gateway.deps import Principal, find_job
 
 log = logging.getLogger(__name__)
 
@@ -117,23 +117,20 @@ async def submit_training(
     description = description or JobDescription()
     async with sessions() as session:
         await check_admission(session, settings, client_id)  # early, before any upload; again at the commit
-        if job_id is not None:
-            existing = await session.get(Job, job_id)
-            if existing is not None and existing.client_id != client_id:
-                if principal.may_access(existing.client_id):
-                    raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} belongs to another user")
-                # job ids are global: say it is taken, not whose it is (a 403 would confirm another client's job)
-                raise HTTPException(status.HTTP_409_CONFLICT, f"job id {job_id} is not available; choose another")
-            if existing is not None and existing.status not in TERMINAL_JOB_STATUSES:
-                # Its stages are still running and would write into the replacement's folder and events.
-                raise HTTPException(
-                    status.HTTP_409_CONFLICT,
-                    f"job {job_id} is still {existing.status}; replace it once it has finished (or delete it)",
-                )
-    replacing = job_id is not None
-    job_id = job_id or new_id()
+        # job ids are scoped per client: another client's job of the same id is no concern of this one
+        existing = await find_job(session, client_id, job_id) if job_id is not None else None
+        if existing is not None and existing.status not in TERMINAL_JOB_STATUSES:
+            # Its stages are still running and would write into the replacement's folder and events.
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"job {job_id} is still {existing.status}; replace it once it has finished (or delete it)",
+            )
+    # A replacement keeps the internal id (its S3 folder and event key); a new job gets a fresh one.
+    internal_id = existing.id if existing is not None else new_id()
+    public_id = job_id or internal_id
+    replacing = existing is not None
     submission = new_id()  # this submission's identity, stamped on every event of its pipeline
-    folder = f"{job_prefix(client_id, job_id)}train-{submission[:12]}/"
+    folder = f"{job_prefix(client_id, internal_id)}train-{submission[:12]}/"
     input_key, expected_key = folder + "input.csv", folder + "expected.csv"
     stored = [input_key, expected_key]
     writes = [
@@ -155,23 +152,26 @@ async def submit_training(
                 raise outcome
         try:
             job = await _commit_job(
-                sessions, settings, client_id, job_id, submission, header, input_key, expected_key, input_csv,
-                expected_csv, description, report, file_formats,
+                sessions, settings, client_id, internal_id, public_id, submission, header, input_key, expected_key,
+                input_csv, expected_csv, description, report, file_formats,
             )
         except IntegrityError:  # another request created or replaced this job id meanwhile
             raise HTTPException(
-                status.HTTP_409_CONFLICT, f"job {job_id} was created or replaced by another request; retry"
+                status.HTTP_409_CONFLICT, f"job {public_id} was created or replaced by another request; retry"
             ) from None
     except BaseException:
         await delete_quietly(storage, stored)
         raise
     if replacing:
-        await _remove_replaced_files(sessions, storage, job_id, job_prefix(client_id, job_id), keep=folder)
+        await _remove_replaced_files(
+            sessions, storage, internal_id, job_prefix(client_id, internal_id), keep=folder
+        )
     return job
 
 
 async def _commit_job(
-    sessions, settings, client_id, job_id, submission, header, input_key, expected_key, input_csv, expected_csv,
+    sessions, settings, client_id, job_id, public_id, submission, header, input_key, expected_key, input_csv,
+    expected_csv,
     description: JobDescription, report: InstructionReport | None, file_formats: dict[str, FileFormat] | None = None,
 ) -> Job:
     event = JobSubmitted(
@@ -194,6 +194,7 @@ async def _commit_job(
         await session.execute(delete(Job).where(Job.id == job_id, Job.client_id == client_id))
         job = Job(
             id=job_id,
+            public_id=public_id,
             client_id=client_id,
             status="queued",
             stage="queued",

@@ -65,8 +65,11 @@ class ApiKey(Base):
 
 class Job(Base):
     __tablename__ = "jobs"
+    # The internal id (events, S3 folders, child rows), global; clients see and name public_id, unique per client
+    # (0010), equal to id unless the client chose it.
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     client_id: Mapped[str] = mapped_column(ID, ForeignKey("clients.id", ondelete="CASCADE"))
+    public_id: Mapped[str] = mapped_column(ID, default=lambda context: context.get_current_parameters()["id"])
     status: Mapped[str] = mapped_column(String(16), default="queued", server_default="queued")
     stage: Mapped[str] = mapped_column(String(32), default="queued", server_default="queued")
     percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -96,6 +99,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_client_created", "client_id", "created_at", "id"),
         Index("ix_jobs_status", "status"),
+        UniqueConstraint("client_id", "public_id", name="uq_jobs_client_public_id"),
     )
 
 

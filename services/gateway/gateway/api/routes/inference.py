@@ -13,7 +13,7 @@ from recast_common.db.models import InferenceRun
 
 from gateway.core.content import csv_text
 from gateway.core.csvcheck import CsvProblem, accept_csv, check_streamed_head
-from gateway.deps import PrincipalDep, SessionDep, SettingsDep, StorageDep, load_own_job, load_owned
+from gateway.deps import PrincipalDep, SessionDep, SettingsDep, StorageDep, load_job_of, load_owned
 from gateway.inference import (
     HEAD_BYTES,
     describe_run,
@@ -31,13 +31,6 @@ router = APIRouter(tags=["inference"], route_class=PerFileLimitRoute)
 STREAM_ROUTE = "/inference/run/stream"
 
 
-async def _own_job(session, principal, job_id: str, user_id: str | None):
-    job = await load_own_job(session, principal, job_id)
-    if user_id is not None and user_id != job.client_id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} not found for user {user_id}")
-    return job
-
-
 NeutralizeFormulas = Annotated[bool | None, Query(
     description="Prefix output cells starting with = + - @ with ' (spreadsheet formula injection); "
                 "default RECAST_NEUTRALIZE_FORMULAS")]
@@ -47,7 +40,7 @@ async def _run(
     request: Request, session, principal, settings, storage, job_id: str, user_id: str | None, data: bytes,
     neutralize: bool | None = None,
 ) -> JSONResponse:
-    job = await _own_job(session, principal, job_id, user_id)
+    job = await load_job_of(session, principal, job_id, user_id)
     try:
         data, input_format = accept_csv(data, "input_file")
     except CsvProblem as exc:
@@ -139,7 +132,7 @@ async def run_inference_stream(
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_large(limit, "input_file")
-    job = await _own_job(session, principal, job_id, user_id or None)
+    job = await load_job_of(session, principal, job_id, user_id or None)
     ensure_ready(job)
     await session.close()
     head, whole = await split_head(limit_stream(request.stream(), limit, "input_file"), HEAD_BYTES)

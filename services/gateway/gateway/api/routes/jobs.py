@@ -13,7 +13,7 @@ from sqlalchemy import and_, delete, or_, select
 
 from gateway.core.cursor import BadCursor, decode_cursor, encode_cursor
 from gateway.core.ids import client_prefix, job_prefix
-from gateway.deps import PrincipalDep, SessionDep, StorageDep, authorize_client, load_job, require_valid_id
+from gateway.deps import PrincipalDep, SessionDep, StorageDep, authorize_client, find_job, load_job, require_valid_id
 
 router = APIRouter(tags=["jobs"])
 
@@ -28,7 +28,7 @@ def attempt_of_key(key: str) -> int | None:
 
 def job_out(job: Job) -> dict:
     return dict(
-        job_id=job.id,
+        job_id=job.public_id,
         user_id=job.client_id,
         status=job.status,
         stage=job.stage,
@@ -101,7 +101,7 @@ async def delete_job(
     job = await load_job(session, principal, user_id, job_id)
     await session.execute(delete(Job).where(Job.id == job.id))
     await session.commit()
-    await storage.delete_prefix(job_prefix(user_id, job_id))
+    await storage.delete_prefix(job_prefix(job.client_id, job.id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -125,12 +125,11 @@ async def delete_user(
 async def get_job(
     client_id: str, job_id: str, session: SessionDep, principal: PrincipalDep, storage: StorageDep
 ) -> JobDetail | dict:
-    authorize_client(principal, client_id)
+    require_valid_id(client_id, "user_id")
     require_valid_id(job_id, "job_id")
-    existing = await session.get(Job, job_id)
-    if existing is None or (existing.client_id != client_id and principal.may_access(existing.client_id)):
+    if principal.may_access(client_id) and await find_job(session, client_id, job_id) is None:
         return {}
-    job = await load_job(session, principal, client_id, job_id)  # 403 for another client's job
+    job = await load_job(session, principal, client_id, job_id)  # 404 when the key may not reach that client
     attempts = await session.scalars(select(Attempt).where(Attempt.job_id == job.id).order_by(Attempt.number))
     artifacts = await session.scalars(
         select(Artifact).where(Artifact.job_id == job.id).order_by(Artifact.created_at, Artifact.id)

@@ -24,10 +24,10 @@ router = APIRouter(tags=["jobs"])
 )
 async def accept_script(client_id: str, job_id: str, session: SessionDep, principal: PrincipalDep) -> JobOut:
     """Accept the script of a job in needs_review as it is: the job becomes succeeded (recorded in its events)."""
-    await load_job(session, principal, client_id, job_id)  # ids, access, 404
+    found = await load_job(session, principal, client_id, job_id)  # ids, access, 404
     # the projector holds this row lock while it applies events, so the sequence of job_events stays gapless
     job = await session.scalar(
-        select(Job).where(Job.id == job_id).with_for_update().execution_options(populate_existing=True)
+        select(Job).where(Job.id == found.id).with_for_update().execution_options(populate_existing=True)
     )
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} not found")

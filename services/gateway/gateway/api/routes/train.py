@@ -64,11 +64,11 @@ async def _train(
         file_formats=formats,
     )
     return TrainAccepted(
-        job_id=job.id,
+        job_id=job.public_id,
         status=job.status,
         user_id=client_id,
         client_id=client_id,
-        status_url=f"/api/v1/{client_id}/{job.id}",
+        status_url=f"/api/v1/{client_id}/{job.public_id}",
         input_file=job.input_key,
         expected_output_file=job.expected_key,
         description=description.description,
