@@ -13,7 +13,10 @@ What is enforced (recast_engine.verify.sandbox_bootstrap applies the namespace a
   `RunResult.isolation` then lacks "uid";
 - no network: a network namespace when the kernel allows it, else a socket guard (see network_isolation());
   without root, a user namespace is tried first (it gives an ordinary user the network, mount and PID ones);
-  network_isolation() (GET /health) names the layers a real run gets here, e.g. "netns+mountns+pidns+uid+no_new_privs";
+  network_isolation() (GET /health) names the layers a real run gets here, e.g.
+  "netns+mountns+pidns+uid+no_new_privs+seccomp";
+- syscalls: a seccomp filter (sandbox_seccomp) denies nested namespaces, mounts, ptrace, bpf, io_uring, sockets
+  other than AF_UNIX and other kernel interfaces a CSV conversion never needs, where the kernel allows it;
 - the caller's secrets: without root the script shares the caller's uid, so the caller makes itself non-dumpable
   (its /proc/<pid>/environ and memory are then out of the script's reach);
 - privileges: as root only CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID and CAP_CHOWN are used (see
@@ -69,6 +72,8 @@ NETWORK_PATTERNS = re.compile(
     r"network access blocked|Network is unreachable|\[Errno 101\]|Temporary failure in name resolution|"
     r"Name or service not known|Connection refused|\[Errno 111\]|Cannot assign requested address|\[Errno 99\]"
 )
+# what the seccomp filter answers a denied call (EPERM), e.g. socket(AF_INET) where there is no network namespace
+SECCOMP_DENIED = re.compile(r"PermissionError: \[Errno 1\] Operation not permitted")
 PROCESS_PATTERNS = re.compile(r"BlockingIOError: \[Errno 11\]|Resource temporarily unavailable|can't start new thread")
 
 
@@ -83,6 +88,7 @@ class Limits:
     disk_mb: int | None = 8192  # everything the script writes in its folder, in allocated blocks (holes are free)
     max_files: int | None = 10_000  # files, folders and links the script creates
     namespaces: bool = True  # False: skip the namespace and uid layers (the fallback of machines without them)
+    seccomp: bool = True  # False: no seccomp filter (sandbox_seccomp)
 
     def cpu_limit(self) -> int:
         return max(1, round(self.cpu_seconds if self.cpu_seconds is not None else self.timeout_seconds))
@@ -99,6 +105,7 @@ class RunResult:
     output_bytes: int = 0
     stdout_bytes: int = 0
     isolation: list[str] = field(default_factory=list)  # layers applied, e.g. ["netns", "mountns", "pidns", "uid"]
+    unavailable: dict[str, str] = field(default_factory=dict)  # layers the machine refused, with the reason
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,16 +113,22 @@ class RunResult:
 
 def network_isolation() -> str:
     """What GET /health shows: the layers a script run really gets in this process's environment, joined by "+",
-    e.g. "netns+mountns+pidns+uid+no_new_privs" (root with namespaces), "userns+netns+mountns+pidns+no_new_privs"
-    (non-root where unprivileged user namespaces are allowed), "no_new_privs+socket-guard" (no namespaces: the
-    cooperative socket guard is then the only network barrier). "unavailable: ..." when the sandbox cannot run.
+    e.g. "netns+mountns+pidns+uid+no_new_privs+seccomp" (root with namespaces),
+    "userns+netns+mountns+pidns+no_new_privs+seccomp" (non-root where unprivileged user namespaces are allowed),
+    "no_new_privs+socket-guard+seccomp" (no namespaces: seccomp then denies sockets other than AF_UNIX). A layer
+    the machine refused follows with its reason, e.g. "...+no_new_privs; without seccomp: the kernel has no
+    seccomp filter support (CONFIG_SECCOMP_FILTER)". "unavailable: ..." when the sandbox cannot run.
     Always present in the fallback: limits, deadline, scrubbed environment; see deploy/k8s/deployment-tester.yaml.
     """
     layers = isolation_layers()
-    return "+".join(layers) if isinstance(layers, tuple) else layers
+    if not isinstance(layers, tuple):
+        return layers
+    missing = "".join(f"; without {layer}: {why}" for layer, why in _probed_unavailable.items())
+    return "+".join(layers) + missing
 
 
 _probed_layers: list[tuple[str, ...]] = []
+_probed_unavailable: dict[str, str] = {}
 
 
 def isolation_layers() -> tuple[str, ...] | str:
@@ -132,6 +145,7 @@ def isolation_layers() -> tuple[str, ...] | str:
     if not result.ok:  # not kept: a busy machine may time the probe out once
         return f"unavailable: {result.reason}"
     _probed_layers.append(tuple(result.isolation))
+    _probed_unavailable.update(result.unavailable)
     return _probed_layers[0]
 
 
@@ -170,6 +184,7 @@ def _run_in(work: Path, script: Path, input_path: Path, output_path: Path, limit
         "work": str(work),
         "uid": uid,
         "namespaces": limits.namespaces,
+        "seccomp": limits.seccomp,
         "python": sys.executable,
         "script": str(inner_script),
         "input": str(inner_input),
@@ -443,7 +458,8 @@ def _classify(run: _Run, limits: Limits) -> RunResult:
     tail = run.stderr_tail.decode("utf-8", "replace")
     result = RunResult(ok=False, returncode=run.returncode, reason="", stderr_tail=tail,
                        wall_seconds=round(run.wall_seconds, 3), peak_rss_mb=round(run.peak_rss_mb, 1),
-                       stdout_bytes=run.stdout_bytes, isolation=list(run.status.get("applied", [])))
+                       stdout_bytes=run.stdout_bytes, isolation=list(run.status.get("applied", [])),
+                       unavailable=dict(run.status.get("unavailable", {})))
     result.reason = _reason(run, limits, tail)
     result.ok = result.reason == "ok"
     return result
@@ -479,7 +495,7 @@ def _reason(run: _Run, limits: Limits, tail: str) -> str:
             return f"memory limit exceeded ({limits.memory_mb} MB)"
         if FILE_SIZE_PATTERNS.search(last):
             return f"output exceeded {limits.file_size_mb} MB"
-        if NETWORK_PATTERNS.search(last):
+        if NETWORK_PATTERNS.search(last) or (SECCOMP_DENIED.search(last) and "socket" in tail):
             return f"network access blocked: {last}"
         if PROCESS_PATTERNS.search(tail):
             return f"process limit exceeded ({limits.max_processes} processes)"
