@@ -124,7 +124,9 @@ def network_isolation() -> str:
     if not isinstance(layers, tuple):
         return layers
     missing = "".join(f"; without {layer}: {why}" for layer, why in _probed_unavailable.items())
-    return "+".join(layers) + missing
+    coverage = disk_quota_coverage() if "uid" in layers else "full"
+    quota = "" if coverage == "full" else f"; disk quota {coverage}"
+    return "+".join(layers) + missing + quota
 
 
 _probed_layers: list[tuple[str, ...]] = []
@@ -654,6 +656,57 @@ def _has_holes(path: Path, size: int) -> bool:
         os.close(fd)
 
 
+def _open_folder_to_count(parent_fd: int, name: str) -> int | None:
+    """The folder, opened for the quota scan; one the script closed (e.g. chmod 0o300) is opened up for its owner
+    when this process may (it is the owner, or holds CAP_FOWNER), through an O_PATH descriptor, never a link."""
+    try:
+        return os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    except PermissionError:
+        pass
+    except OSError:
+        return None
+    try:
+        handle = os.open(name, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent_fd)
+    except OSError:
+        return None
+    try:
+        via = f"/proc/self/fd/{handle}"
+        os.chmod(via, stat.S_IMODE(os.stat(via).st_mode) | stat.S_IRWXU)
+        return os.open(via, _DIR_FLAGS)
+    except OSError:
+        return None  # another uid's folder without CAP_FOWNER / CAP_DAC_READ_SEARCH: see disk_quota_coverage()
+    finally:
+        os.close(handle)
+
+
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER = 1, 2, 3
+
+
+def _effective_capabilities() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("CapEff:"):
+                    return int(line.split()[1], 16)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def disk_quota_coverage() -> str:
+    """"full", or "partial: why": what GET /health says of the disk quota. Root running scripts under uids of
+    their own (the tester pod) enters a folder a script closed to others only with CAP_DAC_READ_SEARCH,
+    CAP_DAC_OVERRIDE or CAP_FOWNER; deploy/k8s/deployment-tester.yaml grants none of them."""
+    if os.geteuid() != 0:
+        return "full"  # the script's folders are this uid's: the scan opens up a closed one
+    held = _effective_capabilities()
+    if any(held >> cap & 1 for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER)):
+        return "full"
+    return ("partial: the tester is root without CAP_DAC_READ_SEARCH, CAP_DAC_OVERRIDE or CAP_FOWNER, so the "
+            "quota scan cannot enter a folder a script closes to others (chmod 700): what it holds is not "
+            "counted; per file RLIMIT_FSIZE and the volume's size limit still bound it (docs/runbook.md)")
+
+
 def disk_usage(folder: Path, placed: tuple[str, ...] = (), max_bytes: int | None = None,
                max_files: int | None = None) -> tuple[int, int]:
     """(allocated bytes, entries) under `folder`, never following a link, without the top-level `placed` files;
@@ -677,9 +730,8 @@ def disk_usage(folder: Path, placed: tuple[str, ...] = (), max_bytes: int | None
                 if over():
                     return
                 if stat.S_ISDIR(info.st_mode) and depth < 512:
-                    try:
-                        child = os.open(entry.name, _DIR_FLAGS, dir_fd=fd)
-                    except OSError:
+                    child = _open_folder_to_count(fd, entry.name)
+                    if child is None:
                         continue
                     try:
                         walk(child, (), depth + 1)
