@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test test-unit bench lint clean lock
+.PHONY: venv run test test-unit bench lint clean lock fuzz
 
 venv: $(STAMP)
 
@@ -31,6 +31,12 @@ test: venv
 
 test-unit: venv
 	$(PY) -m pytest -q -m "not integration"
+
+# The API fuzz run (schemathesis on /openapi.json, a client key then the admin key: no answer >= 500), longer
+# than the one in `make test`: FUZZ_EXAMPLES cases per operation and phase.
+FUZZ_EXAMPLES ?= 50
+fuzz: venv
+	RECAST_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -s -p no:cacheprovider tests/integration/test_api_fuzz.py
 
 bench: venv
 	$(PY) -c "import duckdb" 2>/dev/null || $(PY) -m pip install -q -e '.[bench]'
