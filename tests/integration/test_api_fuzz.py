@@ -40,7 +40,7 @@ def fuzz(url: str, key: str, report: Path, operations: tuple[str, ...]) -> tuple
         "--report", "junit", "--report-junit-path", str(report),
         *operations,
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1500)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1500, cwd=report.parent)  # its cache
     return done.returncode, done.stdout + done.stderr
 
 
