@@ -114,3 +114,29 @@ def test_a_plain_column_reorder_is_trusted() -> None:
     inp = [["a", "b"], ["1", "x"], ["2", "y"], ["3", "z"]]
     result = learned(inp, [["b", "a"], ["x", "1"], ["y", "2"], ["z", "3"]])
     assert result.confidence == "trusted" and result.reason == ""
+
+
+def test_fahrenheit_to_celsius_from_four_rows_is_trusted_because_the_refitted_constants_predict_the_held_out_row(
+) -> None:
+    inp = [["f"], ["32"], ["212"], ["98.6"], ["50"]]
+    out = [["c"], ["0.0"], ["100.0"], ["37.0"], ["10.0"]]
+    result = learned(inp, out)
+    assert result.confidence == "trusted", result.reason
+    from recast_engine.dsl.interpret import run
+
+    assert run(result.programs[0], [["f"], ["-40"], ["77"]]) == [["c"], ["-40.0"], ["25.0"]]
+
+
+def test_an_affine_map_whose_constants_refitted_on_the_other_rows_miss_the_held_out_row_memorizes() -> None:
+    linear = call("linear", col(0), weights=["0.556"], offset="-17.83")
+    value = call("format_number", linear, step="0.1", min_decimals=1, trim_zeros=True)
+    program = Program(header_rows=1, columns=[OutputColumn(header=const("c"), value=value)])
+    # three close rows leave the slope loose (0.6 fits them): only the far row pins 0.556
+    grid = [["f"], ["32"], ["33"], ["34"], ["212"]]
+    from recast_engine.dsl.interpret import run
+
+    def relearn(rows: list[list[str]], outputs: list[str]) -> None:
+        return None
+
+    verdict = trust.assess([program], [(1, 1)], grid, run(program, grid), relearn=relearn)
+    assert verdict.confidence == "memorizes" and "row 4" in verdict.reason

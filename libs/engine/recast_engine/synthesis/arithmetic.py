@@ -190,3 +190,25 @@ def _snapped(low: Decimal, high: Decimal, known: bool = True) -> Iterator[tuple[
         if low <= candidate <= high and candidate != 0:
             yield candidate, 1.5 + max(digits, 0) * 0.8
             return
+
+
+def refit_linear(expr: Expr, rows: list[Row], outputs: list[str]) -> Expr | None:
+    """expr with its linear(column) constants fitted again on these rows alone, snapped as when learning (None when
+    expr has no such node or the rows fit no clean constants): a held-out row checks the refitted rule."""
+    if expr.op == "linear" and expr.inputs and expr.inputs[0].op == "col":
+        c = expr.inputs[0].args["index"]
+        xs = [_amount(r[c]) if c < len(r) else None for r in rows]
+        targets = _targets(outputs)
+        if targets is None or any(x is None for x in xs):
+            return None
+        fitted = _fit_affine([x for x in xs if x is not None], targets)
+        if fitted is None:
+            return None
+        a, b, _ = fitted
+        return expr.model_copy(update={"args": {**expr.args, "weights": [a]} | ({"offset": b} if b != "0" else {})})
+    for k, child in enumerate(expr.inputs):
+        refitted = refit_linear(child, rows, outputs)
+        if refitted is not None:
+            inputs = [*expr.inputs[:k], refitted, *expr.inputs[k + 1:]]
+            return expr.model_copy(update={"inputs": inputs})
+    return None

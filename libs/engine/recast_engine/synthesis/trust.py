@@ -19,7 +19,9 @@ from typing import Any, Literal
 
 from recast_engine.dsl import Expr, Program, Step
 from recast_engine.dsl.interpret import apply_steps, eval_expr, run
+from recast_engine.synthesis.arithmetic import refit_linear
 from recast_engine.synthesis.relational import memorizing_filters
+from recast_engine.synthesis.relational_trust import relational_doubt
 
 Row = list[str]
 Confidence = Literal["trusted", "ambiguous", "memorizes"]
@@ -71,6 +73,9 @@ def assess(
         failed = _held_out_failure(best, input_grid, relearn)
         if failed:
             return Assessment("memorizes", *failed)
+    doubt = _safe_relational_doubt(best, input_grid)
+    if doubt is not None:
+        return Assessment("ambiguous", doubt.reason, doubt.suggestion, doubt.row, doubt.outputs)
     rivals = [
         p for p, c in zip(programs[1:], costs[1:])
         if _cost_head(c) - _cost_head(costs[0]) <= RIVAL_COST_MARGIN and not _safe_memorizing(p, input_grid)
@@ -80,6 +85,13 @@ def assess(
         if ambiguous is not None:
             return ambiguous
     return Assessment("trusted")
+
+
+def _safe_relational_doubt(program: Program, input_grid: list[Row]) -> Any:
+    try:
+        return relational_doubt(program, input_grid)
+    except Exception:  # noqa: BLE001 - a check that cannot run on this example raises no doubt
+        return None
 
 
 def _one_case(program: Program, input_grid: list[Row]) -> bool:
@@ -375,12 +387,15 @@ def _held_out_failure(
             continue
         # leave one out: learned from every row but the last, the rule must give the last row's output
         half = len(body) - 1
-        learned = relearn(body[:half], outputs[:half])
+        # a fitted a*x + b is refitted (and snapped) on the other rows: the held-out row checks those constants
+        refitted = refit_linear(column.value, body[:half], outputs[:half])
+        learned = refitted or relearn(body[:half], outputs[:half])
         if learned is None:
             continue
         wrong = [i for i in range(half, len(body)) if _safe_eval(learned, body[i]) != outputs[i]]
-        # a rule of the same shape with other arguments is refined by the extra row, not changed by it
-        if wrong and _skeleton(learned) != _skeleton(column.value):
+        # a rule of the same shape with other arguments is refined by the extra row, not changed by it (the
+        # refitted constants of an affine map are not: they must predict the held-out row)
+        if wrong and (refitted is not None or _skeleton(learned) != _skeleton(column.value)):
             i = wrong[0]
             label = _name(program, j, grid)
             return (
