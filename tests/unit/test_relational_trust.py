@@ -118,13 +118,16 @@ def test_a_running_sum_over_rows_already_sorted_by_a_column_is_ambiguous_and_ove
     assert assessed([step], shuffled).confidence == "trusted"
 
 
-def test_picking_rows_by_the_alphabetical_order_of_words_is_ambiguous_but_filled_over_empty_is_not() -> None:
+def test_picking_rows_by_the_alphabetical_order_of_words_is_ambiguous_but_codes_or_filled_over_empty_are_not(
+) -> None:
     words = [["key", "team"], ["x", "MC-A"], ["x", "AK-G"], ["y", "MC-A"], ["z", "AK-G"]]
     step = Step(op="keep_extremes", args={"keys": [0], "column": 1, "which": "min", "as_": "text", "header": True})
     assert assessed([step], words).confidence == "ambiguous"
     filled = [["key", "log"], ["x", ""], ["x", "83"], ["y", ""], ["z", "85"]]
     pick = step.model_copy(update={"args": {**step.args, "which": "max"}})
     assert assessed([pick], filled).confidence == "trusted"
+    codes = [["key", "change"], ["x", "GUC320140101"], ["x", "GUC320141225"], ["y", "GUC320150101"]]
+    assert assessed([pick], codes).confidence == "trusted"
 
 
 def test_a_filter_ahead_of_a_per_group_pick_leaves_open_whether_a_dropped_row_that_ties_is_kept() -> None:
@@ -135,3 +138,18 @@ def test_a_filter_ahead_of_a_per_group_pick_leaves_open_whether_a_dropped_row_th
                                             "header": True})]
     verdict = assessed(steps, grid)
     assert verdict.confidence == "ambiguous" and verdict.distinguishing_row == ["1", "1", "1", "true"]
+
+
+def test_an_equality_filter_another_column_explains_as_well_is_ambiguous_with_a_row_that_tells_them_apart() -> None:
+    grid = [["order", "status", "carrier"], ["1", "shipped", "UPS"], ["2", "open", "none"], ["3", "shipped", "UPS"],
+            ["4", "open", "none"], ["5", "shipped", "UPS"]]
+    verdict = filtered({"column": 1, "test": "eq", "value": "shipped"}, grid)
+    assert verdict.confidence == "ambiguous" and "column 3 ('carrier')" in verdict.reason
+    row = verdict.distinguishing_row
+    assert row is not None and (row[1] == "shipped") != (row[2] == "UPS")
+
+
+def test_an_equality_filter_no_other_column_follows_is_trusted() -> None:
+    grid = [["order", "status", "carrier"], ["1", "shipped", "UPS"], ["2", "open", "UPS"], ["3", "shipped", "DHL"],
+            ["4", "open", "DHL"], ["5", "shipped", "UPS"]]
+    assert filtered({"column": 1, "test": "eq", "value": "shipped"}, grid).confidence == "trusted"

@@ -113,11 +113,12 @@ def _open_parameter(program: Program, index: int, grids: list[list[Row]]) -> Dou
 
 def _alphabetical_pick(step: Step, head: list[Row], body: list[Row]) -> Doubt | None:
     """Rows picked by the alphabetical order of words: seldom what is meant, unless the pick is only between an
-    empty and a filled cell."""
+    empty and a filled cell, or between codes holding numbers."""
     c = step.args.get("column", 0)
     for members in rt._groups(body, step.args.get("keys", [])).values():
         words = sorted({_cell(body[i], c) for i in members if _cell(body[i], c).strip()})
-        if len(words) >= 2:
+        # codes with digits ("GUC320141225", "v2") sort like the numbers they hold; plain words do not
+        if len(words) >= 2 and not any(ch.isdigit() for w in words for ch in w):
             order = "last" if step.args.get("which") == "max" or step.args.get("descending") else "first"
             return Doubt(
                 f"step {step.op} keeps the rows whose {_name(head, c)} comes {order} alphabetically in their group "
