@@ -80,3 +80,13 @@ def test_the_search_explains_only_the_columns_no_instruction_pinned_and_judges_t
     guided = guided_learn(source, expected, read_instructions(None, {"grade": "map A=Alpha, B=Beta"}), timeout=10)
     assert guided.search.confidence == "trusted"
     assert run(best(guided), grid("id,grade,name\n5,C,eve")) == [["id", "grade", "name"], ["5", "C", "EVE"]]
+
+
+def test_a_threshold_the_example_leaves_open_is_ambiguous_until_an_instruction_names_it():
+    source = grid("id,total\n1,92.40\n2,104.99\n3,250.00\n4,72.10\n5,130.00")
+    expected = grid("id,total\n2,104.99\n3,250.00\n5,130.00")
+    alone = learn(source, expected, header="yes", timeout=10)
+    assert alone.confidence == "ambiguous" and "between 92.40 and 104.99" in alone.reason
+    guided = guided_learn(source, expected, read_instructions("keep only rows where total >= 100", None), timeout=10)
+    assert guided.search.confidence == "trusted"
+    assert run(best(guided), grid("id,total\n6,99.00\n7,100.00")) == [["id", "total"], ["7", "100.00"]]
