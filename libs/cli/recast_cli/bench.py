@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 
+from recast_engine.render.script import render_script
 from recast_engine.verify.runner import run_plain
 
 from recast_cli.choose import choose_script
@@ -154,7 +155,15 @@ def run_task(task: Task, timeout: float, header_mode: str) -> TaskResult:
             actual = read_grid(output_path, what="script output") if output_path.stat().st_size else []
         except CsvError as e:
             return result(False, seconds, str(e), found=True, timed_out=timed_out, program=described)
-        vectorized = vectorized_differs(program, score_in_path, output_path, title=f"{task.suite} {task.name}")
+        # the render check over both backends: the per-cell script's bytes against the vectorized script's
+        per_cell_path = Path(tmp) / "per_cell.csv"
+        per_cell_script = Path(tmp) / "per_cell.py"
+        per_cell_script.write_text(render_script(program, title=f"{task.suite} {task.name}", backend="cell"),
+                                   encoding="utf-8")
+        per_cell_ok = run_plain(per_cell_script, score_in_path, per_cell_path, timeout_seconds=SCRIPT_TIMEOUT).ok
+        vectorized = vectorized_differs(program, score_in_path, per_cell_path, title=f"{task.suite} {task.name}")
+        if vectorized is not None and not per_cell_ok:
+            vectorized = True
 
     try:
         mismatch = run(program, [list(r) for r in score_in]) != actual

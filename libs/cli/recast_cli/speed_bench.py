@@ -132,21 +132,23 @@ def generate_csv(path: Path, megabytes: int, seed: int = 7) -> int:
 
 
 def learn_conversion(conversion: Conversion, timeout: float) -> tuple[Program | None, str]:
-    """(the program, how the engine got it): from the conversion's instructions when it has some (as a user
-    would state a filter or a group-by), else learned from its example pair."""
+    """(the program, how the engine got it): learned from the conversion's 12-row example pair, else built from its
+    instructions when it has some (as a user would state a filter or a group-by)."""
     from recast_engine.instructions import read_instructions
     from recast_engine.instructions.compile import CompileError, compile_program
     from recast_engine.synthesis.search import learn
 
     train = sample_rows(random.Random(11), 12)
+    result = learn([HEADER] + train, [conversion.header] + conversion.convert(train), header="yes", timeout=timeout)
+    if result.programs:
+        return result.programs[0], "example"
     if conversion.instructions:
         try:
             read = read_instructions(*conversion.instructions)
             return compile_program(read, [HEADER] + train, conversion.header), "instructions"
         except CompileError:
             return None, ""
-    result = learn([HEADER] + train, [conversion.header] + conversion.convert(train), header="yes", timeout=timeout)
-    return (result.programs[0], "example") if result.programs else (None, "")
+    return None, ""
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -20,19 +20,33 @@ import functools
 
 from recast_engine.dsl.model import Expr, Program, Step
 from recast_engine.render import script as per_cell
-from recast_engine.render.arrow_kernels import kernel_source, portable_pattern
+from recast_engine.render.arrow_kernels import NUMBER_HELPERS, kernel_source, portable_pattern
+from recast_engine.render.arrow_tables import GROUP_HELPERS, grouping_source, vectorized_grouping
 
 BACKENDS = ("cell", "arrow", "auto")
 
 
+def _plan(program: Program) -> tuple[int, Step | None] | None:
+    """(how many leading steps are row filters the batches go through, the group_rows step after them that Arrow
+    computes, or None: then no step follows the filters); None when the program is not vectorized."""
+    filters = 0
+    while filters < len(program.steps) and _filter_source(program.steps[filters]):
+        filters += 1
+    if filters == len(program.steps):
+        return filters, None
+    step = program.steps[filters]
+    return (filters, step) if vectorized_grouping(step) else None
+
+
 def vectorizable(program: Program) -> bool:
-    """Whether the vectorized script can run this program: output columns read by non-negative index, after
-    row filters only (steps of ROW_FILTERS)."""
-    if not program.columns or not all(_filter_source(step) for step in program.steps):
+    """Whether the vectorized script can run this program: row filters (ONE_CELL_FILTERS), then output columns
+    read by non-negative index, or a group_rows step Arrow computes (arrow_tables) and whatever follows it."""
+    plan = _plan(program)
+    if plan is None or plan[1] is None and not program.columns:
         return False
     indices = set().union(*(per_cell._columns_read(c.value) | per_cell._columns_read(c.header)
                             for c in program.columns))
-    if not all(i >= 0 for i in indices):
+    if plan[1] is None and not all(i >= 0 for i in indices):
         return False
     copied = set().union(*(section.bound_names() for section in per_cell.copied_operators(program)[0]))
     return not clashing(copied)
@@ -46,10 +60,11 @@ def clashing(names: set[str]) -> set[str]:
 
 @functools.cache
 def _own_names() -> frozenset[str]:
-    tree = ast.parse(_HELPERS + _MAIN)
+    tree = ast.parse(_HELPERS + NUMBER_HELPERS + GROUP_HELPERS + _MAIN)
     bound = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     bound |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
-    return frozenset(bound | {"output_columns", "keep_rows", "STEPS", "main_by_row", "pa", "pc", "pa_csv", "io"})
+    return frozenset(bound | {"output_columns", "keep_rows", "STEPS", "main_by_row", "pa", "pc", "pa_csv", "io",
+                              "start_grouping", "convert_grouped", "decimal"})
 
 
 def kernel_coverage(program: Program) -> tuple[int, int]:
@@ -76,8 +91,10 @@ def render_vectorized(program: Program, *, title: str = "") -> str:
     body, _, main_by_row = rest.rpartition("\n\n\ndef main(")
     main_by_row = "def main_by_row(" + main_by_row.partition('\n\n\nif __name__ == "__main__":')[0]
     imports, _, definitions = body.partition("\n\n\n")
-    imports = _with_imports(imports, {"import functools", "import io", "import os", "import re"})
-    vector = [_HELPERS.strip("\n"), _steps_function(program, per_cell.copied_operators(program)[2])]
+    imports = _with_imports(imports, {"import decimal", "import functools", "import io", "import os", "import re"})
+    table_names = per_cell.copied_operators(program)[2]
+    vector = [_HELPERS.strip("\n"), NUMBER_HELPERS.strip("\n"), GROUP_HELPERS.strip("\n"),
+              _steps_function(program, table_names), _grouping_functions(program, table_names)]
     vector += [f.strip("\n") for f in compiler.functions]
     lines = ["def output_columns(batch):", '    """The output columns of one record batch (arrays, or scalars for '
              'constants)."""', "    return ["]
@@ -117,13 +134,48 @@ def _filter_source(step: Step, table_names: dict[str, str] | None = None) -> str
 
 
 def _steps_function(program: Program, table_names: dict[str, str]) -> str:
-    lines = [f"STEPS = {len(program.steps)}", "", "", "def keep_rows(batch, seen):",
-             '    """The rows of the batch the steps keep (filters: a mask per step)."""']
-    for k, step in enumerate(program.steps):
+    filters = program.steps[:_filter_count(program)]
+    lines = [f"STEPS = {len(filters)}", "", "", "def keep_rows(batch, seen):",
+             '    """The rows of the batch the row filters keep (a mask per step)."""']
+    for k, step in enumerate(filters):
         lines.append(f"    # step {k + 1}: {per_cell._comment_safe(step.describe(brief=True))}")
         lines.append(f"    batch = keep(batch, {_filter_source(step, table_names)}, seen, {k}, "
                      f"header={bool(step.args.get('header', False))})")
     lines.append("    return batch")
+    return "\n".join(lines)
+
+
+def _filter_count(program: Program) -> int:
+    plan = _plan(program)
+    assert plan is not None
+    return plan[0]
+
+
+def _grouping_functions(program: Program, table_names: dict[str, str]) -> str:
+    """start_grouping (the group_rows step computed by Arrow, or None) and convert_grouped (its rows through the
+    steps after it and the output columns, row by row)."""
+    plan = _plan(program)
+    assert plan is not None
+    filters, grouping = plan
+    lines = ["def start_grouping():", '    """The group_rows step the batches go into (None: the batches are converted '
+             'as they come)."""']
+    if grouping is None:
+        lines.append("    return None")
+        return "\n".join(lines)
+    lines.append(f"    # step {filters + 1}: {per_cell._comment_safe(grouping.describe(brief=True))}")
+    lines.append(f"    return {per_cell._indent_continuation(grouping_source(grouping), '    ')}")
+    lines += ["", "", "def convert_grouped(rows):",
+              '    """The grouped rows through the steps after the grouping and the output columns, row by row."""']
+    for k, step in enumerate(program.steps[filters + 1:], filters + 2):
+        call = per_cell._indent_continuation(per_cell._call_text(table_names[step.op], ["rows"], step.args, 11),
+                                             "    ")
+        lines.append(f"    # step {k}: {step.op}")
+        lines.append(f"    rows = {call}")
+    if not program.columns:
+        lines.append("    yield from rows")
+    else:
+        lines += ["    rows = iter(rows)", "    if HEADER_ROWS:", "        head = next(rows, None)",
+                  "        yield convert_header(head or [])", "    for row in rows:", "        yield convert_row(row)"]
     return "\n".join(lines)
 
 
@@ -434,16 +486,24 @@ def convert_batches(source, target):
     )
     header_pending = HEADER_ROWS
     seen = [False] * STEPS
+    grouping = start_grouping()
     for batch in reader:
         if batch.num_columns != width:
             raise RowsDiffer("the first row reads differently")
         batch = keep_rows(batch, seen)
+        if grouping is not None:
+            grouping.add(batch)
+            continue
         if header_pending and batch.num_rows:
             target.write(csv_line(convert_header([column[0].as_py() for column in batch.columns])))
             batch, header_pending = batch.slice(1), 0
         if batch.num_rows:
             blank = pc.utf8_slice_codeunits(batch.column(0), 0, 0)
             write_text(target, csv_text(output_columns(batch), blank))
+    if grouping is not None:
+        for row in convert_grouped(grouping.rows()):
+            target.write(csv_line(row))
+        return
     if header_pending:  # no row left: the header of an empty row, as the per-cell script writes it
         target.write(csv_line(convert_header([])))
 '''

@@ -82,6 +82,77 @@ def _if_matches(args: dict[str, Any], inputs: list[str], is_array: list[bool], p
     return f"if_matches_printable({', '.join(inputs)}, {pattern!r}, {per_cell})"
 
 
+# Numbers written plainly: the kernels compute on them exactly, as integers at a common scale (int64, checked for
+# overflow; within 12 + 6 digits, where Decimal's 28-digit context is exact too). Other values: per row.
+_PLAIN_NUMBER = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,6})?")
+
+
+def _plain_constant(value: Any) -> bool:
+    return isinstance(value, str) and _PLAIN_NUMBER.fullmatch(value) is not None
+
+
+def _partial(per_cell: str, args: dict[str, Any]) -> str:
+    if not args:
+        return per_cell
+    keywords = ", ".join(f"{k}={v!r}" for k, v in args.items())
+    return f"functools.partial({per_cell}, {keywords})"
+
+
+def _arithmetic(writer: str) -> KernelSource:
+    """combine / arith: left op right for + - * (a division keeps the per-cell function)."""
+
+    def source(args: dict[str, Any], inputs: list[str], is_array: list[bool], per_cell: str) -> str | None:
+        operator = args.get("operator")
+        if set(args) != {"operator"} or operator not in ("+", "-", "*") or len(inputs) != 2 or not any(is_array):
+            return None
+        return (f"numeric({_partial(per_cell, args)}, [{', '.join(inputs)}], "
+                f"lambda a, b: write_number(combine_fixed(a, b, {operator!r})), "
+                f"negative_zero={writer == 'plain_decimal'})")
+
+    return source
+
+
+def _linear(args: dict[str, Any], inputs: list[str], is_array: list[bool], per_cell: str) -> str | None:
+    weights, offset = args.get("weights"), args.get("offset", "0")
+    if set(args) - {"weights", "offset"} or not isinstance(weights, list) or len(weights) != len(inputs):
+        return None
+    if not inputs or not any(is_array) or not all(_plain_constant(w) for w in [*weights, offset]):
+        return None
+    return (f"numeric({_partial(per_cell, args)}, [{', '.join(inputs)}], "
+            f"lambda *values: write_number(linear_fixed(values, {weights!r}, {offset!r})))")
+
+
+_FORMAT_DEFAULTS: dict[str, Any] = {
+    "k": 1, "scale": "1", "step": "0", "mode": "half_up", "shift": "0", "decimals": None, "min_decimals": 0,
+    "trim_zeros": False, "int_digits": 0, "thousands": "", "point": ".", "int_fill": "0", "fraction_width": 0,
+    "indian_grouping": False,
+}
+
+
+def _format_number(args: dict[str, Any], inputs: list[str], is_array: list[bool], per_cell: str) -> str | None:
+    """format_number of one plainly written number: scaled, shifted, rounded half-up to `decimals` or written with
+    the digits the arithmetic gives, padded and grouped; a step (rounding to a multiple) keeps the per-cell path."""
+    if set(args) - set(_FORMAT_DEFAULTS) or len(inputs) != 1 or not is_array[0]:
+        return None
+    a = {**_FORMAT_DEFAULTS, **args}
+    decimals = a["decimals"]
+    if a["k"] not in (1, -1) or a["step"] != "0" or not _plain_constant(a["scale"]) or not _plain_constant(a["shift"]):
+        return None
+    if decimals is not None and (type(decimals) is not int or not 0 <= decimals <= 12):
+        return None
+    if a["indian_grouping"] and a["thousands"] or len(a["int_fill"]) != 1 or "\\" in a["thousands"]:
+        return None
+    if not all(type(a[k]) is int and 0 <= a[k] <= 64 for k in ("min_decimals", "int_digits", "fraction_width")):
+        return None
+    if not isinstance(a["point"], str) or not isinstance(a["thousands"], str) or re.search(r"\d", a["thousands"]):
+        return None
+    options = {k: a[k] for k in ("scale", "shift", "decimals", "min_decimals", "trim_zeros", "int_digits",
+                                 "thousands", "point", "int_fill", "fraction_width")}
+    keywords = ", ".join(f"{k}={v!r}" for k, v in options.items())
+    return (f"numeric({_partial(per_cell, args)}, [{inputs[0]}], "
+            f"lambda value: format_fixed(value, {keywords}))")
+
+
 KERNELS: dict[str, KernelSource] = {
     "upper": _ascii("pc.ascii_upper"),
     "lower": _ascii("pc.ascii_lower"),
@@ -90,10 +161,167 @@ KERNELS: dict[str, KernelSource] = {
     "lookup": _lookup,
     "substring": _substring,
     "if_matches": _if_matches,
+    "combine": _arithmetic("written"),
+    "arith": _arithmetic("plain_decimal"),
+    "linear": _linear,
+    "format_number": _format_number,
 }
-
 
 
 def kernel_source(op: str, args: dict[str, Any], inputs: list[str], is_array: list[bool], per_cell: str) -> str | None:
     mapping = KERNELS.get(op)
     return mapping(args, inputs, is_array, per_cell) if mapping else None
+
+
+# The vectorized script's helpers for the numeric kernels (pasted into it after its own helpers).
+NUMBER_HELPERS = r'''
+PLAIN_NUMBER = r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$"  # numbers the kernels compute on (exactly, as integers)
+
+
+def as_column(value, rows):
+    """A string column: the value itself, or a constant on every row."""
+    if isinstance(value, pa.Scalar):
+        return pa.array([value.as_py()] * rows, pa.string())
+    return value
+
+
+def numeric(function, columns, kernel, negative_zero=False):
+    """kernel over the rows whose values are all plainly written numbers, "" where a value is empty, function
+    (the per-cell operator) on the other rows; negative_zero: a zero from an input written with "-" (Decimal's
+    -0) is left to function as well."""
+    rows = next((len(c) for c in columns if not isinstance(c, pa.Scalar)), 1)
+    columns = [as_column(c, rows) for c in columns]
+    plain = functools.reduce(pc.and_, [pc.match_substring_regex(c, PLAIN_NUMBER) for c in columns])
+    empty = functools.reduce(pc.or_, [pc.equal(c, "") for c in columns])
+    by_row = pc.invert(pc.or_(plain, empty))
+    result = pc.utf8_slice_codeunits(columns[0], 0, 0)
+    if pc.any(plain).as_py():
+        try:
+            text = kernel(*[fixed(pc.if_else(plain, c, "0")) for c in columns])
+            result = pc.if_else(plain, text, result)
+            if negative_zero:
+                signed = functools.reduce(pc.or_, [pc.starts_with(c, "-") for c in columns])
+                by_row = pc.or_(by_row, pc.and_(pc.and_(plain, pc.equal(text, "0")), signed))
+        except pa.ArrowInvalid:  # an overflow of the integers: every row by the per-cell function
+            by_row = pc.invert(empty)
+    if pc.any(by_row).as_py():
+        chosen = pc.indices_nonzero(by_row)
+        values = [pc.take(c, chosen).to_pylist() for c in columns]
+        computed = pa.array([function(*row) for row in zip(*values)], pa.string())
+        result = pc.replace_with_mask(result, by_row, computed)
+    return result
+
+
+def fixed(column):
+    """A column of plainly written numbers as (integers at the column's largest scale, that scale, each value's
+    own number of decimals: its Decimal exponent)."""
+    point = pc.find_substring(column, ".")
+    places = pc.if_else(pc.less(point, 0), 0, pc.subtract(pc.subtract(pc.utf8_length(column), point), 1))
+    places = pc.cast(places, pa.int64())
+    scale = pc.max(places).as_py() or 0
+    units = pc.cast(pc.replace_substring(column, ".", ""), pa.int64())
+    return pc.multiply_checked(units, pc.power(10, pc.subtract(scale, places))), scale, places
+
+
+def constant_fixed(text, rows):
+    return fixed(pa.array([text] * rows, pa.string()))
+
+
+def rescaled(units, scale, to):
+    return units if to == scale else pc.multiply_checked(units, 10 ** (to - scale))
+
+
+def combine_fixed(a, b, operator):
+    """a + b, a - b or a * b, exactly; the decimals each result has as a Decimal."""
+    (units_a, scale_a, places_a), (units_b, scale_b, places_b) = a, b
+    if operator == "*":
+        return pc.multiply_checked(units_a, units_b), scale_a + scale_b, pc.add(places_a, places_b)
+    scale = max(scale_a, scale_b)
+    kernel = pc.add_checked if operator == "+" else pc.subtract_checked
+    units = kernel(rescaled(units_a, scale_a, scale), rescaled(units_b, scale_b, scale))
+    return units, scale, pc.max_element_wise(places_a, places_b)
+
+
+def linear_fixed(values, weights, offset):
+    """offset + sum(weight * value), exactly."""
+    rows = len(values[0][0])
+    total = constant_fixed(offset, rows)
+    for value, weight in zip(values, weights):
+        total = combine_fixed(total, combine_fixed(constant_fixed(weight, rows), value, "*"), "+")
+    return total
+
+
+def digits_of(units, scale):
+    """(negative, the integer part's digits, the fraction's `scale` digits) of integers at a scale."""
+    negative = pc.less(units, 0)
+    digits = pc.cast(pc.abs_checked(units), pa.string())
+    if not scale:
+        return negative, digits, pc.utf8_slice_codeunits(digits, 0, 0)
+    digits = pc.utf8_lpad(digits, scale + 1, "0")
+    return negative, pc.utf8_slice_codeunits(digits, 0, -scale), pc.utf8_slice_codeunits(digits, -scale)
+
+
+def with_fraction(whole, point, fraction):
+    """whole, then point and the fraction when there is one."""
+    joined = pc.binary_join_element_wise(whole, point, fraction, "")
+    return pc.if_else(pc.equal(fraction, ""), whole, joined)
+
+
+def write_number(value):
+    """Numbers written in full without trailing zeros ("370.35", "-2", "0")."""
+    units, scale, _ = value
+    negative, whole, fraction = digits_of(units, scale)
+    text = with_fraction(whole, ".", pc.replace_substring_regex(fraction, "0+$", ""))
+    return pc.if_else(negative, pc.binary_join_element_wise("-", text, ""), text)
+
+
+def round_half_up(units, scale, decimals):
+    """Integers at `scale` rounded half away from zero (Decimal's ROUND_HALF_UP) to `decimals`."""
+    if decimals >= scale:
+        return rescaled(units, scale, decimals)
+    step = 10 ** (scale - decimals)
+    magnitude = pc.divide(pc.add_checked(pc.abs_checked(units), step // 2), step)
+    return pc.if_else(pc.less(units, 0), pc.negate(magnitude), magnitude)
+
+
+def first_characters(text, counts):
+    """text[:count] row by row (few distinct counts)."""
+    out = text
+    for count in pc.unique(counts).to_pylist():
+        out = pc.if_else(pc.equal(counts, count), pc.utf8_slice_codeunits(text, 0, count), out)
+    return out
+
+
+def group_thousands(whole, separator):
+    """Digits grouped by three from the right."""
+    backwards = pc.replace_substring_regex(pc.utf8_reverse(whole), "([0-9]{3})", "\\1" + separator[::-1])
+    return pc.utf8_reverse(pc.replace_substring_regex(backwards, re.escape(separator[::-1]) + "$", ""))
+
+
+def format_fixed(value, scale, shift, decimals, min_decimals, trim_zeros, int_digits, thousands, point, int_fill,
+                 fraction_width):
+    """format_number (cells) of plainly written numbers, without a rounding step."""
+    rows = len(value[0])
+    value = combine_fixed(combine_fixed(value, constant_fixed(scale, rows), "*"), constant_fixed(shift, rows), "+")
+    units, scale, places = value
+    if decimals is not None:
+        negative, whole, fraction = digits_of(round_half_up(units, scale, decimals), decimals)
+    else:
+        negative, whole, fraction = digits_of(units, scale)
+        if trim_zeros:
+            fraction = pc.replace_substring_regex(fraction, "0+$", "")
+        else:
+            fraction = first_characters(fraction, places)
+        if min_decimals:
+            fraction = pc.utf8_rpad(fraction, min_decimals, "0")
+    if int_fill == "0" and int_digits:
+        whole = pc.utf8_lpad(whole, int_digits, "0")
+    if thousands:
+        whole = group_thousands(whole, thousands)
+    whole = pc.if_else(negative, pc.binary_join_element_wise("-", whole, ""), whole)
+    if int_fill != "0" and int_digits:
+        whole = pc.utf8_lpad(whole, int_digits, int_fill)
+    if fraction_width:
+        return pc.binary_join_element_wise(whole, point, pc.utf8_rpad(fraction, fraction_width, " "), "")
+    return with_fraction(whole, point, fraction)
+'''

@@ -27,7 +27,7 @@ _SCRIPT_NAMES = frozenset(
 _SCRIPT_PREFIXES = ("output_column_",)
 _CACHE_SIZE = 65536
 _LINE_WIDTH = 100
-DEFAULT_BACKEND = "cell"  # "auto" once the vectorized scripts match the per-cell ones byte for byte everywhere
+DEFAULT_BACKEND = "auto"  # the vectorized script (render.arrow) where it applies, else the per-cell one
 
 
 def render_script(program: Program, *, title: str = "", backend: str = DEFAULT_BACKEND) -> str:
