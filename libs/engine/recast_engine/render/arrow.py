@@ -21,7 +21,14 @@ import functools
 from recast_engine.dsl.model import Expr, Program, Step
 from recast_engine.render import script as per_cell
 from recast_engine.render.arrow_kernels import NUMBER_HELPERS, kernel_source, portable_pattern
-from recast_engine.render.arrow_tables import GROUP_HELPERS, grouping_source, vectorized_grouping
+from recast_engine.render.arrow_tables import (
+    GROUP_HELPERS,
+    collecting_source,
+    predicate_source,
+    vectorized_grouping,
+    vectorized_sorting,
+)
+from recast_engine.render.closure import Definitions
 
 BACKENDS = ("cell", "arrow", "auto")
 
@@ -35,7 +42,7 @@ def _plan(program: Program) -> tuple[int, Step | None] | None:
     if filters == len(program.steps):
         return filters, None
     step = program.steps[filters]
-    return (filters, step) if vectorized_grouping(step) else None
+    return (filters, step) if vectorized_grouping(step) or vectorized_sorting(step) else None
 
 
 def vectorizable(program: Program) -> bool:
@@ -64,7 +71,8 @@ def _own_names() -> frozenset[str]:
     bound = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     bound |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
     return frozenset(bound | {"output_columns", "keep_rows", "STEPS", "main_by_row", "pa", "pc", "pa_csv", "io",
-                              "start_grouping", "convert_grouped", "decimal"})
+                              "start_grouping", "convert_grouped", "decimal", "heapq", "tempfile",
+                              "AFTER_GROUPING_BY_BATCH"})
 
 
 def kernel_coverage(program: Program) -> tuple[int, int]:
@@ -91,10 +99,11 @@ def render_vectorized(program: Program, *, title: str = "") -> str:
     body, _, main_by_row = rest.rpartition("\n\n\ndef main(")
     main_by_row = "def main_by_row(" + main_by_row.partition('\n\n\nif __name__ == "__main__":')[0]
     imports, _, definitions = body.partition("\n\n\n")
-    imports = _with_imports(imports, {"import decimal", "import functools", "import io", "import os", "import re"})
-    table_names = per_cell.copied_operators(program)[2]
+    imports = _with_imports(imports, {"import decimal", "import functools", "import heapq", "import io", "import os",
+                                      "import re", "import tempfile"})
+    sections, _, table_names = per_cell.copied_operators(program)
     vector = [_HELPERS.strip("\n"), NUMBER_HELPERS.strip("\n"), GROUP_HELPERS.strip("\n"),
-              _steps_function(program, table_names), _grouping_functions(program, table_names)]
+              _steps_function(program, table_names), _grouping_functions(program, table_names, sections)]
     vector += [f.strip("\n") for f in compiler.functions]
     lines = ["def output_columns(batch):", '    """The output columns of one record batch (arrays, or scalars for '
              'constants)."""', "    return ["]
@@ -126,6 +135,12 @@ def _filter_source(step: Step, table_names: dict[str, str] | None = None) -> str
         if not isinstance(pattern, str):
             return None
         return f"fully_matching(input_column(batch, {column}), {pattern!r}, portable={portable_pattern(pattern)})"
+    if step.op == "filter_rows" and set(step.args) <= {"where", "header"}:
+        mask = predicate_source(step.args.get("where"))
+        if mask is None:
+            return None
+        where = per_cell.literal({"where": step.args["where"]})
+        return f"resolved(batch, {mask}, {(table_names or {}).get(step.op, step.op)}, {where})"
     if step.op in ONE_CELL_FILTERS and column is not None:
         function = (table_names or {}).get(step.op, step.op)
         arguments = {k: v for k, v in step.args.items() if k != "header"}
@@ -151,19 +166,38 @@ def _filter_count(program: Program) -> int:
     return plan[0]
 
 
-def _grouping_functions(program: Program, table_names: dict[str, str]) -> str:
-    """start_grouping (the group_rows step computed by Arrow, or None) and convert_grouped (its rows through the
-    steps after it and the output columns, row by row)."""
+def _copied_name(sections: list[Definitions], module: str, name: str) -> str:
+    """The name a runtime definition has in the script (renamed on a clash: name_<module>...)."""
+    for section in sections:
+        if section.module_name.rsplit(".", 1)[-1] == module:
+            bound = section.bound_names()
+            if name in bound:
+                return name
+            return min((n for n in bound if n.startswith(f"{name}_{module}")), key=len)
+    raise KeyError(name)
+
+
+def _grouping_functions(program: Program, table_names: dict[str, str], sections: list[Definitions]) -> str:
+    """start_grouping (the group_rows or sort_by step the batches go into, or None), whether the output columns
+    are computed on its batches (AFTER_GROUPING_BY_BATCH) and convert_grouped (its rows through the steps after it
+    and the output columns, row by row)."""
     plan = _plan(program)
     assert plan is not None
     filters, grouping = plan
-    lines = ["def start_grouping():", '    """The group_rows step the batches go into (None: the batches are converted '
-             'as they come)."""']
+    lines = ["def start_grouping():", '    """The step the batches go into (None: the batches are converted as they '
+             'come)."""']
     if grouping is None:
         lines.append("    return None")
         return "\n".join(lines)
+    by_batch = grouping.op == "sort_by" and len(program.steps) == filters + 1 and bool(program.columns)
+    if grouping.op == "sort_by":
+        source = collecting_source(grouping, _copied_name(sections, "relational", "_number"),
+                                   _copied_name(sections, "relational", "_moment"))
+    else:
+        source = collecting_source(grouping, "", "")
     lines.append(f"    # step {filters + 1}: {per_cell._comment_safe(grouping.describe(brief=True))}")
-    lines.append(f"    return {per_cell._indent_continuation(grouping_source(grouping), '    ')}")
+    lines.append(f"    return {per_cell._indent_continuation(source, '    ')}")
+    lines[:0] = [f"AFTER_GROUPING_BY_BATCH = {by_batch}", "", ""]
     lines += ["", "", "def convert_grouped(rows):",
               '    """The grouped rows through the steps after the grouping and the output columns, row by row."""']
     for k, step in enumerate(program.steps[filters + 1:], filters + 2):
@@ -461,6 +495,18 @@ def write_text(target, lines):
     target.write(memoryview(data)[offsets[lines.offset] : offsets[lines.offset + len(lines)]])
 
 
+def write_batch(target, batch, header_pending):
+    """Write the output rows of a batch (the first one through convert_header while header_pending); whether the
+    header row is still pending."""
+    if header_pending and batch.num_rows:
+        target.write(csv_line(convert_header([column[0].as_py() for column in batch.columns])))
+        batch, header_pending = batch.slice(1), 0
+    if batch.num_rows:
+        blank = pc.utf8_slice_codeunits(batch.column(0), 0, 0)
+        write_text(target, csv_text(output_columns(batch), blank))
+    return header_pending
+
+
 def convert_batches(source, target):
     """The vectorized conversion of file `source` into the binary file `target`."""
     with open(source, "rb") as raw:
@@ -493,17 +539,15 @@ def convert_batches(source, target):
         batch = keep_rows(batch, seen)
         if grouping is not None:
             grouping.add(batch)
-            continue
-        if header_pending and batch.num_rows:
-            target.write(csv_line(convert_header([column[0].as_py() for column in batch.columns])))
-            batch, header_pending = batch.slice(1), 0
-        if batch.num_rows:
-            blank = pc.utf8_slice_codeunits(batch.column(0), 0, 0)
-            write_text(target, csv_text(output_columns(batch), blank))
-    if grouping is not None:
+        else:
+            header_pending = write_batch(target, batch, header_pending)
+    if grouping is not None and not AFTER_GROUPING_BY_BATCH:
         for row in convert_grouped(grouping.rows()):
             target.write(csv_line(row))
         return
+    if grouping is not None:
+        for batch in grouping.batches():
+            header_pending = write_batch(target, batch, header_pending)
     if header_pending:  # no row left: the header of an empty row, as the per-cell script writes it
         target.write(csv_line(convert_header([])))
 '''

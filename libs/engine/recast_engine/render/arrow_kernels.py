@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from recast_engine.runtime.arith import _amount
+
 # (the operator's arguments, its inputs' source, which inputs are arrays (else scalars), the name of the
 # operator's per-cell function in the script) -> source, or None
 KernelSource = Callable[[dict[str, Any], list[str], list[bool], str], str | None]
@@ -153,6 +155,33 @@ def _format_number(args: dict[str, Any], inputs: list[str], is_array: list[bool]
             f"lambda value: format_fixed(value, {keywords}))")
 
 
+def _if_cell(args: dict[str, Any], inputs: list[str], is_array: list[bool], per_cell: str) -> str | None:
+    """if_cell: the test by kernels (text tests exactly; number tests on plainly written numbers, the other rows
+    by the per-cell function)."""
+    test, value, as_, missing = (args.get(k, d) for k, d in (("test", None), ("value", ""), ("as_", "text"),
+                                                                ("missing", "")))
+    if set(args) - {"test", "value", "as_", "missing"} or len(inputs) != 3 or not is_array[0]:
+        return None
+    if not isinstance(value, str) or not isinstance(missing, str):
+        return None
+    text, then_value, else_value = inputs
+    tests = {"empty": f"pc.invert(not_empty({text}))", "filled": f"not_empty({text})",
+             "contains": f"pc.match_substring({text}, {value!r})", "starts": f"pc.starts_with({text}, {value!r})"}
+    if test in tests:
+        return f"pc.if_else({tests[test]}, {then_value}, {else_value})"
+    comparisons = {"eq": "pc.equal", "ne": "pc.not_equal", "lt": "pc.less", "le": "pc.less_equal",
+                   "gt": "pc.greater", "ge": "pc.greater_equal"}
+    if test not in comparisons:
+        return None
+    if as_ != "number":
+        return f"pc.if_else({comparisons[test]}({text}, {value!r}), {then_value}, {else_value})"
+    number = _amount(value)
+    if number is None or not _plain_constant(f"{number:f}"):
+        return None
+    return (f"if_number({text}, {then_value}, {else_value}, {test!r}, {f'{number:f}'!r}, {missing!r}, "
+            f"{_partial(per_cell, args)})")
+
+
 KERNELS: dict[str, KernelSource] = {
     "upper": _ascii("pc.ascii_upper"),
     "lower": _ascii("pc.ascii_lower"),
@@ -165,6 +194,7 @@ KERNELS: dict[str, KernelSource] = {
     "arith": _arithmetic("plain_decimal"),
     "linear": _linear,
     "format_number": _format_number,
+    "if_cell": _if_cell,
 }
 
 
@@ -221,6 +251,21 @@ def fixed(column):
     scale = pc.max(places).as_py() or 0
     units = pc.cast(pc.replace_substring(column, ".", ""), pa.int64())
     return pc.multiply_checked(units, pc.power(10, pc.subtract(scale, places))), scale, places
+
+
+def if_number(text, then_value, else_value, test, value, missing, function):
+    """if_cell with a number test: kernels on plainly written numbers, `missing` for an empty cell, function
+    (the per-cell operator) on the other rows."""
+    held = number_comparison(text, test, pa.scalar(value))
+    result = pc.if_else(held, then_value, else_value)
+    result = pc.if_else(pc.equal(text, ""), missing, result)
+    undecided = pc.is_null(result)
+    if pc.any(undecided).as_py():
+        chosen = pc.indices_nonzero(undecided)
+        columns = [pc.take(as_column(c, len(text)), chosen).to_pylist() for c in (text, then_value, else_value)]
+        computed = pa.array([function(*row) for row in zip(*columns)], pa.string())
+        result = pc.replace_with_mask(result, undecided, computed)
+    return result
 
 
 def constant_fixed(text, rows):

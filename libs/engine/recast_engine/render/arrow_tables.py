@@ -10,9 +10,81 @@ signs, thousands separators, parentheses) is converted row by row by the per-cel
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from recast_engine.dsl.model import Step
+from recast_engine.runtime.relational import _number
+
+_COMPARISONS = {"eq": "pc.equal", "ne": "pc.not_equal", "lt": "pc.less", "le": "pc.less_equal", "gt": "pc.greater",
+                "ge": "pc.greater_equal"}
+_PLAIN_CONSTANT = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,6})?")
+
+
+def _column(index: Any) -> str | None:
+    return f"input_column(batch, {index})" if type(index) is int and index >= 0 else None
+
+
+def predicate_source(where: Any) -> str | None:
+    """A filter_rows predicate as source of a mask over a batch: True / False where kernels decide it exactly,
+    null where the row is left to the per-cell function (a date, a number written otherwise than plainly);
+    None when the predicate has a shape this does not know."""
+    if not isinstance(where, dict):
+        return None
+    for combinator, kernel in (("all", "pc.and_kleene"), ("any", "pc.or_kleene")):
+        if combinator in where:
+            parts = where[combinator]
+            if set(where) != {combinator} or not isinstance(parts, list) or not parts:
+                return None
+            sources = [predicate_source(p) for p in parts]
+            if any(s is None for s in sources):
+                return None
+            return f"functools.reduce({kernel}, [{', '.join(str(s) for s in sources)}])"
+    if "not" in where:
+        inner = predicate_source(where["not"]) if set(where) == {"not"} else None
+        return None if inner is None else f"pc.invert({inner})"
+    return _leaf_source(where)
+
+
+def _leaf_source(where: dict[str, Any]) -> str | None:
+    column, test = _column(where.get("column")), where.get("test")
+    if column is None or set(where) - {"column", "test", "value", "values", "other", "as", "formats"}:
+        return None
+    if test == "empty":
+        return f"pc.invert(not_empty({column}))"
+    if test == "filled":
+        return f"not_empty({column})"
+    if test == "in":
+        values = where.get("values")
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            return None
+        return f"pc.is_in({column}, value_set=pa.array({values!r}, pa.string()))"
+    value = where.get("value")
+    if test in ("contains", "starts", "ends"):
+        kernel = {"contains": "pc.match_substring", "starts": "pc.starts_with", "ends": "pc.ends_with"}[test]
+        return f"{kernel}({column}, {value!r})" if isinstance(value, str) else None
+    if test not in _COMPARISONS:
+        return None
+    as_ = where.get("as", "text")
+    if "other" in where:
+        right = _column(where["other"])
+    else:
+        right = f"pa.scalar({value!r})" if isinstance(value, str) else None
+    if right is None:
+        return None
+    if as_ == "text":
+        return f"{_COMPARISONS[test]}({column}, {right})"
+    if as_ != "number":
+        return f"undecided({column})"
+    if "other" not in where:
+        assert isinstance(value, str)
+        number = _number(value)
+        if number is None:  # no row passes a comparison with what is no number
+            return f"pc.not_equal({column}, {column})"
+        if not _PLAIN_CONSTANT.fullmatch(f"{number:f}"):
+            return f"undecided({column})"
+        right = f"pa.scalar({f'{number:f}'!r})"
+    return f"number_comparison({column}, {test!r}, {right})"
 
 GROUP_FUNCTIONS = frozenset({"rows", "count", "sum", "mean", "first", "last"})
 
@@ -36,6 +108,38 @@ def _vectorized_aggregate(aggregate: Any) -> bool:
     return type(column) is int and column >= 0
 
 
+def vectorized_sorting(step: Step) -> bool:
+    """Whether the vectorized script sorts this sort_by step with Arrow (stable, missing values last)."""
+    keys = step.args.get("keys")
+    if step.op != "sort_by" or set(step.args) - {"keys", "header"} or not isinstance(keys, list) or not keys:
+        return False
+    for key in keys:
+        if not isinstance(key, dict) or set(key) - {"column", "as", "formats", "descending"}:
+            return False
+        if type(key.get("column")) is not int or key["column"] < 0 or key.get("as", "text") not in AS_KINDS:
+            return False
+        formats = key.get("formats", [])
+        if not isinstance(formats, list) or not all(isinstance(f, str) for f in formats):
+            return False
+        if not isinstance(key.get("descending", False), bool):
+            return False
+    return True
+
+
+AS_KINDS = ("text", "number", "date")
+
+
+def collecting_source(step: Step, number: str, moment: str) -> str:
+    """The call starting the step that collects the batches: a group_rows (GroupedRows) or a sort_by
+    (SortedRows, reading numbers and dates with the per-cell script's own functions `number` and `moment`)."""
+    if step.op == "sort_by":
+        keys = [{"column": k["column"], "as": k.get("as", "text"), "formats": k.get("formats", []),
+                 "descending": k.get("descending", False)} for k in step.args["keys"]]
+        return (f"SortedRows(keys={keys!r}, header={bool(step.args.get('header', False))}, "
+                f"number={number}, moment={moment})")
+    return grouping_source(step)
+
+
 def grouping_source(step: Step) -> str:
     """The call starting the grouping of a vectorizable group_rows step."""
     aggregates = [{"func": a["func"], "column": a.get("column", 0)} for a in step.args["aggregates"]]
@@ -44,6 +148,45 @@ def grouping_source(step: Step) -> str:
 
 
 GROUP_HELPERS = r'''
+def undecided(column):
+    """A mask of nulls: every row is left to the per-cell function."""
+    return pa.nulls(len(column), pa.bool_())
+
+
+def number_comparison(left, test, right):
+    """left test right as numbers (right: a column or a plainly written number): decided where both are plainly
+    written numbers, False where one is empty (no number), null (per row) elsewhere."""
+    rows = len(left)
+    right = as_column(right, rows)
+    plain = pc.and_(pc.match_substring_regex(left, PLAIN_NUMBER), pc.match_substring_regex(right, PLAIN_NUMBER))
+    empty = pc.or_(pc.equal(left, ""), pc.equal(right, ""))
+    units_left, scale_left, _ = fixed(pc.if_else(plain, left, "0"))
+    units_right, scale_right, _ = fixed(pc.if_else(plain, right, "0"))
+    scale = max(scale_left, scale_right)
+    try:
+        units_left = rescaled(units_left, scale_left, scale)
+        units_right = rescaled(units_right, scale_right, scale)
+    except pa.ArrowInvalid:
+        return undecided(left)
+    compare = {"eq": pc.equal, "ne": pc.not_equal, "lt": pc.less, "le": pc.less_equal, "gt": pc.greater,
+               "ge": pc.greater_equal}[test]
+    decided = pc.if_else(empty, False, compare(units_left, units_right))
+    return pc.if_else(pc.or_(plain, empty), decided, pa.scalar(None, pa.bool_()))
+
+
+def resolved(batch, mask, step_function, arguments):
+    """The mask with its undecided rows (null) asked of the step's own function, row by row."""
+    if isinstance(mask, pa.Scalar):
+        mask = pa.array([mask.as_py()] * batch.num_rows, pa.bool_())
+    undecided_rows = pc.is_null(mask)
+    if pc.any(undecided_rows).as_py():
+        chosen = pc.indices_nonzero(undecided_rows)
+        columns = [pc.take(column, chosen).to_pylist() for column in batch.columns]
+        passed = [any(True for _ in step_function([list(row)], **arguments)) for row in zip(*columns)]
+        mask = pc.replace_with_mask(mask, undecided_rows, pa.array(passed, pa.bool_()))
+    return mask
+
+
 SUMMED_NUMBER = r"^\s*-?[0-9]{1,18}(\.[0-9]{1,18})?\s*$"  # numbers summed as Arrow decimals (plainly written)
 
 
@@ -144,6 +287,130 @@ class GroupedRows:
         if "." in text:
             text = text.rstrip("0").rstrip(".")
         return "0" if text in ("-0", "") else text
+
+
+MEMORY_BYTES = 1 << 30  # rows a sort holds in memory (Arrow bytes); beyond, sorted runs spill to disk
+OUTPUT_ROWS = 1 << 16  # rows per record batch of a sort's output
+
+
+class Descending:
+    """A sort key in reverse order (for the merge of sorted runs)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __lt__(self, other):
+        return other.value < self.value
+
+    def __eq__(self, other):
+        return self.value == other.value
+
+
+class SortedRows:
+    """sort_by over record batches: Arrow's stable sort_indices over key columns (missing values last) of the
+    rows held in memory; past MEMORY_BYTES, each sorted run is written to a temporary Arrow file and the runs are
+    merged (heapq.merge, stable: ties in input order)."""
+
+    def __init__(self, keys, header, number, moment):
+        self.keys, self.number, self.moment = keys, number, moment
+        self.head_pending, self.head = header, None
+        self.held, self.held_bytes, self.runs, self.names = [], 0, [], None
+
+    def add(self, batch):
+        if self.head_pending and batch.num_rows:
+            self.head, batch, self.head_pending = batch.slice(0, 1), batch.slice(1), False
+        if not batch.num_rows:
+            return
+        self.names = batch.schema.names
+        keyed = pa.RecordBatch.from_arrays(
+            batch.columns + [self.key_column(batch, key) for key in self.keys],
+            names=self.names + [f"key{i}" for i in range(len(self.keys))])
+        self.held.append(keyed)
+        self.held_bytes += keyed.nbytes
+        if self.held_bytes > MEMORY_BYTES:
+            self.spill()
+
+    def key_column(self, batch, key):
+        column = input_column(batch, key["column"])
+        if key["as"] == "text":
+            return column
+        if key["as"] == "date":
+            formats, moment = key["formats"], self.moment
+            return per_value(lambda text: moment(text, formats), column, kind=pa.timestamp("us"),
+                             key=("moment", tuple(formats)))
+        plain = pc.match_substring_regex(column, PLAIN_NUMBER)
+        numbers = pc.cast(pc.if_else(plain, column, None), pa.decimal128(38, 12))
+        others = pc.invert(plain)
+        if pc.any(others).as_py():
+            chosen = pc.indices_nonzero(others)
+            values = [self.number(text) for text in pc.take(column, chosen).to_pylist()]
+            numbers = pc.replace_with_mask(numbers, others, pa.array(values, pa.decimal128(38, 12)))
+        return numbers
+
+    def sorted_table(self):
+        table = pa.Table.from_batches(self.held)
+        order = pc.sort_indices(table, sort_keys=[(f"key{i}", "descending" if key["descending"] else "ascending")
+                                                  for i, key in enumerate(self.keys)])  # missing values last
+        return table.take(order)
+
+    def spill(self):
+        handle, path = tempfile.mkstemp(prefix="recast-sort-", suffix=".arrow")
+        os.close(handle)
+        self.runs.append(path)
+        table = self.sorted_table()
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table, max_chunksize=OUTPUT_ROWS)
+        self.held, self.held_bytes = [], 0
+
+    def batches(self):
+        """The header row (alone), then the sorted rows, as record batches."""
+        if self.head is not None:
+            yield self.head
+        if not self.runs:
+            if self.held:
+                table = self.sorted_table()
+                yield from table.select(self.names).to_batches(max_chunksize=OUTPUT_ROWS)
+            return
+        if self.held:
+            self.spill()
+        try:
+            yield from self.merged()
+        finally:
+            for path in self.runs:
+                os.remove(path)
+
+    def merged(self):
+        width = len(self.names)
+        rows = []
+        for row in heapq.merge(*[self.run_rows(path) for path in self.runs], key=lambda row: row[0]):
+            rows.append(row[1])
+            if len(rows) == OUTPUT_ROWS:
+                yield self.as_batch(rows, width)
+                rows = []
+        if rows:
+            yield self.as_batch(rows, width)
+
+    def run_rows(self, path):
+        """(sort key, cells) of a sorted run's rows, read batch by batch."""
+        width = len(self.names)
+        with pa.OSFile(path, "rb") as source:
+            reader = pa.ipc.open_file(source)
+            for i in range(reader.num_record_batches):
+                columns = [column.to_pylist() for column in reader.get_batch(i).columns]
+                for row in zip(*columns):
+                    key = tuple((1,) if value is None else (0, Descending(value) if spec["descending"] else value)
+                                for value, spec in zip(row[width:], self.keys))
+                    yield key, row[:width]
+
+    def as_batch(self, rows, width):
+        return pa.RecordBatch.from_arrays([pa.array([row[i] for row in rows], pa.string()) for i in range(width)],
+                                          names=self.names)
+
+    def rows(self):
+        for batch in self.batches():
+            yield from (list(row) for row in zip(*[column.to_pylist() for column in batch.columns]))
 
 
 def cell_of(row, index):
