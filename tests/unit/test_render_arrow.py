@@ -304,6 +304,9 @@ NUMERIC_PROGRAMS = {
     "format_number of arithmetic": program_of(
         call("format_number", call("combine", col(0), col(1), operator="*"), min_decimals=2, trim_zeros=True),
         call("format_number", call("arith", col(1), col(2), operator="+"), decimals=2, thousands=","),
+        call("format_number", call("linear", col(0), col(2), weights=["1.8", "-0.5"], offset="32"), decimals=1),
+        call("format_number", call("combine", col(2), const("3"), operator="-"), decimals=0, scale="0.01"),
+        call("format_number", call("combine", col(0), col(1), operator="+"), min_decimals=1),  # not fused
     ),
 }
 
@@ -317,7 +320,9 @@ def test_numeric_kernels_write_the_same_bytes_as_the_per_cell_functions(name: st
 
 
 def test_plainly_written_numbers_are_computed_by_kernels() -> None:
-    assert kernel_coverage(NUMERIC_PROGRAMS["format_number of arithmetic"]) == (2, 2)
+    assert kernel_coverage(NUMERIC_PROGRAMS["format_number of arithmetic"]) == (5, 5)
+    fused = render_script(NUMERIC_PROGRAMS["format_number of arithmetic"], backend="arrow")
+    assert "format_fixed(combine_fixed(*values, '*')" in fused
     assert kernel_coverage(program_of(call("combine", col(0), col(1), operator="/"))) == (0, 1)
 
 

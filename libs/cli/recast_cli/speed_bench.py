@@ -221,7 +221,7 @@ def _duckdb_command(select: str, source: Path, target: Path) -> list[str]:
 
 
 def run_speed_bench(megabytes: int = 1024, *, learn_timeout: float = 120.0, workdir: Path | None = None,
-                    conversions: list[str] | None = None) -> dict:
+                    conversions: list[str] | None = None, per_cell: bool = True) -> dict:
     from recast_engine.render.arrow import kernel_coverage, vectorizable
     from recast_engine.render.script import render_script
 
@@ -255,7 +255,7 @@ def run_speed_bench(megabytes: int = 1024, *, learn_timeout: float = 120.0, work
                 case["learned"] = program.describe()
                 case["learned_from"] = learned_from
                 outputs = {}
-                for backend in ("cell", "arrow"):
+                for backend in ("cell", "arrow") if per_cell else ("arrow",):
                     key = "vectorized" if backend == "arrow" else "per_cell"
                     if backend == "arrow" and not vectorizable(program):
                         case[key] = _figures(None, size_mb, reason="not vectorizable (table steps)")

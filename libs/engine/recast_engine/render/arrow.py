@@ -20,7 +20,13 @@ import functools
 
 from recast_engine.dsl.model import Expr, Program, Step
 from recast_engine.render import script as per_cell
-from recast_engine.render.arrow_kernels import NUMBER_HELPERS, kernel_source, portable_pattern
+from recast_engine.render.arrow_kernels import (
+    FUSED,
+    NUMBER_HELPERS,
+    fused_format_source,
+    kernel_source,
+    portable_pattern,
+)
 from recast_engine.render.arrow_tables import (
     GROUP_HELPERS,
     collecting_source,
@@ -249,6 +255,15 @@ class _Compiler:
             if isinstance(value, str):
                 return f"pa.scalar({value!r})"
             return f"pa.scalar({str(value)!r})" if top else None
+        if expr.op == "format_number" and len(expr.inputs) == 1 and expr.inputs[0].op in FUSED:
+            inner = expr.inputs[0]
+            parts = [self._kernel(e, False) for e in inner.inputs]
+            if all(p is not None for p in parts):
+                fused = fused_format_source(
+                    expr.args, inner.op, inner.args, [str(p) for p in parts], [e.op != "const" for e in inner.inputs],
+                    self.cell_names.get(expr.op, expr.op), self.cell_names.get(inner.op, inner.op))
+                if fused is not None:
+                    return fused
         if expr.op == "concat":
             # concat writes str() of every part: any part may be computed per value
             inputs = [self.compile(e, top=True) for e in expr.inputs]

@@ -131,10 +131,10 @@ _FORMAT_DEFAULTS: dict[str, Any] = {
 }
 
 
-def _format_number(args: dict[str, Any], inputs: list[str], is_array: list[bool], per_cell: str) -> str | None:
-    """format_number of one plainly written number: scaled, shifted, rounded half-up to `decimals` or written with
-    the digits the arithmetic gives, padded and grouped; a step (rounding to a multiple) keeps the per-cell path."""
-    if set(args) - set(_FORMAT_DEFAULTS) or len(inputs) != 1 or not is_array[0]:
+def _format_keywords(args: dict[str, Any]) -> str | None:
+    """format_fixed's keyword arguments for these format_number arguments, or None (no exact kernel): a step
+    (rounding to a multiple) keeps the per-cell path."""
+    if set(args) - set(_FORMAT_DEFAULTS):
         return None
     a = {**_FORMAT_DEFAULTS, **args}
     decimals = a["decimals"]
@@ -142,17 +142,53 @@ def _format_number(args: dict[str, Any], inputs: list[str], is_array: list[bool]
         return None
     if decimals is not None and (type(decimals) is not int or not 0 <= decimals <= 12):
         return None
-    if a["indian_grouping"] and a["thousands"] or len(a["int_fill"]) != 1 or "\\" in a["thousands"]:
+    if not all(isinstance(a[k], str) for k in ("point", "thousands", "int_fill")) or len(a["int_fill"]) != 1:
+        return None
+    if a["indian_grouping"] and a["thousands"] or "\\" in a["thousands"] or re.search(r"\d", a["thousands"]):
         return None
     if not all(type(a[k]) is int and 0 <= a[k] <= 64 for k in ("min_decimals", "int_digits", "fraction_width")):
         return None
-    if not isinstance(a["point"], str) or not isinstance(a["thousands"], str) or re.search(r"\d", a["thousands"]):
-        return None
     options = {k: a[k] for k in ("scale", "shift", "decimals", "min_decimals", "trim_zeros", "int_digits",
                                  "thousands", "point", "int_fill", "fraction_width")}
-    keywords = ", ".join(f"{k}={v!r}" for k, v in options.items())
+    return ", ".join(f"{k}={v!r}" for k, v in options.items())
+
+
+def _format_number(args: dict[str, Any], inputs: list[str], is_array: list[bool], per_cell: str) -> str | None:
+    """format_number of one plainly written number: scaled, shifted, rounded half-up to `decimals` or written with
+    the digits the arithmetic gives, padded and grouped."""
+    keywords = _format_keywords(args)
+    if keywords is None or len(inputs) != 1 or not is_array[0]:
+        return None
     return (f"numeric({_partial(per_cell, args)}, [{inputs[0]}], "
             f"lambda value: format_fixed(value, {keywords}))")
+
+
+FUSED = ("combine", "arith", "linear")
+
+
+def fused_format_source(args: dict[str, Any], inner: str, inner_args: dict[str, Any], inputs: list[str],
+                        is_array: list[bool], per_cell: str, inner_per_cell: str) -> str | None:
+    """format_number(combine | arith | linear(...)) as one kernel: the arithmetic's exact result is formatted
+    without being written and read again. Only where the text in between does not matter: a fixed number of
+    decimals, or trailing zeros trimmed (its own decimals are those of the text, not of the exact result)."""
+    keywords = _format_keywords(args)
+    a = {**_FORMAT_DEFAULTS, **args}
+    if keywords is None or a["decimals"] is None and not a["trim_zeros"] or not inputs or not any(is_array):
+        return None
+    if inner == "linear":
+        weights, offset = inner_args.get("weights"), inner_args.get("offset", "0")
+        if set(inner_args) - {"weights", "offset"} or not isinstance(weights, list) or len(weights) != len(inputs):
+            return None
+        if not all(_plain_constant(w) for w in [*weights, offset]):
+            return None
+        value = f"linear_fixed(values, {weights!r}, {offset!r})"
+    else:
+        operator = inner_args.get("operator")
+        if set(inner_args) != {"operator"} or operator not in ("+", "-", "*") or len(inputs) != 2:
+            return None
+        value = f"combine_fixed(*values, {operator!r})"
+    function = f"composed({_partial(per_cell, args)}, {_partial(inner_per_cell, inner_args)})"
+    return f"numeric({function}, [{', '.join(inputs)}], lambda *values: format_fixed({value}, {keywords}))"
 
 
 def _if_cell(args: dict[str, Any], inputs: list[str], is_array: list[bool], per_cell: str) -> str | None:
@@ -206,6 +242,11 @@ def kernel_source(op: str, args: dict[str, Any], inputs: list[str], is_array: li
 # The vectorized script's helpers for the numeric kernels (pasted into it after its own helpers).
 NUMBER_HELPERS = r'''
 PLAIN_NUMBER = r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$"  # numbers the kernels compute on (exactly, as integers)
+
+
+def composed(outer, inner):
+    """outer(inner(*cells)): a per-cell expression of two operators, for the rows a fused kernel leaves."""
+    return lambda *cells: outer(inner(*cells))
 
 
 def as_column(value, rows):
@@ -268,8 +309,10 @@ def if_number(text, then_value, else_value, test, value, missing, function):
     return result
 
 
-def constant_fixed(text, rows):
-    return fixed(pa.array([text] * rows, pa.string()))
+def constant_fixed(text):
+    """A plainly written constant as (its integer, its scale, its decimals), scalars."""
+    whole, _, fraction = text.partition(".")
+    return pa.scalar(int(whole + fraction), pa.int64()), len(fraction), pa.scalar(len(fraction), pa.int64())
 
 
 def rescaled(units, scale, to):
@@ -289,10 +332,9 @@ def combine_fixed(a, b, operator):
 
 def linear_fixed(values, weights, offset):
     """offset + sum(weight * value), exactly."""
-    rows = len(values[0][0])
-    total = constant_fixed(offset, rows)
+    total = constant_fixed(offset)
     for value, weight in zip(values, weights):
-        total = combine_fixed(total, combine_fixed(constant_fixed(weight, rows), value, "*"), "+")
+        total = combine_fixed(total, combine_fixed(constant_fixed(weight), value, "*"), "+")
     return total
 
 
@@ -316,7 +358,7 @@ def write_number(value):
     """Numbers written in full without trailing zeros ("370.35", "-2", "0")."""
     units, scale, _ = value
     negative, whole, fraction = digits_of(units, scale)
-    text = with_fraction(whole, ".", pc.replace_substring_regex(fraction, "0+$", ""))
+    text = with_fraction(whole, ".", pc.utf8_rtrim(fraction, characters="0"))
     return pc.if_else(negative, pc.binary_join_element_wise("-", text, ""), text)
 
 
@@ -346,15 +388,17 @@ def group_thousands(whole, separator):
 def format_fixed(value, scale, shift, decimals, min_decimals, trim_zeros, int_digits, thousands, point, int_fill,
                  fraction_width):
     """format_number (cells) of plainly written numbers, without a rounding step."""
-    rows = len(value[0])
-    value = combine_fixed(combine_fixed(value, constant_fixed(scale, rows), "*"), constant_fixed(shift, rows), "+")
+    if scale != "1":
+        value = combine_fixed(value, constant_fixed(scale), "*")
+    if shift != "0":
+        value = combine_fixed(value, constant_fixed(shift), "+")
     units, scale, places = value
     if decimals is not None:
         negative, whole, fraction = digits_of(round_half_up(units, scale, decimals), decimals)
     else:
         negative, whole, fraction = digits_of(units, scale)
         if trim_zeros:
-            fraction = pc.replace_substring_regex(fraction, "0+$", "")
+            fraction = pc.utf8_rtrim(fraction, characters="0")
         else:
             fraction = first_characters(fraction, places)
         if min_decimals:
