@@ -77,7 +77,7 @@ def _own_names() -> frozenset[str]:
     bound = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     bound |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
     return frozenset(bound | {"output_columns", "keep_rows", "STEPS", "main_by_row", "pa", "pc", "pa_csv", "io",
-                              "start_grouping", "convert_grouped", "decimal", "heapq", "tempfile",
+                              "start_grouping", "convert_grouped", "decimal", "heapq", "tempfile", "QUOTED_CHARACTERS",
                               "AFTER_GROUPING_BY_BATCH"})
 
 
@@ -310,8 +310,7 @@ _HELPERS = r'''
 # The per-cell script writes rows with csv.writer(lineterminator="\r\n"), each row then ending in "\n":
 # a field holding the delimiter, the quote character, a CR or a LF is quoted (asked of this Python's csv).
 def _quoting_characters():
-    found = [char for char in ',"\r\n' if csv_line([char, ""]).startswith(b'"')]
-    return "[" + re.escape("".join(found)) + "]"
+    return "".join(char for char in ',"\r\n' if csv_line([char, ""]).startswith(b'"'))
 
 
 def csv_line(row):
@@ -321,7 +320,8 @@ def csv_line(row):
     return line.getvalue()[:-2].encode("utf-8") + b"\n"
 
 
-NEEDS_QUOTES = _quoting_characters()
+QUOTED_CHARACTERS = _quoting_characters()
+NEEDS_QUOTES = "[" + re.escape(QUOTED_CHARACTERS) + "]"
 ASCII_WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.strip() removes from ASCII text
 PRINTABLE_ASCII = "^[ -~]*$"
 BLOCK_BYTES = 1 << 22  # bytes of CSV per record batch
@@ -493,8 +493,11 @@ def may_need_quotes(value):
     if isinstance(value, pa.Scalar):
         return bool(re.search(NEEDS_QUOTES, value.as_py()))
     chunks = value.chunks if isinstance(value, pa.ChunkedArray) else [value]
-    pattern = re.compile(NEEDS_QUOTES.encode())
-    return any(pattern.search(memoryview(chunk.buffers()[2] or b"")) for chunk in chunks)
+    for chunk in chunks:
+        data = (chunk.buffers()[2] or pa.py_buffer(b"")).to_pybytes()
+        if any(data.find(char.encode()) >= 0 for char in QUOTED_CHARACTERS):
+            return True
+    return False
 
 
 def write_text(target, lines):
