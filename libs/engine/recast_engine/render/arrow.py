@@ -77,7 +77,8 @@ def _own_names() -> frozenset[str]:
     bound = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     bound |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
     return frozenset(bound | {"output_columns", "keep_rows", "STEPS", "main_by_row", "pa", "pc", "pa_csv", "io",
-                              "start_grouping", "convert_grouped", "decimal", "heapq", "tempfile", "QUOTED_CHARACTERS",
+                              "start_grouping", "convert_grouped", "decimal", "heapq", "tempfile", "collections",
+                              "concurrent",
                               "AFTER_GROUPING_BY_BATCH"})
 
 
@@ -105,8 +106,9 @@ def render_vectorized(program: Program, *, title: str = "") -> str:
     body, _, main_by_row = rest.rpartition("\n\n\ndef main(")
     main_by_row = "def main_by_row(" + main_by_row.partition('\n\n\nif __name__ == "__main__":')[0]
     imports, _, definitions = body.partition("\n\n\n")
-    imports = _with_imports(imports, {"import decimal", "import functools", "import heapq", "import io", "import os",
-                                      "import re", "import tempfile"})
+    imports = _with_imports(imports, {"import collections", "import concurrent.futures", "import decimal",
+                                      "import functools", "import heapq", "import io", "import os", "import re",
+                                      "import tempfile"})
     sections, _, table_names = per_cell.copied_operators(program)
     vector = [_HELPERS.strip("\n"), NUMBER_HELPERS.strip("\n"), GROUP_HELPERS.strip("\n"),
               _steps_function(program, table_names), _grouping_functions(program, table_names, sections)]
@@ -325,6 +327,7 @@ NEEDS_QUOTES = "[" + re.escape(QUOTED_CHARACTERS) + "]"
 ASCII_WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.strip() removes from ASCII text
 PRINTABLE_ASCII = "^[ -~]*$"
 BLOCK_BYTES = 1 << 22  # bytes of CSV per record batch
+THREADS = 2  # record batches converted at once
 MEMO_SIZE = 65536  # distinct values whose per-value results are kept
 MEMOS = {}  # function -> (values, their results)
 
@@ -513,15 +516,27 @@ def write_text(target, lines):
     target.write(memoryview(data)[offsets[lines.offset] : offsets[lines.offset + len(lines)]])
 
 
-def write_batch(target, batch, header_pending):
-    """Write the output rows of a batch (the first one through convert_header while header_pending); whether the
-    header row is still pending."""
-    if header_pending and batch.num_rows:
-        target.write(csv_line(convert_header([column[0].as_py() for column in batch.columns])))
-        batch, header_pending = batch.slice(1), 0
-    if batch.num_rows:
-        blank = pc.utf8_slice_codeunits(batch.column(0), 0, 0)
-        write_text(target, csv_text(output_columns(batch), blank))
+def batch_text(batch):
+    """The output rows of a batch as CSV text."""
+    return csv_text(output_columns(batch), pc.utf8_slice_codeunits(batch.column(0), 0, 0))
+
+
+def write_batches(target, batches, header_pending):
+    """Write the output rows of the batches in order (the first row through convert_header while header_pending),
+    converting up to THREADS batches at once: pyarrow.compute releases the GIL. Whether the header is still
+    pending."""
+    with concurrent.futures.ThreadPoolExecutor(THREADS) as pool:
+        pending = collections.deque()
+        for batch in batches:
+            if header_pending and batch.num_rows:
+                target.write(csv_line(convert_header([column[0].as_py() for column in batch.columns])))
+                batch, header_pending = batch.slice(1), 0
+            if batch.num_rows:
+                pending.append(pool.submit(batch_text, batch))
+            if len(pending) > THREADS:
+                write_text(target, pending.popleft().result())
+        for converted in pending:
+            write_text(target, converted.result())
     return header_pending
 
 
@@ -551,21 +566,24 @@ def convert_batches(source, target):
     header_pending = HEADER_ROWS
     seen = [False] * STEPS
     grouping = start_grouping()
-    for batch in reader:
-        if batch.num_columns != width:
-            raise RowsDiffer("the first row reads differently")
-        batch = keep_rows(batch, seen)
-        if grouping is not None:
-            grouping.add(batch)
-        else:
-            header_pending = write_batch(target, batch, header_pending)
+
+    def kept():
+        for batch in reader:
+            if batch.num_columns != width:
+                raise RowsDiffer("the first row reads differently")
+            batch = keep_rows(batch, seen)
+            if grouping is None:
+                yield batch
+            else:
+                grouping.add(batch)
+
+    header_pending = write_batches(target, kept(), header_pending)
     if grouping is not None and not AFTER_GROUPING_BY_BATCH:
         for row in convert_grouped(grouping.rows()):
             target.write(csv_line(row))
         return
     if grouping is not None:
-        for batch in grouping.batches():
-            header_pending = write_batch(target, batch, header_pending)
+        header_pending = write_batches(target, grouping.batches(), header_pending)
     if header_pending:  # no row left: the header of an empty row, as the per-cell script writes it
         target.write(csv_line(convert_header([])))
 '''
