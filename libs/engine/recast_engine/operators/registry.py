@@ -52,6 +52,9 @@ class Operator:
     arguments: type[Arguments]
     proposer: Proposer | None = None  # table operators: proposes this operator's steps for a grid
     rank: float | None = None  # table operators with a proposer: place in the search order (lower first)
+    # each output row comes from one input row alone, whatever the rows around it: a file split on record
+    # boundaries converts chunk by chunk (recast_engine.dsl.locality); every cell operator is
+    row_local: bool = False
 
     @property
     def module(self) -> ModuleType:
@@ -101,7 +104,7 @@ def _declare(operator: Operator) -> Operator:
 
 def cell_operator(function: Callable[..., Any], arguments: type[Arguments] = NoArguments) -> Operator:
     """Declare a cell operator: `function(*cell_values, **arguments) -> value`."""
-    return _declare(Operator(function.__name__, "cell", function, arguments))
+    return _declare(Operator(function.__name__, "cell", function, arguments, row_local=True))
 
 
 def table_operator(
@@ -110,12 +113,15 @@ def table_operator(
     *,
     proposer: Proposer | None = None,
     rank: float | None = None,
+    row_local: bool = False,
 ) -> Operator:
     """Declare a table operator: `function(rows, **arguments) -> rows`, proposed by `proposer` at `rank`.
 
     Several operators may share one proposer (it yields steps of each); it runs once, at the lowest rank.
+    `row_local`: it keeps, drops, changes or repeats each row by that row alone (the first row aside, when it
+    takes a `header` argument), so that it may run on a file's chunks apart.
     """
-    return _declare(Operator(function.__name__, "table", function, arguments, proposer, rank))
+    return _declare(Operator(function.__name__, "table", function, arguments, proposer, rank, row_local))
 
 
 def helper(function: F) -> F:

@@ -70,7 +70,7 @@ class AddWindowArgs(Arguments):
     name: str = ""
 
 
-table_operator(relational.filter_rows, FilterRowsArgs, proposer=p.propose_filter, rank=155)
+table_operator(relational.filter_rows, FilterRowsArgs, proposer=p.propose_filter, rank=155, row_local=True)
 table_operator(relational.keep_extremes, KeepExtremesArgs, proposer=p.propose_extremes, rank=156)
 table_operator(relational.keep_top, KeepTopArgs, proposer=p.propose_extremes, rank=156)
 table_operator(relational.keep_groups, KeepGroupsArgs, proposer=p.propose_extremes, rank=156)

@@ -126,17 +126,17 @@ class PandasFloatsArgs(Arguments):
     header: bool = False
 
 
-table_operator(tables.identity)
+table_operator(tables.identity, row_local=True)
 table_operator(tables.transpose, proposer=p.propose_transpose, rank=10)
 table_operator(tables.fill_down, FillDownArgs, proposer=p.propose_fill_down, rank=20)
-table_operator(tables.drop_empty_rows, DropEmptyRowsArgs, proposer=p.propose_drop_rows, rank=30)
-table_operator(tables.explode, ExplodeArgs, proposer=p.propose_explode, rank=40)
+table_operator(tables.drop_empty_rows, DropEmptyRowsArgs, proposer=p.propose_drop_rows, rank=30, row_local=True)
+table_operator(tables.explode, ExplodeArgs, proposer=p.propose_explode, rank=40, row_local=True)
 table_operator(tables.spread_subtitles, SpreadSubtitlesArgs, proposer=p.propose_subtitles, rank=50)
 table_operator(tables.melt, MeltArgs, proposer=p.propose_melt, rank=60)
 table_operator(tables.wide_to_long, WideToLongArgs, proposer=p.propose_wide_to_long, rank=70)
 table_operator(tables.pivot_records, PivotRecordsArgs, proposer=p.propose_pivots, rank=80)
 table_operator(tables.pivot, PivotArgs, proposer=p.propose_pivots, rank=80)
-table_operator(tables.split_column, SplitColumnArgs, proposer=p.propose_split, rank=90)
+table_operator(tables.split_column, SplitColumnArgs, proposer=p.propose_split, rank=90, row_local=True)
 table_operator(tables.unfold, UnfoldArgs, proposer=p.propose_unfold, rank=100)
 table_operator(tables.wrap_rows, SizeArgs, proposer=p.propose_wrap, rank=110)
 table_operator(tables.transpose_blocks, SizeArgs, proposer=p.propose_wrap, rank=110)
@@ -145,10 +145,10 @@ table_operator(tables.fold, FoldArgs, proposer=p.propose_fold, rank=120)
 table_operator(tables.spread_sections, ColumnArgs, proposer=p.propose_sections, rank=130)
 table_operator(tables.divide, DivideArgs, proposer=p.propose_divide, rank=140)
 table_operator(tables.divide_by_pattern, DivideByPatternArgs, proposer=p.propose_divide_by_pattern, rank=150)
-table_operator(tables.keep_rows_matching, KeepRowsMatchingArgs, proposer=p.propose_filters, rank=160)
+table_operator(tables.keep_rows_matching, KeepRowsMatchingArgs, proposer=p.propose_filters, rank=160, row_local=True)
 table_operator(tables.deduplicate, proposer=p.propose_filters, rank=160)
 table_operator(tables.sort_rows, SortRowsArgs, proposer=p.propose_filters, rank=160)
-table_operator(tables.pandas_floats, PandasFloatsArgs, proposer=p.propose_pandas_floats, rank=170)
+table_operator(tables.pandas_floats, PandasFloatsArgs, proposer=p.propose_pandas_floats, rank=170, row_local=True)
 
 
 # Operators that instructions compile to (recast_engine.instructions); the search does not propose them yet.
@@ -176,7 +176,7 @@ class AggregateRowsArgs(Arguments):
     header: bool = False
 
 
-table_operator(tables.keep_rows_where, KeepRowsWhereArgs)
+table_operator(tables.keep_rows_where, KeepRowsWhereArgs, row_local=True)
 table_operator(tables.sort_rows_by, SortRowsByArgs)
 table_operator(tables.aggregate_rows, AggregateRowsArgs)
 
