@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from recast_engine.synthesis.columns import learn_column
 from recast_engine.dsl.interpret import eval_expr
+from recast_engine.synthesis.columns import learn_column
 
 
 def _read(path: Path) -> list[list[str]]:

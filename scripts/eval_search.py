@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from recast_engine.synthesis.search import learn
 from recast_engine.dsl.interpret import run
+from recast_engine.synthesis.search import learn
 
 META_HEADER = False
 BENCH = Path("/work/shared/benchmarks")

@@ -49,6 +49,7 @@ from faststream.kafka import KafkaBroker
 from recast_common.errors import is_transient
 from recast_common.events import (
     Event,
+    InferenceChunkRequested,
     InferenceFailed,
     InferenceRequested,
     JobFailed,
@@ -330,7 +331,7 @@ class Consumer:
         reason = f"{self.name} could not handle {event.type}: {last_line}"
         common = {"job_id": event.job_id, "client_id": event.client_id, "attempt": event.attempt,
                   "submission": event.submission}
-        if isinstance(event, InferenceRequested):
+        if isinstance(event, (InferenceRequested, InferenceChunkRequested)):
             failure: Event = InferenceFailed(**common, run_id=event.run_id, reason=reason)
         elif event.type.startswith("job.") and event.type not in (Topics.JOB_SUCCEEDED, Topics.JOB_FAILED,
                                                                     Topics.JOB_PROGRESS):

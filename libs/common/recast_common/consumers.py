@@ -45,7 +45,9 @@ CONSUMERS: tuple[Consumer, ...] = (
     Consumer("coder", (Topics.JOB_PLANNED,), "coder.handlers:handle"),
     Consumer("tester", (Topics.JOB_CODED,), "tester.handlers:handle_coded"),
     # the tester's inference loop, apart from training; same identity so that no request is handled twice
-    Consumer("tester-inference", (Topics.INFERENCE_REQUESTED,), "tester.inference:handle_inference", "tester"),
+    # (and the chunks of large runs, tester.chunked)
+    Consumer("tester-inference", (Topics.INFERENCE_REQUESTED, Topics.INFERENCE_CHUNK_REQUESTED),
+             "tester.inference:handle_inference", "tester"),
     Consumer("projector", Topics.PROJECTED, "gateway.projector:apply_events"),
 )
 

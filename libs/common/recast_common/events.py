@@ -33,12 +33,13 @@ class Topics:
     JOB_FAILED = "job.failed"
     JOB_PROGRESS = "job.progress"
     INFERENCE_REQUESTED = "inference.requested"
+    INFERENCE_CHUNK_REQUESTED = "inference.chunk.requested"
     INFERENCE_COMPLETED = "inference.completed"
     INFERENCE_FAILED = "inference.failed"
 
     ALL = (
         JOB_SUBMITTED, JOB_PROFILED, JOB_PLANNED, JOB_CODED, JOB_FEEDBACK, JOB_SUCCEEDED, JOB_FAILED,
-        JOB_PROGRESS, INFERENCE_REQUESTED, INFERENCE_COMPLETED, INFERENCE_FAILED,
+        JOB_PROGRESS, INFERENCE_REQUESTED, INFERENCE_CHUNK_REQUESTED, INFERENCE_COMPLETED, INFERENCE_FAILED,
     )
     # Events the projector materializes into Postgres.
     PROJECTED = (
@@ -68,6 +69,10 @@ class Event(BaseModel):
     created_at: datetime = Field(default_factory=_now)
     type: str
     submission: str | None = None  # jobs.submission of the job this event belongs to
+
+    def partition_key(self) -> str:
+        """The Kafka key: the job id, so that a job's events stay in order on one partition."""
+        return self.job_id
 
 
 class JobSubmitted(Event):
@@ -199,6 +204,31 @@ class InferenceRequested(Event):
     output_key: str
     script_key: str
     neutralize_formulas: bool = False  # prefix cells starting with = + - @ with ' (recast_common.formulas)
+    whole: bool = False  # run the script on the whole input even when it is large enough to be split in chunks
+
+
+class InferenceChunkRequested(Event):
+    """One chunk of a large run split on record boundaries (tester.chunked): convert the input's bytes
+    [start, end), after [0, prefix_end) for every chunk but the first, and upload the output as part
+    chunk_index + 1 of the run's multipart upload of output_key."""
+
+    type: Literal["inference.chunk.requested"] = "inference.chunk.requested"
+    run_id: str
+    input_key: str
+    output_key: str
+    script_key: str
+    upload_id: str
+    chunk_index: int
+    chunk_count: int
+    start: int
+    end: int
+    prefix_end: int = 0  # the BOM and, when drop_first_record, the file's first record (a header)
+    drop_first_record: bool = False  # the prefix's record yields one output record, written by chunk 0 only
+    neutralize_formulas: bool = False
+
+    def partition_key(self) -> str:
+        """Keyed by chunk, not by job: a run's chunks spread over the partitions, hence over the replicas."""
+        return f"{self.run_id}:{self.chunk_index}"
 
 
 class InferenceCompleted(Event):
@@ -232,7 +262,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.model_fields["type"].default: cls
     for cls in (
         JobSubmitted, JobProfiled, JobPlanned, JobCoded, JobFeedback, JobSucceeded, JobFailed, JobProgress,
-        InferenceRequested, InferenceCompleted, InferenceFailed,
+        InferenceRequested, InferenceChunkRequested, InferenceCompleted, InferenceFailed,
     )
 }
 

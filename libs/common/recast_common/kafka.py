@@ -71,11 +71,12 @@ def event_payload(event: Event) -> bytes:
 
 
 async def publish_event(producer_or_broker: KafkaBroker | AIOKafkaProducer, event: Event) -> None:
-    """Publish one event to the topic named by its type, keyed by job id so a job's events stay ordered.
+    """Publish one event to the topic named by its type, keyed by its partition key (the job id, so that a
+    job's events stay ordered; a chunk of a large inference run by chunk, so that chunks spread).
 
     Waits for the broker's acknowledgement. Works with a started FastStream KafkaBroker or aiokafka producer.
     """
-    key = event.job_id.encode()
+    key = event.partition_key().encode()
     headers = inject_headers({**JSON_HEADERS, "event_id": event.event_id})  # + traceparent when tracing
     if isinstance(producer_or_broker, KafkaBroker):
         await producer_or_broker.publish(

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     search_timeout_seconds: float = 30.0
     sandbox_timeout_seconds: float = 300.0
     sandbox_memory_mb: int = 2048
+    # Inputs larger than this with a row-local program are converted in chunks by the tester-inference replicas
+    # (tester.chunked), each chunk's output one part of the output's multipart upload.
+    inference_chunk_threshold_bytes: int = Field(default=512 * 1024**2, gt=0)
+    inference_chunk_bytes: int = Field(default=128 * 1024**2, gt=0)  # about how much input one chunk holds
+    inference_chunk_max_tries: int = Field(default=3, gt=0)  # a chunk started this often without finishing fails
+    s3_min_part_bytes: int = 5 * 1024**2  # S3 refuses smaller parts but the last; smaller outputs run unsplit
 
     # LLM (optional; the by-example engine runs first and alone when unset)
     llm_base_url: str | None = None

@@ -169,6 +169,45 @@ class Storage:
                 while chunk := await stream.read(_CHUNK):
                     handle.write(chunk)
 
+    async def download_ranges(self, key: str, path: str | os.PathLike, ranges: list[tuple[int, int]]) -> None:
+        """Write the byte ranges [start, end) of an object to one file, one after the other."""
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as handle:
+            for start, end in ranges:
+                if end <= start:
+                    continue
+                response = await self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end - 1}")
+                async with response["Body"] as stream:
+                    while chunk := await stream.read(_CHUNK):
+                        handle.write(chunk)
+
+    # A multipart upload whose parts come from several processes (tester.chunked): each uploads its part by
+    # number (a part uploaded again under its number replaces the first), one completes it with every ETag.
+
+    async def start_multipart(self, key: str, content_type: str = "application/octet-stream") -> str:
+        upload = await self.client.create_multipart_upload(Bucket=self.bucket, Key=key, ContentType=content_type)
+        return str(upload["UploadId"])
+
+    async def upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> str:
+        """Upload part `number` (from 1) of an upload; returns its ETag."""
+        part = await self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number,
+                                             Body=data)
+        return str(part["ETag"])
+
+    async def complete_multipart(self, key: str, upload_id: str, etags: list[str]) -> None:
+        """Complete an upload with the ETags of its parts 1..n, in order."""
+        parts = [{"ETag": etag, "PartNumber": number} for number, etag in enumerate(etags, start=1)]
+        await self.client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                                    MultipartUpload={"Parts": parts})
+
+    async def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Abort an upload and drop its parts (an upload already gone is not an error)."""
+        try:
+            await self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in (*_NOT_FOUND, "NoSuchUpload"):
+                raise
+
     async def list_keys(self, prefix: str) -> list[str]:
         keys: list[str] = []
         paginator = self.client.get_paginator("list_objects_v2")

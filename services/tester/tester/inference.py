@@ -12,12 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from recast_common.consumer import HandlerContext
-from recast_common.events import Event, InferenceCompleted, InferenceFailed, InferenceRequested
+from recast_common.events import (
+    Event,
+    InferenceChunkRequested,
+    InferenceCompleted,
+    InferenceFailed,
+    InferenceRequested,
+)
 from recast_common.formulas import neutralize_file
 from recast_common.settings import Settings
 from recast_engine.verify.sandbox import Limits, RunResult, run_script
 from recast_engine.verify.verdict import run_failed
 
+from tester.chunked import convert_chunk, split_run
 from tester.drift import profile_input
 
 STAGE = "inference"
@@ -30,6 +37,9 @@ def run_script_sandboxed(script: Path, input_path: Path, output_path: Path, sett
 
 
 async def handle_inference(event: Event, ctx: HandlerContext) -> list[Event]:
+    """Convert a run's input; a large one with a row-local program is split in chunks (tester.chunked)."""
+    if isinstance(event, InferenceChunkRequested):
+        return await convert_chunk(event, ctx)
     if not isinstance(event, InferenceRequested):
         return []
     common: dict[str, Any] = {"job_id": event.job_id, "client_id": event.client_id, "attempt": event.attempt,
@@ -43,6 +53,9 @@ async def handle_inference(event: Event, ctx: HandlerContext) -> list[Event]:
             await ctx.storage.download_file(key, path)
         common |= file_facts("input", event.input_key, source)
         profiling = asyncio.ensure_future(profile_input(ctx, event, source))  # while the script runs
+        chunks = await split_run(event, ctx, source, common, profiling)
+        if chunks is not None:
+            return chunks
         run = await asyncio.to_thread(run_script_sandboxed, script, source, output, ctx.settings)
         if not run.ok:
             return [InferenceFailed(**common, reason=f"the script failed: {run.reason}",

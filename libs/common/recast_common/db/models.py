@@ -183,6 +183,41 @@ class InferenceRun(Base):
     updated_at: Mapped[datetime] = _updated()
 
 
+CHUNKED_RUN_STATES = ("converting", "completed", "failed", "whole")  # whole: rerun unsplit (tester.chunked)
+CHUNK_STATES = ("pending", "running", "done")
+
+
+class ChunkedRun(Base):
+    """A large inference run split in chunks: its multipart upload and what its completion event carries."""
+
+    __tablename__ = "chunked_runs"
+    run_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    job_id: Mapped[str] = mapped_column(ID, index=True)
+    output_key: Mapped[str] = mapped_column(Text)
+    upload_id: Mapped[str] = mapped_column(Text)
+    chunk_count: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="converting", server_default="converting")
+    facts: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class InferenceChunk(Base):
+    """One chunk of a ChunkedRun: part chunk_index + 1 of its upload, once done."""
+
+    __tablename__ = "inference_chunks"
+    run_id: Mapped[str] = mapped_column(ID, ForeignKey("chunked_runs.run_id", ondelete="CASCADE"), primary_key=True)
+    chunk_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    replica: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    etag: Mapped[str | None] = mapped_column(Text, nullable=True)
+    part_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    output_rows: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    updated_at: Mapped[datetime] = _updated()
+
+
 class DataProfile(Base):
     """A profiled file's headline numbers; the whole profile is the JSON at s3_key."""
 

@@ -1,0 +1,302 @@
+"""Large inference runs in chunks, converted by the tester-inference replicas in parallel.
+
+An inference.requested whose input is over settings.inference_chunk_threshold_bytes and whose program is
+row-local (recast_engine.dsl.locality) is split on record boundaries (recast_engine.chunking) into chunks of
+about settings.inference_chunk_bytes: one inference.chunk.requested per chunk, keyed by chunk so that chunks
+spread over the partitions, hence over the replicas. Each chunk's output is one part (its index + 1) of a
+multipart upload of the run's output; Postgres (chunked_runs, inference_chunks) records which parts are in,
+and the chunk that brings the last one completes the upload in order and announces inference.completed with
+the totals over all chunks.
+
+A chunk converted again (its message redelivered after a replica died mid-run) uploads its part again under
+the same number, which replaces the first: no row is written twice. A chunk that fails is retried alone, up to
+settings.inference_chunk_max_tries starts; then the run fails. When a part but the last comes out smaller
+than S3 accepts (settings.s3_min_part_bytes), the upload is dropped and the run converts unsplit (`whole`).
+Whichever chunk ended the run (completed, failed or sent whole) announces it again when redelivered, since its
+first announcement may not have been sent.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import mmap
+import tempfile
+from collections.abc import Awaitable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+from recast_common.consumer import HandlerContext, replica_id
+from recast_common.db import session_factory
+from recast_common.db.models import ChunkedRun, InferenceChunk
+from recast_common.events import (
+    Event,
+    InferenceChunkRequested,
+    InferenceCompleted,
+    InferenceFailed,
+    InferenceRequested,
+)
+from recast_common.formulas import neutralize_file
+from recast_common.stage_files import program_key_of_script
+from recast_engine.chunking import ChunkPlan, Unsplittable, count_records, plan_chunks, record_end
+from recast_engine.dsl.locality import row_locality
+from recast_engine.dsl.model import Program
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+log = logging.getLogger("tester.chunked")
+
+STAGE = "inference"
+
+
+class ChunkFailed(RuntimeError):
+    """A chunk's script run failed: the consumer retries this chunk alone."""
+
+
+def _ids(event: InferenceRequested | InferenceChunkRequested) -> dict[str, Any]:
+    return {"job_id": event.job_id, "client_id": event.client_id, "attempt": event.attempt, "run_id": event.run_id}
+
+
+async def split_run(
+    event: InferenceRequested, ctx: HandlerContext, source: Path, facts: dict[str, Any],
+    profiling: Awaitable[dict[str, Any]],
+) -> list[Event] | None:
+    """The chunk events of a large run with a row-local program, or None when it converts whole.
+
+    `facts` and `profiling`: what the run's inference.completed will carry about its input (its key, size and
+    sha256; its profile and drift)."""
+    settings = ctx.settings
+    if event.whole or source.stat().st_size <= settings.inference_chunk_threshold_bytes:
+        return None
+    program = await _program_of(ctx, event.script_key)
+    if program is None:
+        log.info("run %s converts whole: its script has no program (an LLM script)", event.run_id)
+        return None
+    locality = row_locality(program)
+    if not locality.row_local:
+        log.info("run %s converts whole: %s", event.run_id, locality.reason)
+        return None
+    try:
+        plan = await asyncio.to_thread(_plan, source, settings.inference_chunk_bytes, locality.first_record)
+    except Unsplittable as exc:
+        log.info("run %s converts whole: the input cannot be split (%s)", event.run_id, exc)
+        return None
+    if len(plan.chunks) < 2:
+        return None
+    facts = {key: _as_json(value) for key, value in (facts | await profiling).items()}
+    upload_id = await _open_run(ctx, event, plan, facts)
+    count = len(plan.chunks)
+    await ctx.progress(STAGE, 0, f"run {event.run_id}: {count} chunks of about "
+                                 f"{settings.inference_chunk_bytes / 2**20:.0f} MiB")
+    return [
+        InferenceChunkRequested(
+            **_ids(event), input_key=event.input_key, output_key=event.output_key, script_key=event.script_key,
+            upload_id=upload_id, chunk_index=chunk.index, chunk_count=count, start=chunk.start, end=chunk.end,
+            prefix_end=plan.prefix_end, drop_first_record=locality.first_record,
+            neutralize_formulas=event.neutralize_formulas,
+        )
+        for chunk in plan.chunks
+    ]
+
+
+def _as_json(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [_as_json(item) for item in value]
+    return value
+
+
+async def _program_of(ctx: HandlerContext, script_key: str) -> Program | None:
+    key = program_key_of_script(script_key)
+    if await ctx.storage.head(key) is None:
+        return None
+    return Program.model_validate_json(await ctx.storage.get_bytes(key))
+
+
+def _plan(source: Path, chunk_bytes: int, first_record: bool) -> ChunkPlan:
+    with source.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return plan_chunks(data, chunk_bytes, first_record)
+
+
+async def _open_run(ctx: HandlerContext, event: InferenceRequested, plan: ChunkPlan, facts: dict[str, Any]) -> str:
+    """The run's upload id: a new multipart upload with its rows, or the one a first delivery opened."""
+    sessions = session_factory(ctx.settings)
+    async with sessions() as session:
+        existing = await session.get(ChunkedRun, event.run_id)
+    if existing is not None:
+        return existing.upload_id
+    upload_id = await ctx.storage.start_multipart(event.output_key, "text/csv")
+    async with sessions() as session, session.begin():
+        created = (await session.execute(
+            insert(ChunkedRun).values(run_id=event.run_id, job_id=event.job_id, output_key=event.output_key,
+                                      upload_id=upload_id, chunk_count=len(plan.chunks), facts=facts)
+            .on_conflict_do_nothing().returning(ChunkedRun.run_id)
+        )).first()
+        if created is not None:
+            session.add_all(InferenceChunk(run_id=event.run_id, chunk_index=c.index) for c in plan.chunks)
+    if created is None:  # another delivery of the request opened it meanwhile
+        await ctx.storage.abort_multipart(event.output_key, upload_id)
+        async with sessions() as session:
+            return (await session.get(ChunkedRun, event.run_id)).upload_id
+    return upload_id
+
+
+async def convert_chunk(event: InferenceChunkRequested, ctx: HandlerContext) -> list[Event]:
+    """Convert one chunk and upload its output as its part; the last chunk in completes the run."""
+    sessions = session_factory(ctx.settings)
+    async with sessions() as session, session.begin():
+        run = await session.get(ChunkedRun, event.run_id)
+        if run is None or run.state != "converting":
+            return _closing_events(run, event)
+        chunk = await session.get(InferenceChunk, (event.run_id, event.chunk_index), with_for_update=True)
+        if chunk.state == "done":  # converted, but the message was not acknowledged: only the ending is left
+            finished = True
+        else:
+            finished = False
+            chunk.tries += 1
+            chunk.state, chunk.replica = "running", replica_id()
+        tries = chunk.tries
+    if finished:
+        return await _finish_chunk(ctx, event, None)
+    max_tries = ctx.settings.inference_chunk_max_tries
+    if tries > max_tries:
+        return await _fail_run(ctx, event, f"chunk {event.chunk_index + 1} of {event.chunk_count} was started "
+                                           f"{max_tries} times without finishing")
+    await ctx.progress(STAGE, 0, f"run {event.run_id}: chunk {event.chunk_index + 1}/{event.chunk_count} "
+                                 f"converting (try {tries})")
+    from tester.inference import run_script_sandboxed  # the sandbox as the whole run uses it
+
+    with tempfile.TemporaryDirectory(prefix="recast-chunk-") as tmp:
+        folder = Path(tmp)
+        script, source, output = folder / "script.py", folder / "input.csv", folder / "output.csv"
+        await ctx.storage.download_file(event.script_key, script)
+        ranges = [(event.start, event.end)] if event.chunk_index == 0 else [(0, event.prefix_end),
+                                                                              (event.start, event.end)]
+        await ctx.storage.download_ranges(event.input_key, source, ranges)
+        run = await asyncio.to_thread(run_script_sandboxed, script, source, output, ctx.settings)
+        if not run.ok or not output.exists():
+            reason = f"the script failed on chunk {event.chunk_index + 1}: {run.reason if not run.ok else 'no output'}"
+            if tries >= max_tries:
+                return await _fail_run(ctx, event, reason)
+            raise ChunkFailed(reason)
+        metrics: dict[str, Any] = {"wall_seconds": round(run.wall_seconds, 3),
+                                   "peak_rss_mb": round(run.peak_rss_mb, 1),
+                                   "input_bytes": event.end - event.start}
+        if event.neutralize_formulas:
+            metrics["formulas_neutralized"] = await asyncio.to_thread(neutralize_file, output)
+        drop = event.drop_first_record and event.chunk_index > 0
+        part, records = await asyncio.to_thread(_part_of, output, drop)
+    etag = await ctx.storage.upload_part(event.output_key, event.upload_id, event.chunk_index + 1, part)
+    return await _finish_chunk(ctx, event, {"etag": etag, "part_size": len(part), "output_rows": records,
+                                            "metrics": metrics})
+
+
+def _part_of(output: Path, drop_first_record: bool) -> tuple[bytes, int]:
+    """The chunk's output as its part (without the record the prefix yielded) and how many records it holds."""
+    data = output.read_bytes()
+    if drop_first_record:
+        data = data[record_end(data, 0):]
+    return data, count_records(data)
+
+
+async def _finish_chunk(ctx: HandlerContext, event: InferenceChunkRequested, part: dict[str, Any] | None
+                        ) -> list[Event]:
+    """Record the chunk's part (None: recorded before); the chunk bringing the last part ends the run."""
+    sessions = session_factory(ctx.settings)
+    async with sessions() as session, session.begin():
+        run = await session.get(ChunkedRun, event.run_id, with_for_update=True)  # one chunk at a time ends it
+        if run is None or run.state != "converting":
+            return _closing_events(run, event)
+        chunks = list((await session.execute(
+            select(InferenceChunk).where(InferenceChunk.run_id == event.run_id).order_by(InferenceChunk.chunk_index)
+        )).scalars())
+        if part is not None:
+            chunk = chunks[event.chunk_index]
+            chunk.state, chunk.etag, chunk.part_size = "done", part["etag"], part["part_size"]
+            chunk.output_rows, chunk.metrics = part["output_rows"], part["metrics"]
+        done = sum(c.state == "done" for c in chunks)
+        if done == len(chunks):
+            await _end_run(ctx, run, chunks, event)
+            closing = _closing_events(run, event)
+        else:
+            closing = []
+    if part is not None:
+        await ctx.progress(STAGE, done * 100 // len(chunks),
+                           f"run {event.run_id}: chunk {event.chunk_index + 1}/{event.chunk_count} done "
+                           f"({done}/{len(chunks)})")
+    return closing
+
+
+async def _end_run(ctx: HandlerContext, run: ChunkedRun, chunks: list[InferenceChunk],
+                   event: InferenceChunkRequested) -> None:
+    """Complete the upload (or drop it when a part is too small for S3) and record how the run ended."""
+    small = [c.chunk_index + 1 for c in chunks[:-1] if (c.part_size or 0) < ctx.settings.s3_min_part_bytes]
+    try:
+        if not small:
+            await ctx.storage.complete_multipart(run.output_key, run.upload_id, [c.etag or "" for c in chunks])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "EntityTooSmall":
+            small = ["some"]  # the store's minimum is above settings.s3_min_part_bytes
+        elif await ctx.storage.head(run.output_key) is None:
+            raise
+        # else completed before, by a transaction that did not commit: the object is there
+    if small:
+        log.info("run %s: parts %s are under S3's minimum part size; the run converts whole", run.run_id, small)
+        await ctx.storage.abort_multipart(run.output_key, run.upload_id)
+        run.state = "whole"
+    else:
+        run.state = "completed"
+        run.facts = {**run.facts, "metrics": run_totals(run, chunks)}
+    run.facts = {**run.facts, "ended_by": event.chunk_index}
+
+
+def run_totals(run: ChunkedRun, chunks: list[InferenceChunk]) -> dict[str, Any]:
+    """The run's metrics over all its chunks."""
+    per_chunk = [c.metrics or {} for c in chunks]
+    totals: dict[str, Any] = {
+        "chunks": len(chunks),
+        "wall_seconds": round((datetime.now(timezone.utc) - run.created_at).total_seconds(), 3),
+        "chunk_wall_seconds": round(sum(m.get("wall_seconds", 0.0) for m in per_chunk), 3),
+        "peak_rss_mb": max((m.get("peak_rss_mb", 0.0) for m in per_chunk), default=0.0),
+        "input_bytes": run.facts.get("input_size"),
+        "output_bytes": sum(c.part_size or 0 for c in chunks),
+        "output_rows": sum(c.output_rows or 0 for c in chunks),
+        "replicas": len({c.replica for c in chunks}),
+    }
+    if any("formulas_neutralized" in m for m in per_chunk):
+        totals["formulas_neutralized"] = sum(m.get("formulas_neutralized", 0) for m in per_chunk)
+    # The inference guards' per-column warning counts (issue 9) are to be summed here over the chunks, with the
+    # merge function the guards provide, once a chunk's run result carries them.
+    return totals
+
+
+def _closing_events(run: ChunkedRun | None, event: InferenceChunkRequested) -> list[Event]:
+    """The event announcing how the run ended, for the chunk that ended it (else nothing)."""
+    if run is None or run.state == "converting" or run.facts.get("ended_by") != event.chunk_index:
+        return []
+    facts = run.facts
+    inputs = {k: facts.get(k) for k in ("input_key", "input_size", "input_sha256")}
+    if run.state == "completed":
+        profile = {k: facts[k] for k in ("profile_key", "profile_size", "profile_sha256", "input_profile",
+                                          "drift_warnings") if k in facts}
+        return [InferenceCompleted(**_ids(event), **inputs, **profile, output_key=run.output_key,
+                                   metrics=facts["metrics"], output_size=facts["metrics"]["output_bytes"])]
+    if run.state == "whole":
+        return [InferenceRequested(**_ids(event), input_key=event.input_key, output_key=event.output_key,
+                                   script_key=event.script_key, neutralize_formulas=event.neutralize_formulas,
+                                   whole=True)]
+    return [InferenceFailed(**_ids(event), **inputs, reason=facts.get("reason", "the run failed"))]
+
+
+async def _fail_run(ctx: HandlerContext, event: InferenceChunkRequested, reason: str) -> list[Event]:
+    sessions = session_factory(ctx.settings)
+    async with sessions() as session, session.begin():
+        run = await session.get(ChunkedRun, event.run_id, with_for_update=True)
+        if run is not None and run.state == "converting":
+            await ctx.storage.abort_multipart(run.output_key, run.upload_id)
+            run.state = "failed"
+            run.facts = {**run.facts, "reason": reason, "ended_by": event.chunk_index}
+        return _closing_events(run, event)
