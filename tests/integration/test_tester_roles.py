@@ -106,7 +106,7 @@ async def test_each_role_runs_alone_and_queue_status_reports_both_groups(stack, 
         groups = await wait_groups(gateway.url, admin_key,
                                    lambda g: g["tester-inference"]["lag"] == 0 and g["tester"]["lag"] >= 1)
         inference, train = groups["tester-inference"], groups["tester"]
-        assert inference["topics"] == {Topics.INFERENCE_REQUESTED: 0}, inference
+        assert inference["topics"] == {Topics.INFERENCE_REQUESTED: 0, Topics.INFERENCE_CHUNK_REQUESTED: 0}, inference
         assert set(train["topics"]) == {Topics.JOB_CODED} and train["lag"] >= 1, train
         if inference["members"] is not None:  # the broker may not describe groups
             assert inference["members"] >= 1, groups
