@@ -32,7 +32,7 @@ ALLOWED = {
 
 # the engine modules whose models the events carry (a verdict has one definition, the engine's): pure data, so the
 # infrastructure depending on them adds no logic of the engine to it and no loop (the engine imports nothing)
-ENGINE_MODELS_IN_EVENTS = {"recast_engine.verify.verdict"}
+ENGINE_MODELS_IN_EVENTS = {"recast_engine.verify.verdict", "recast_engine.verify.warnings"}
 
 
 def imported_modules(source: Path) -> set[str]:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
+from recast_engine.verify.warnings import ConversionWarnings
 
 from recast_common.events import DriftWarning
 
@@ -60,6 +61,8 @@ class InferenceRequest(BaseModel):
     job_id: str
     input_file: str = Field(description="CSV to convert, as text")
     user_id: str | None = None
+    strict: bool | None = Field(default=None, description="Fail the run (422) when the script could not convert "
+                                "something (`warnings`); default RECAST_STRICT_INFERENCE")
 
 
 class FileFormat(BaseModel):
@@ -94,6 +97,10 @@ class InferenceResult(BaseModel):
         default_factory=list, description="How the input differs from the train input the script was learned on"
     )
     input_format: FileFormat | None = Field(default=None, description="How the input file was saved, as detected")
+    warnings: ConversionWarnings | None = Field(
+        default=None, description="What the script could not convert, per output column and kind: lookup keys not "
+        "seen in training, values not read in the learned date or number format, rows of another width, another "
+        "header row; counts and the first rows (null: the script did not say)")
 
     @computed_field(description="The input's data profile (JSON; .html for the report)")
     @property

@@ -9,7 +9,9 @@ gateway sets it, the consumer plumbing copies it from each input event to every 
 producers: such events are treated as before).
 Consumers must accept a redelivered event and do nothing the second time (see the inbox table).
 A verdict travels as the engine's `Verdict` model (recast_engine.verify.verdict), the one definition of its shape;
-it reads the dict verdicts of older producers too, so SCHEMA_VERSION did not change.
+it reads the dict verdicts of older producers too, so SCHEMA_VERSION did not change. What a learned script could not
+convert travels likewise as the engine's `ConversionWarnings` (recast_engine.verify.warnings, versioned by its own
+`version`), an optional field of the inference results (None from older producers).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from recast_engine.verify.verdict import Verdict
+from recast_engine.verify.warnings import ConversionWarnings
 
 SCHEMA_VERSION = 1
 
@@ -205,6 +208,7 @@ class InferenceRequested(Event):
     script_key: str
     neutralize_formulas: bool = False  # prefix cells starting with = + - @ with ' (recast_common.formulas)
     whole: bool = False  # run the script on the whole input even when it is large enough to be split in chunks
+    strict: bool = False  # a run whose script could not convert something fails (the gateway resolves the setting)
 
 
 class InferenceChunkRequested(Event):
@@ -246,6 +250,7 @@ class InferenceCompleted(Event):
     profile_sha256: str | None = None
     input_profile: FileProfileSummary | None = None
     drift_warnings: list[DriftWarning] = Field(default_factory=list)
+    warnings: ConversionWarnings | None = None  # what the script could not convert (None: it did not say)
 
 
 class InferenceFailed(Event):
@@ -256,6 +261,7 @@ class InferenceFailed(Event):
     input_key: str | None = None  # the run's stored input, as the tester found it (recorded as an artifact)
     input_size: int | None = None
     input_sha256: str | None = None
+    warnings: ConversionWarnings | None = None  # strict mode: what the script could not convert (the reason)
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

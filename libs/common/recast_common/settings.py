@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     max_active_jobs_per_client: int = 20  # one client cannot fill the whole queue
     max_api_keys_per_client: int = 20  # active (not revoked) keys
     neutralize_formulas: bool = False  # inference outputs: cells starting with = + - @ get a ' (per request too)
+    strict_inference: bool = False  # a run whose script could not convert something fails (per request too)
 
     # Pipeline
     max_attempts: int = 5

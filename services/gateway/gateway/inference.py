@@ -71,7 +71,7 @@ async def split_head(chunks: AsyncIterable[bytes], size: int) -> tuple[bytes, As
 
 async def request_run(
     sessions: async_sessionmaker, storage: Storage, job: Job, input_csv: bytes | AsyncIterable[bytes],
-    neutralize_formulas: bool = False, input_format: FileFormat | None = None,
+    neutralize_formulas: bool = False, input_format: FileFormat | None = None, strict: bool = False,
 ) -> str:
     """Store the input (bytes, or a stream stored in parts) and commit a pending run with its event."""
     ensure_ready(job)
@@ -115,6 +115,7 @@ async def request_run(
                     output_key=output_key,
                     script_key=job.script_key,
                     neutralize_formulas=neutralize_formulas,
+                    strict=strict,
                 ),
             )
     except BaseException:
@@ -161,6 +162,7 @@ async def describe_run(
         message=RUN_MESSAGES[run.status] + (f": {run.error}" if run.error else ""),
         drift_warnings=run.drift_warnings or [],
         input_format=run.input_format,
+        warnings=run.warnings,
     )
     if run.status == "succeeded":
         if job is not None and job.script_key:

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import Counter
 from recast_common.consumer import HandlerContext
 from recast_common.events import (
     Event,
@@ -23,6 +24,7 @@ from recast_common.formulas import neutralize_file
 from recast_common.settings import Settings
 from recast_engine.verify.sandbox import Limits, RunResult, run_script
 from recast_engine.verify.verdict import run_failed
+from recast_engine.verify.warnings import ConversionWarnings, describe_warnings, read_summary
 
 from tester.chunked import convert_chunk, split_run
 from tester.drift import profile_input
@@ -62,6 +64,12 @@ async def handle_inference(event: Event, ctx: HandlerContext) -> list[Event]:
                                     verdict=run_failed(run))]
         if not output.exists():
             return [InferenceFailed(**common, reason="the script wrote no output file")]
+        warnings = read_summary(run.stderr_tail)
+        count_warnings(warnings)
+        if event.strict and warnings is not None and warnings.warnings:
+            await profiling  # the input's profile is stored all the same
+            reason = f"strict mode: the script could not convert everything: {describe_warnings(warnings)}"
+            return [InferenceFailed(**common, reason=reason[:2000], warnings=warnings)]
         neutralized = await asyncio.to_thread(neutralize_file, output) if event.neutralize_formulas else None
         await ctx.storage.upload_file(event.output_key, output)
         metrics = {
@@ -74,7 +82,20 @@ async def handle_inference(event: Event, ctx: HandlerContext) -> list[Event]:
             metrics["formulas_neutralized"] = neutralized
         output_facts = file_facts("output", event.output_key, output)
         profiled = await profiling
-        return [InferenceCompleted(**common | output_facts | profiled, metrics=metrics)]
+        return [InferenceCompleted(**common | output_facts | profiled, metrics=metrics, warnings=warnings)]
+
+
+CONVERSION_WARNINGS = Counter(
+    "recast_conversion_warnings_total",
+    "Cells and rows inference scripts could not convert (lookup keys not seen in training, values not in the "
+    "learned format, rows of another width, another header), by kind.",
+    ["kind"],
+)
+
+
+def count_warnings(warnings: ConversionWarnings | None) -> None:
+    for warning in warnings.warnings if warnings else []:
+        CONVERSION_WARNINGS.labels(warning.kind).inc(warning.count)
 
 
 def file_facts(name: str, key: str, path: Path) -> dict[str, Any]:

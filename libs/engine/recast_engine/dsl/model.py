@@ -86,6 +86,9 @@ class Program(BaseModel):
     header_rows: int = 0  # 1 when the first grid row (after steps) is a header row
     columns: list[OutputColumn] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)  # the plan in words, rendered as script comments
+    # the train input, for the script's warnings (runtime.guards): its rows' width, its header line
+    input_width: int | None = None
+    input_header_line: str | None = None
 
     def size(self) -> int:
         return sum(2 + len(s.args) for s in self.steps) + sum(
@@ -94,7 +97,7 @@ class Program(BaseModel):
 
     def fingerprint(self) -> str:
         """Stable id of the program's behaviour (notes excluded), used to exclude failed candidates."""
-        body = self.model_dump(exclude={"notes"}, mode="json")
+        body = self.model_dump(exclude={"notes", "input_width", "input_header_line"}, mode="json")
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
     def describe(self) -> list[str]:

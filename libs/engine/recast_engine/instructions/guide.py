@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from recast_engine.dsl import OutputColumn, Program, col, const
+from recast_engine.dsl.guards import training_shape
 from recast_engine.dsl.interpret import eval_expr, run
 from recast_engine.instructions.compile import Columns, CompileError, column_expr, table_steps
 from recast_engine.instructions.model import ColumnRule, FillColumn, Filter, Instructions
@@ -178,6 +179,7 @@ def guided_learn(
                               notes=["shaped by the instructions:"] + [f"  {a}" for a in applied])
             if program.fingerprint() not in exclude and reproduces(program):
                 # the user's instructions pin every column and the example agrees: nothing is left to guess
+                program = training_shape(program, input_grid)
                 return GuidedResult(SearchResult([program], confidence="trusted"), contradictions, applied)
 
     notes = ["shaped by the instructions:"] + [f"  {a}" for a in applied]
@@ -208,5 +210,5 @@ def guided_learn(
             f"the rows the instructions ({described}) leave do not give the example's rows (the example was followed)"
         ]
         return fallback
-    result.programs = shaped
+    result.programs = [training_shape(p, input_grid) for p in shaped]
     return GuidedResult(result, contradictions, applied)

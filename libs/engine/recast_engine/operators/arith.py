@@ -25,10 +25,10 @@ class BandArgs(Arguments):
     missing: str = ""
 
 
-cell_operator(arith.amount)
-cell_operator(arith.linear, LinearArgs)  # inputs: the cells weighted in order
-cell_operator(arith.combine, CombineArgs)  # inputs: left, right
-cell_operator(arith.date_difference, DateDifferenceArgs)  # inputs: later, earlier
+cell_operator(arith.amount, guard="unparsed_number")
+cell_operator(arith.linear, LinearArgs, guard="unparsed_number")  # inputs: the cells weighted in order
+cell_operator(arith.combine, CombineArgs, guard="unparsed_number")  # inputs: left, right
+cell_operator(arith.date_difference, DateDifferenceArgs, guard="unparsed_date")  # inputs: later, earlier
 cell_operator(arith.band, BandArgs)
 cell_operator(arith.digits)
 cell_operator(arith.collapse_spaces)

@@ -78,13 +78,13 @@ cell_operator(cells.title)
 cell_operator(cells.trim)
 cell_operator(cells.substring, SubstringArgs)
 cell_operator(cells.join_numbers, JoinNumbersArgs)
-cell_operator(cells.lookup, LookupArgs)
+cell_operator(cells.lookup, LookupArgs, guard="unknown_key")
 cell_operator(cells.if_matches, IfMatchesArgs)  # inputs: the tested text, then the two branches
 cell_operator(cells.when_date, WhenDateArgs)  # inputs: the tested text, then the value
-cell_operator(cells.format_number, FormatNumberArgs)
-cell_operator(cells.date_part, DatePartArgs)
-cell_operator(cells.time_range, TimeRangeArgs)
-cell_operator(cells.number_range, NumberRangeArgs)
+cell_operator(cells.format_number, FormatNumberArgs, guard="unparsed_number")
+cell_operator(cells.date_part, DatePartArgs, guard="unparsed_date")
+cell_operator(cells.time_range, TimeRangeArgs, guard="unparsed_date")
+cell_operator(cells.number_range, NumberRangeArgs, guard="unparsed_number")
 
 
 # Operators that instructions compile to (recast_engine.instructions); the search does not propose them yet.
@@ -102,6 +102,6 @@ class FillEmptyArgs(Arguments):
     value: str
 
 
-cell_operator(cells.arith, ArithArgs)  # inputs: the left and the right cell
+cell_operator(cells.arith, ArithArgs, guard="unparsed_number")  # inputs: the left and the right cell
 cell_operator(cells.map_values, MapValuesArgs)
 cell_operator(cells.fill_empty, FillEmptyArgs)

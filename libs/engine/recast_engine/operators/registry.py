@@ -25,6 +25,7 @@ Proposer = Callable[[list[Row], "Context"], Iterable["Step"]]
 F = TypeVar("F", bound=Callable[..., Any])
 
 RUNTIME_PACKAGE = "recast_engine.runtime"
+GUARDS = (None, "unknown_key", "unparsed_date", "unparsed_number")
 
 
 class Arguments(BaseModel):
@@ -55,6 +56,7 @@ class Operator:
     # each output row comes from one input row alone, whatever the rows around it: a file split on record
     # boundaries converts chunk by chunk (recast_engine.dsl.locality); every cell operator is
     row_local: bool = False
+    guard: str | None = None  # cell operators: the kind of warning a script counts for it (runtime.guards)
 
     @property
     def module(self) -> ModuleType:
@@ -102,9 +104,17 @@ def _declare(operator: Operator) -> Operator:
     return operator
 
 
-def cell_operator(function: Callable[..., Any], arguments: type[Arguments] = NoArguments) -> Operator:
-    """Declare a cell operator: `function(*cell_values, **arguments) -> value`."""
-    return _declare(Operator(function.__name__, "cell", function, arguments, row_local=True))
+def cell_operator(
+    function: Callable[..., Any], arguments: type[Arguments] = NoArguments, *, guard: str | None = None
+) -> Operator:
+    """Declare a cell operator: `function(*cell_values, **arguments) -> value`.
+
+    guard: what a learned script counts as not converted (recast_engine.runtime.guards): "unknown_key" (a
+    lookup: its first input is a key its `table` does not hold), or "unparsed_date" / "unparsed_number" (it gave
+    "" for non-empty input)."""
+    if guard not in GUARDS:
+        raise ValueError(f"{function.__name__}: unknown guard {guard!r}")
+    return _declare(Operator(function.__name__, "cell", function, arguments, row_local=True, guard=guard))
 
 
 def table_operator(

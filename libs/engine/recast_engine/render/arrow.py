@@ -20,6 +20,7 @@ import functools
 
 from recast_engine.dsl.model import Expr, Program, Step
 from recast_engine.render import script as per_cell
+from recast_engine.render.arrow_guards import GUARD_HELPERS, batch_warnings_source
 from recast_engine.render.arrow_kernels import (
     FUSED,
     NUMBER_HELPERS,
@@ -73,13 +74,13 @@ def clashing(names: set[str]) -> set[str]:
 
 @functools.cache
 def _own_names() -> frozenset[str]:
-    tree = ast.parse(_HELPERS + NUMBER_HELPERS + GROUP_HELPERS + _MAIN)
+    tree = ast.parse(_HELPERS + NUMBER_HELPERS + GROUP_HELPERS + GUARD_HELPERS + _MAIN)
     bound = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     bound |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
     return frozenset(bound | {"output_columns", "keep_rows", "STEPS", "main_by_row", "pa", "pc", "pa_csv", "io",
                               "start_grouping", "convert_grouped", "decimal", "heapq", "tempfile", "collections",
                               "concurrent",
-                              "AFTER_GROUPING_BY_BATCH"})
+                              "AFTER_GROUPING_BY_BATCH", "batch_warnings"})
 
 
 def kernel_coverage(program: Program) -> tuple[int, int]:
@@ -111,8 +112,11 @@ def render_vectorized(program: Program, *, title: str = "") -> str:
                                       "import tempfile"})
     sections, _, table_names = per_cell.copied_operators(program)
     vector = [_HELPERS.strip("\n"), NUMBER_HELPERS.strip("\n"), GROUP_HELPERS.strip("\n"),
-              _steps_function(program, table_names), _grouping_functions(program, table_names, sections)]
+              GUARD_HELPERS.strip("\n"), _steps_function(program, table_names),
+              _grouping_functions(program, table_names, sections)]
+    warnings = batch_warnings_source(program, compiler.compile)
     vector += [f.strip("\n") for f in compiler.functions]
+    vector.append(warnings)
     lines = ["def output_columns(batch):", '    """The output columns of one record batch (arrays, or scalars for '
              'constants)."""', "    return ["]
     for j, source in enumerate(columns, 1):
@@ -216,8 +220,7 @@ def _grouping_functions(program: Program, table_names: dict[str, str], sections:
     if not program.columns:
         lines.append("    yield from rows")
     else:
-        lines += ["    rows = iter(rows)", "    if HEADER_ROWS:", "        head = next(rows, None)",
-                  "        yield convert_header(head or [])", "    for row in rows:", "        yield convert_row(row)"]
+        lines += per_cell.row_loop(per_cell.has_checks(program))
     return "\n".join(lines)
 
 
@@ -517,8 +520,16 @@ def write_text(target, lines):
 
 
 def batch_text(batch):
-    """The output rows of a batch as CSV text."""
-    return csv_text(output_columns(batch), pc.utf8_slice_codeunits(batch.column(0), 0, 0))
+    """The output rows of a batch as CSV text, and what their conversion could not do (batch_warnings)."""
+    columns = output_columns(batch)
+    return csv_text(columns, pc.utf8_slice_codeunits(batch.column(0), 0, 0)), batch_warnings(batch, columns)
+
+
+def write_converted(target, start, converted):
+    """Write a converted batch (batch_text) whose first row is output row `start`, and count its warnings."""
+    text, found = converted
+    note_batch(start, found)
+    write_text(target, text)
 
 
 def write_batches(target, batches, header_pending):
@@ -529,14 +540,17 @@ def write_batches(target, batches, header_pending):
         pending = collections.deque()
         for batch in batches:
             if header_pending and batch.num_rows:
-                target.write(csv_line(convert_header([column[0].as_py() for column in batch.columns])))
+                header = convert_header([column[0].as_py() for column in batch.columns])
+                target.write(csv_line(WARNINGS.named(header)))
                 batch, header_pending = batch.slice(1), 0
             if batch.num_rows:
-                pending.append(pool.submit(batch_text, batch))
+                pending.append((HEADER_ROWS + 1 + WARNINGS.converted, pool.submit(batch_text, batch)))
+                WARNINGS.converted += batch.num_rows
             if len(pending) > THREADS:
-                write_text(target, pending.popleft().result())
-        for converted in pending:
-            write_text(target, converted.result())
+                start, converted = pending.popleft()
+                write_converted(target, start, converted.result())
+        for start, converted in pending:
+            write_converted(target, start, converted.result())
     return header_pending
 
 
@@ -549,9 +563,13 @@ def convert_batches(source, target):
     if encoding not in ("utf-8", "utf-8-sig") or detect_delimiter(head.decode(encoding, "ignore"), complete) != ",":
         raise RowsDiffer("another encoding or delimiter than UTF-8 and commas")
     with open(source, newline="", encoding="utf-8-sig") as text:
-        width = len(next(csv.reader(text), []))
+        first = next(csv.reader(text), [])
+    width = len(first)
     if not width:
         raise RowsDiffer("an empty file or an empty first row")
+    if INPUT_WIDTH is not None and width != INPUT_WIDTH:
+        raise RowsDiffer("rows of another width than the train input's (counted row by row)")
+    WARNINGS.check_header(first)
     # every column a string column (named as autogenerate_column_names names them)
     strings = {f"f{i}": pa.string() for i in range(width)}
     reader = pa_csv.open_csv(
@@ -585,7 +603,7 @@ def convert_batches(source, target):
     if grouping is not None:
         header_pending = write_batches(target, grouping.batches(), header_pending)
     if header_pending:  # no row left: the header of an empty row, as the per-cell script writes it
-        target.write(csv_line(convert_header([])))
+        target.write(csv_line(WARNINGS.named(convert_header([]))))
 '''
 
 _MAIN = '''
@@ -599,7 +617,9 @@ def main(argv=None):
             convert_batches(args[0], target)
     except (pa.ArrowInvalid, RowsDiffer):
         # rows of different lengths, an unterminated quote, an empty file: start again, row by row
+        WARNINGS.clear()
         return main_by_row(args)
+    WARNINGS.report(sys.stderr)  # one line: {"recast_warnings": {...}} (what the conversion could not do)
     return 0
 
 

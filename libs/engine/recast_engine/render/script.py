@@ -16,15 +16,21 @@ from types import ModuleType
 from typing import Any
 
 from recast_engine import dialect, operators
+from recast_engine.dsl.guards import checked_inputs, guarded_nodes
 from recast_engine.dsl.model import Expr, Program
 from recast_engine.render.closure import Definitions, collect_definitions, rename
+from recast_engine.runtime import guards
 
 # Names the script itself defines or imports; a runtime name equal to one of these is renamed in the copy.
 _SCRIPT_NAMES = frozenset(
     {"csv", "io", "sys", "codecs", "functools", "_ReplayedHead", "HEADER_ROWS", "read_cell", "convert_header",
-     "convert_row", "convert", "main", "detect_encoding", "text_codec", "detect_delimiter"}
+     "convert_row", "convert", "main", "detect_encoding", "text_codec", "detect_delimiter", "WARNINGS",
+     "INPUT_WIDTH", "INPUT_HEADER_LINE", "check_row"}
 )
-_SCRIPT_PREFIXES = ("output_column_",)
+_SCRIPT_PREFIXES = ("output_column_", "unconverted_")
+# what every script copies from runtime.guards (the counter), and what a script with guarded columns adds
+_COUNTER = frozenset({"WarningCounter"})
+_CELL_GUARDS = frozenset({"problems", "unknown_key", "unparsed"})
 _CACHE_SIZE = 65536
 _LINE_WIDTH = 100
 DEFAULT_BACKEND = "auto"  # the vectorized script (render.arrow) where it applies, else the per-cell one
@@ -61,7 +67,11 @@ def copied_operators(program: Program) -> tuple[list[Definitions], dict[str, str
     table operator of the program has in the script (renamed on a clash with another definition)."""
     used = [operators.cell(op) for op in sorted(_cell_ops(program))]
     used += [operators.table(op) for op in sorted({s.op for s in program.steps})]
-    sections, names = _resolve_conflicts(_sections(used))
+    guarding = _COUNTER | (_CELL_GUARDS if any(guarded_nodes(c.value) for c in program.columns) else frozenset())
+    sections, names = _resolve_conflicts([*_sections(used), collect_definitions(guards, set(guarding))])
+    renamed = {n for n in guarding if names.get((guards.__name__, n), n) != n}
+    if renamed:
+        raise ValueError(f"a runtime definition takes the guards' names {sorted(renamed)}")
     cell_names = {op.name: names[(op.module.__name__, op.function.__name__)] for op in used if op.kind == "cell"}
     table_names = {op.name: names[(op.module.__name__, op.function.__name__)] for op in used if op.kind == "table"}
     return sections, cell_names, table_names
@@ -192,7 +202,11 @@ def _section_text(section: Definitions) -> str:
 
 def _conversion(program: Program, cell_names: dict[str, str], table_names: dict[str, str]) -> str:
     str_safe = not program.steps  # without table steps every cell read is already a str
-    out = [f"HEADER_ROWS = {program.header_rows}"]
+    out = [f"HEADER_ROWS = {program.header_rows}",
+           "# the train input's rows had this many cells; its header line (None: not checked)",
+           f"INPUT_WIDTH = {program.input_width!r}", f"INPUT_HEADER_LINE = {literal(program.input_header_line)}",
+           "WARNINGS = WarningCounter(INPUT_WIDTH, INPUT_HEADER_LINE)  # what the conversion could not do"]
+    checks: list[str] = []
     if program.columns:
         indices = set().union(*(_columns_read(c.value) | _columns_read(c.header) for c in program.columns))
         # Short rows read as "" past their end: pad them once (fast, plain row[i]); negative indices need the
@@ -218,10 +232,17 @@ def _conversion(program: Program, cell_names: dict[str, str], table_names: dict[
                 values.append(call)
             else:
                 values.append(_as_text(c.value, cell_names, str_safe=str_safe, params=reads))
+            if guarded_nodes(c.value):
+                definition, call = _unconverted_column(j, c.value, cell_names, reads)
+                out.append(definition)
+                checks.append(f"if found := {call}:\n    WARNINGS.note_cell(number, {j}, found)")
         out.append(_row_function("convert_header", "The output header row, from the input header row.", headers,
                                  width))
         out.append(_row_function("convert_row", "One output row from one input row.", values, width))
-    body = ['def convert(rows):', '    """The output rows, from the input rows (a stream)."""']
+        if checks:
+            out.append(_check_function(checks, width))
+    body = ['def convert(rows):', '    """The output rows, from the input rows (a stream)."""',
+            "    rows = WARNINGS.watch(rows)  # rows of another width, another header"]
     for i, step in enumerate(program.steps, 1):
         call = _indent_continuation(_call_text(table_names[step.op], ["rows"], step.args, 11), "    ")
         body.append(f"    # step {i}: {step.op}")
@@ -229,14 +250,59 @@ def _conversion(program: Program, cell_names: dict[str, str], table_names: dict[
     if not program.columns:
         body.append("    yield from rows")
     else:
-        body.append("    rows = iter(rows)")
-        body.append("    if HEADER_ROWS:")
-        body.append("        head = next(rows, None)")
-        body.append("        yield convert_header(head or [])")
-        body.append("    for row in rows:")
-        body.append("        yield convert_row(row)")
+        body += row_loop(bool(checks))
     out.append("\n\n" + "\n".join(body))
     return "\n".join(out)
+
+
+def row_loop(checked: bool) -> list[str]:
+    """The lines of `convert` that turn rows into output rows (the header first), counting what the conversion
+    could not do when `checked` (check_row)."""
+    lines = ["    rows = iter(rows)", "    if HEADER_ROWS:", "        head = next(rows, None)",
+             "        yield WARNINGS.named(convert_header(head or []))"]
+    if not checked:
+        return lines + ["    for row in rows:", "        yield convert_row(row)"]
+    return lines + ["    for number, row in enumerate(rows, HEADER_ROWS + 1):", "        check_row(number, row)",
+                    "        yield convert_row(row)"]
+
+
+def has_checks(program: Program) -> bool:
+    return any(guarded_nodes(c.value) for c in program.columns)
+
+
+def _check_function(checks: list[str], width: int) -> str:
+    lines = ["\n\ndef check_row(number, row):",
+             '    """Count what the conversion of this row (output row `number`) could not do."""']
+    if width:
+        lines.append(f"    if len(row) < {width}:")
+        lines.append(f'        row = row + [""] * ({width} - len(row))  # missing cells read as ""')
+    lines += ["    " + _indent_continuation(check, "    ") for check in checks]
+    return "\n".join(lines)
+
+
+def _unconverted_column(j: int, expr: Expr, cell_names: dict[str, str], reads: dict[int, str]) -> tuple[str, str]:
+    """A function naming what output column j could not convert from the input cells it reads ((kind, value)
+    pairs, none when it could: runtime.guards), and its call in check_row."""
+    used = sorted(_columns_read(expr))
+    params = {i: f"column_{i}" if i >= 0 else f"column_minus_{-i}" for i in used}
+    calls = []
+    for node, kind in guarded_nodes(expr):
+        inputs = [_expr_text(e, cell_names, 8, params) for e in checked_inputs(node, kind)]
+        if kind == "unknown_key":
+            calls.append(_call_text("unknown_key", inputs, {"table": node.args["table"]}, 8))
+        else:
+            # the column's own (cached) function when the node is the whole column
+            result = (f"output_column_{j}({', '.join(params.values())})" if node is expr
+                      else _expr_text(node, cell_names, 8, params))
+            calls.append(_call_text("unparsed", [repr(kind), result, *inputs], {}, 8))
+    body = _indent_continuation(_call_text("problems", calls, {}, 11), "    ")
+    definition = (
+        f"\n\n@functools.lru_cache(maxsize={_CACHE_SIZE})\n"
+        f"def unconverted_{j}({', '.join(params.values())}):\n"
+        f'    """What output column {j} could not convert (kind, value), from the cells it reads."""\n'
+        f"    return {body}"
+    )
+    return definition, f"unconverted_{j}({', '.join(reads[i] for i in used)})"
 
 
 def _row_function(name: str, doc: str, items: list[str], width: int) -> str:
@@ -387,6 +453,7 @@ def main(argv=None):
             # and each row it writes ends in "\\n" (write() gets one whole row, the terminator last)
             csv.writer(type("LF", (), {"write": staticmethod(lambda row: target.write(row[:-2] + "\\n"))})(),
                        lineterminator="\\r\\n").writerows(convert(csv.reader(source, delimiter=delimiter)))
+    WARNINGS.report(sys.stderr)  # one line: {"recast_warnings": {...}} (what the conversion could not do)
     return 0
 
 

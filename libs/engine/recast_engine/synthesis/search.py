@@ -18,6 +18,7 @@ from typing import Literal
 
 from recast_engine import operators
 from recast_engine.dsl import Expr, OutputColumn, Program, Step, col, const
+from recast_engine.dsl.guards import training_shape
 from recast_engine.dsl.interpret import eval_expr, run
 from recast_engine.kinds import looks_like_header
 from recast_engine.synthesis import workclock
@@ -348,6 +349,7 @@ def learn(
     wall_start = time.monotonic()
     with workclock.counting() as work:
         result = _learn(input_grid, expected_grid, header, timeout, exclude, max_candidates, sample_rows, wall_start)
+    result.programs = [training_shape(p, input_grid) for p in result.programs]  # for the script's warnings
     result.elapsed, result.work = time.monotonic() - wall_start, work.units
     return result
 

@@ -217,11 +217,13 @@ def _project_state(job: JobView, event: Event) -> Projection:
                     "metrics": event.metrics,
                     "error": None,
                     "drift_warnings": [w.model_dump(mode="json") for w in event.drift_warnings],
+                    "warnings": event.warnings.model_dump(mode="json") if event.warnings else None,
                 }
             )
         case InferenceFailed():
             metrics = {"verdict": event.verdict.to_dict()} if event.verdict else None
             return Projection(
-                run={"id": event.run_id, "status": "failed", "error": event.reason, "metrics": metrics}
+                run={"id": event.run_id, "status": "failed", "error": event.reason, "metrics": metrics,
+                     "warnings": event.warnings.model_dump(mode="json") if event.warnings else None}
             )
     return Projection()

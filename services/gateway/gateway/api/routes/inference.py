@@ -34,11 +34,15 @@ STREAM_ROUTE = "/inference/run/stream"
 NeutralizeFormulas = Annotated[bool | None, Query(
     description="Prefix output cells starting with = + - @ with ' (spreadsheet formula injection); "
                 "default RECAST_NEUTRALIZE_FORMULAS")]
+Strict = Annotated[bool | None, Query(
+    description="Fail the run (422 naming its `warnings`) when the script could not convert something: a lookup key "
+                "not seen in training, a value not in the learned date or number format, a row of another width, "
+                "another header; default RECAST_STRICT_INFERENCE")]
 
 
 async def _run(
     request: Request, session, principal, settings, storage, job_id: str, user_id: str | None, data: bytes,
-    neutralize: bool | None = None,
+    neutralize: bool | None = None, strict: bool | None = None,
 ) -> JSONResponse:
     job = await load_job_of(session, principal, job_id, user_id)
     try:
@@ -47,7 +51,8 @@ async def _run(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
     await session.close()
     run_id = await request_run(request.app.state.sessionmaker, storage, job, data,
-                               settings.neutralize_formulas if neutralize is None else neutralize, input_format)
+                               settings.neutralize_formulas if neutralize is None else neutralize, input_format,
+                               strict=settings.strict_inference if strict is None else strict)
     return await _answer(request, settings, storage, job, run_id)
 
 
@@ -81,10 +86,11 @@ async def run_inference(
     settings: SettingsDep,
     storage: StorageDep,
     neutralize_formulas: NeutralizeFormulas = None,
+    strict: Strict = None,
 ) -> JSONResponse:
     data = check_text_size(csv_text(body.input_file), settings.max_upload_bytes, "input_file")
     return await _run(request, session, principal, settings, storage, body.job_id, body.user_id, data,
-                      neutralize_formulas)
+                      neutralize_formulas, body.strict if strict is None else strict)
 
 
 @router.post(
@@ -100,10 +106,11 @@ async def run_inference_upload(
     input_file: Annotated[UploadFile, File(description="CSV to convert")],
     user_id: Annotated[str | None, Form()] = None,
     neutralize_formulas: NeutralizeFormulas = None,
+    strict: Strict = None,
 ) -> JSONResponse:
     data = await read_upload(input_file, settings.max_upload_bytes, "input_file")
     return await _run(request, session, principal, settings, storage, job_id, user_id or None, data,
-                      neutralize_formulas)
+                      neutralize_formulas, strict)
 
 
 @router.put(
@@ -126,6 +133,7 @@ async def run_inference_stream(
     job_id: Annotated[str, Query()],
     user_id: Annotated[str | None, Query()] = None,
     neutralize_formulas: NeutralizeFormulas = None,
+    strict: Strict = None,
 ) -> JSONResponse:
     """Run the job's script on the request body, a CSV of any size streamed to storage in parts."""
     limit = settings.max_inference_bytes
@@ -142,7 +150,8 @@ async def run_inference_stream(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
     body = head if whole is None else whole
     neutralize = settings.neutralize_formulas if neutralize_formulas is None else neutralize_formulas
-    run_id = await request_run(request.app.state.sessionmaker, storage, job, body, neutralize)
+    run_id = await request_run(request.app.state.sessionmaker, storage, job, body, neutralize,
+                               strict=settings.strict_inference if strict is None else strict)
     return await _answer(request, settings, storage, job, run_id)
 
 

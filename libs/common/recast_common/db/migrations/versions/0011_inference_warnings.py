@@ -1,0 +1,23 @@
+"""Inference runs keep what the learned script could not convert (recast_engine.verify.warnings.ConversionWarnings).
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-07
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
+
+revision = "0011"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("inference_runs", sa.Column("warnings", JSONB, nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column("inference_runs", "warnings")
