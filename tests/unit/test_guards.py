@@ -186,7 +186,7 @@ def test_the_summary_is_read_from_the_last_matching_line_of_stderr() -> None:
     read = read_summary(stderr)
     assert read is not None and read.total == 4
     assert describe_warnings(read) == (
-        "column 2 (size): 4 lookup keys not seen in training (the default was written), e.g. row 3: 'XL'")
+        "column 2 (size): a lookup key not seen in training (the default was written) in 4 rows, e.g. row 3: 'XL'")
     assert read_summary("Traceback (most recent call last):\n") is None
 
 

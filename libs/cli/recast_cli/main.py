@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from recast_engine.verify.runner import run_learned_script
+from recast_engine.verify.warnings import read_summary
 
 from recast_cli.choose import choose_script
 from recast_cli.csvio import CsvError, read_export_grid
@@ -184,6 +185,11 @@ def apply_command(args: argparse.Namespace, result: dict[str, Any]) -> int:
             file_to_stdout(target)
     where = "stdout" if is_stdio(args.output) else args.output
     _say(args, f"wrote {where} ({outcome.wall_seconds:.1f}s, peak {outcome.peak_rss_mb:.0f} MB)")
+    warnings = read_summary(outcome.stderr_tail)
+    if warnings is not None:
+        result["warnings"] = warnings.model_dump(mode="json")
+        for warning in warnings.warnings:
+            _say(args, f"warning: {warning.describe()}")
     return EXIT_OK
 
 

@@ -17,10 +17,10 @@ from recast_engine.runtime.guards import FIRST_ROWS, SUMMARY_KEY, SUMMARY_VERSIO
 WarningKind = Literal["unknown_key", "unparsed_date", "unparsed_number", "wrong_width", "header_mismatch"]
 
 _KIND_WORDS = {
-    "unknown_key": "lookup keys not seen in training (the default was written)",
-    "unparsed_date": "values not read as dates in the learned format (written empty)",
-    "unparsed_number": "values not read as numbers (written empty)",
-    "wrong_width": "rows with another number of cells than the train input",
+    "unknown_key": "a lookup key not seen in training (the default was written)",
+    "unparsed_date": "a value not read as a date in the learned format (written empty)",
+    "unparsed_number": "a value not read as a number (written empty)",
+    "wrong_width": "another number of cells than the train input's rows",
     "header_mismatch": "a header row unlike the train input's",
 }
 
@@ -42,7 +42,7 @@ class ConversionWarning(BaseModel):
         if where and self.column_name:
             where += f" ({self.column_name})"
         shown = ", ".join(f"row {e.row}: {e.value!r}" for e in self.examples)
-        text = f"{self.count} {_KIND_WORDS[self.kind]}"
+        text = f"{_KIND_WORDS[self.kind]} in {self.count} row{'' if self.count == 1 else 's'}"
         return (f"{where}: " if where else "") + text + (f", e.g. {shown}" if shown else "")
 
 
