@@ -179,7 +179,7 @@ class InferenceRun(Base):
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     drift_warnings: Mapped[list[Any] | None] = mapped_column(JSONB, nullable=True)
     input_format: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)  # api.FileFormat (0009)
-    warnings: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)  # ConversionWarnings (0011)
+    warnings: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)  # ConversionWarnings (0012)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 
