@@ -207,3 +207,20 @@ def test_chunk_summaries_merge_into_the_summary_of_the_whole_file() -> None:
     assert [e.row for e in merged[("unparsed_date", 1)].examples] == [107]
     assert merged[("header_mismatch", None)].count == 1
     assert [e.row for e in merged[("header_mismatch", None)].examples] == [1]
+
+
+def test_a_chunked_runs_warnings_are_the_chunks_summed_with_rows_renumbered() -> None:
+    from recast_common.db.models import InferenceChunk
+    from tester.chunked import run_warnings
+
+    def chunk(index: int, output_rows: int, warnings: ConversionWarnings | None) -> InferenceChunk:
+        return InferenceChunk(run_id="r", chunk_index=index, output_rows=output_rows,
+                              metrics={"warnings": warnings.model_dump(mode="json") if warnings else None})
+
+    first = ConversionWarnings(warnings=[_warning("unknown_key", 2, 1, [4])])  # a header and 9 rows: rows 1-10
+    second = ConversionWarnings(warnings=[_warning("unknown_key", 2, 2, [2, 5])])  # its header repeated, not kept
+    merged = run_warnings([chunk(0, 10, first), chunk(1, 8, second)], drop_first_record=True)
+    assert merged is not None
+    assert merged.warnings[0].count == 3
+    assert [e.row for e in merged.warnings[0].examples] == [4, 11, 14]
+    assert run_warnings([chunk(0, 10, first), chunk(1, 8, None)], drop_first_record=True) is None

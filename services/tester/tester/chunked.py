@@ -43,6 +43,7 @@ from recast_common.stage_files import program_key_of_script
 from recast_engine.chunking import ChunkPlan, Unsplittable, count_records, plan_chunks, record_end
 from recast_engine.dsl.locality import row_locality
 from recast_engine.dsl.model import Program
+from recast_engine.verify.warnings import ConversionWarnings, describe_warnings, merge_warnings, read_summary
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -85,7 +86,7 @@ async def split_run(
         return None
     if len(plan.chunks) < 2:
         return None
-    facts = {key: _as_json(value) for key, value in (facts | await profiling).items()}
+    facts = {key: _as_json(value) for key, value in (facts | await profiling).items()} | {"strict": event.strict}
     upload_id = await _open_run(ctx, event, plan, facts)
     count = len(plan.chunks)
     await ctx.progress(STAGE, 0, f"run {event.run_id}: {count} chunks of about "
@@ -185,6 +186,8 @@ async def convert_chunk(event: InferenceChunkRequested, ctx: HandlerContext) -> 
         metrics: dict[str, Any] = {"wall_seconds": round(run.wall_seconds, 3),
                                    "peak_rss_mb": round(run.peak_rss_mb, 1),
                                    "input_bytes": event.end - event.start}
+        warnings = read_summary(run.stderr_tail)
+        metrics["warnings"] = warnings.model_dump(mode="json") if warnings is not None else None
         if event.neutralize_formulas:
             metrics["formulas_neutralized"] = await asyncio.to_thread(neutralize_file, output)
         drop = event.drop_first_record and event.chunk_index > 0
@@ -233,6 +236,15 @@ async def _finish_chunk(ctx: HandlerContext, event: InferenceChunkRequested, par
 async def _end_run(ctx: HandlerContext, run: ChunkedRun, chunks: list[InferenceChunk],
                    event: InferenceChunkRequested) -> None:
     """Complete the upload (or drop it when a part is too small for S3) and record how the run ended."""
+    warnings = run_warnings(chunks, event.drop_first_record)
+    if warnings is not None:
+        run.facts = {**run.facts, "warnings": warnings.model_dump(mode="json")}
+    if run.facts.get("strict") and warnings is not None and warnings.warnings:
+        await ctx.storage.abort_multipart(run.output_key, run.upload_id)
+        reason = f"strict mode: the script could not convert everything: {describe_warnings(warnings)}"
+        run.state = "failed"
+        run.facts = {**run.facts, "reason": reason[:2000], "ended_by": event.chunk_index}
+        return
     small = [c.chunk_index + 1 for c in chunks[:-1] if (c.part_size or 0) < ctx.settings.s3_min_part_bytes]
     try:
         if not small:
@@ -268,9 +280,22 @@ def run_totals(run: ChunkedRun, chunks: list[InferenceChunk]) -> dict[str, Any]:
     }
     if any("formulas_neutralized" in m for m in per_chunk):
         totals["formulas_neutralized"] = sum(m.get("formulas_neutralized", 0) for m in per_chunk)
-    # The inference guards' per-column warning counts (issue 9) are to be summed here over the chunks, with the
-    # merge function the guards provide, once a chunk's run result carries them.
     return totals
+
+
+def run_warnings(chunks: list[InferenceChunk], drop_first_record: bool) -> ConversionWarnings | None:
+    """What the script could not convert over all the chunks (None when a chunk's script did not say): each
+    chunk's rows renumbered after the rows of the chunks before it (whose header row, repeated in every chunk but
+    the first, is left out)."""
+    parts, before = [], 0
+    for chunk in chunks:
+        summary = (chunk.metrics or {}).get("warnings")
+        if summary is None:
+            return None
+        repeated_header = 1 if drop_first_record and chunk.chunk_index > 0 else 0
+        parts.append((ConversionWarnings.model_validate(summary), before - repeated_header))
+        before += chunk.output_rows or 0
+    return merge_warnings(parts)
 
 
 def _closing_events(run: ChunkedRun | None, event: InferenceChunkRequested) -> list[Event]:
@@ -283,12 +308,14 @@ def _closing_events(run: ChunkedRun | None, event: InferenceChunkRequested) -> l
         profile = {k: facts[k] for k in ("profile_key", "profile_size", "profile_sha256", "input_profile",
                                           "drift_warnings") if k in facts}
         return [InferenceCompleted(**_ids(event), **inputs, **profile, output_key=run.output_key,
-                                   metrics=facts["metrics"], output_size=facts["metrics"]["output_bytes"])]
+                                   metrics=facts["metrics"], output_size=facts["metrics"]["output_bytes"],
+                                   warnings=facts.get("warnings"))]
     if run.state == "whole":
         return [InferenceRequested(**_ids(event), input_key=event.input_key, output_key=event.output_key,
                                    script_key=event.script_key, neutralize_formulas=event.neutralize_formulas,
-                                   whole=True)]
-    return [InferenceFailed(**_ids(event), **inputs, reason=facts.get("reason", "the run failed"))]
+                                   whole=True, strict=bool(facts.get("strict")))]
+    return [InferenceFailed(**_ids(event), **inputs, reason=facts.get("reason", "the run failed"),
+                            warnings=facts.get("warnings"))]
 
 
 async def _fail_run(ctx: HandlerContext, event: InferenceChunkRequested, reason: str) -> list[Event]:
