@@ -224,3 +224,18 @@ def test_a_chunked_runs_warnings_are_the_chunks_summed_with_rows_renumbered() ->
     assert merged.warnings[0].count == 3
     assert [e.row for e in merged.warnings[0].examples] == [4, 11, 14]
     assert run_warnings([chunk(0, 10, first), chunk(1, 8, None)], drop_first_record=True) is None
+
+
+def test_a_long_summary_keeps_its_counts_and_drops_examples_to_fit_the_stderr_tail() -> None:
+    from recast_engine.runtime.guards import SUMMARY_CHARACTERS, WarningCounter
+
+    counter = WarningCounter(None, None)
+    for column in range(1, 60):
+        for row in range(2, 6):
+            counter.note("unparsed_number", column, row, "x" * 80)
+    stream = io.StringIO()
+    counter.report(stream)
+    line = stream.getvalue()
+    assert len(line) <= SUMMARY_CHARACTERS + 1
+    summary = read_summary(line)
+    assert summary is not None and summary.total == 59 * 4

@@ -23,6 +23,7 @@ SUMMARY_KEY = "recast_warnings"
 SUMMARY_VERSION = 1
 FIRST_ROWS = 3  # examples kept per output column and kind
 VALUE_CHARACTERS = 60  # an example's value is cut to this many characters
+SUMMARY_CHARACTERS = 6000  # the line stays within what a runner keeps of stderr (fewer examples when longer)
 
 
 def unknown_key(key: Any, table: dict[str, str]) -> tuple[str, str] | None:
@@ -109,7 +110,15 @@ class WarningCounter:
 
     def report(self, stream: IO[str]) -> None:
         """Print the summary as one JSON line (the script prints it on stderr)."""
-        print(json.dumps({SUMMARY_KEY: self.summary()}), file=stream, flush=True)
+        summary = self.summary()
+        line = json.dumps({SUMMARY_KEY: summary})
+        for kept in (1, 0):
+            if len(line) <= SUMMARY_CHARACTERS:
+                break
+            for warning in summary["warnings"]:
+                del warning["examples"][kept:]
+            line = json.dumps({SUMMARY_KEY: summary})
+        print(line, file=stream, flush=True)
 
 
 def header_line(row: list[str]) -> str:
