@@ -235,7 +235,9 @@ def _conversion(program: Program, cell_names: dict[str, str], table_names: dict[
             if guarded_nodes(c.value):
                 definition, call = _unconverted_column(j, c.value, cell_names, reads)
                 out.append(definition)
-                checks.append(f"if found := {call}:\n    WARNINGS.note_cell(number, {j}, found)")
+                written = _written_when_unconverted(c.value)
+                first = "" if written is None else f"out[{j - 1}] == {literal(written)} and "
+                checks.append(f"if {first}(found := {call}):\n    WARNINGS.note_cell(number, {j}, found)")
         out.append(_row_function("convert_header", "The output header row, from the input header row.", headers,
                                  width))
         out.append(_row_function("convert_row", "One output row from one input row.", values, width))
@@ -262,8 +264,20 @@ def row_loop(checked: bool) -> list[str]:
              "        yield WARNINGS.named(convert_header(head or []))"]
     if not checked:
         return lines + ["    for row in rows:", "        yield convert_row(row)"]
-    return lines + ["    for number, row in enumerate(rows, HEADER_ROWS + 1):", "        check_row(number, row)",
-                    "        yield convert_row(row)"]
+    return lines + ["    for number, row in enumerate(rows, HEADER_ROWS + 1):", "        out = convert_row(row)",
+                    "        check_row(number, row, out)", "        yield out"]
+
+
+def _written_when_unconverted(expr: Expr) -> str | None:
+    """What output column `expr` always writes when it could not convert a row (its only guarded node is the
+    whole column: "" from a date or number operator, a lookup's default), or None (no such sign)."""
+    nodes = guarded_nodes(expr)
+    if len(nodes) != 1 or nodes[0][0] is not expr:
+        return None
+    if nodes[0][1] == "unknown_key":
+        default = expr.args.get("default", "")
+        return default if isinstance(default, str) else None
+    return ""
 
 
 def has_checks(program: Program) -> bool:
@@ -271,8 +285,8 @@ def has_checks(program: Program) -> bool:
 
 
 def _check_function(checks: list[str], width: int) -> str:
-    lines = ["\n\ndef check_row(number, row):",
-             '    """Count what the conversion of this row (output row `number`) could not do."""']
+    lines = ["\n\ndef check_row(number, row, out):",
+             '    """Count what the conversion of this row (output row `number`, written `out`) could not do."""']
     if width:
         lines.append(f"    if len(row) < {width}:")
         lines.append(f'        row = row + [""] * ({width} - len(row))  # missing cells read as ""')

@@ -91,11 +91,20 @@ class WarningCounter:
         return self._watched(rows)
 
     def _watched(self, rows: Any) -> Any:
+        rows = iter(rows)
+        first = next(rows, None)
+        if first is None:
+            return
+        self.check_header(first)
         width = self.width
-        for number, row in enumerate(rows, 1):
-            if number == 1:
-                self.check_header(row)
-            if width is not None and len(row) != width:
+        if width is not None and len(first) != width:
+            self.note("wrong_width", None, 1, f"{len(first)} cells, not {width}")
+        yield first
+        if width is None:
+            yield from rows
+            return
+        for number, row in enumerate(rows, 2):
+            if len(row) != width:
                 self.note("wrong_width", None, number, f"{len(row)} cells, not {width}")
             yield row
 
