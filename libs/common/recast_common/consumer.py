@@ -41,7 +41,7 @@ import traceback
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faststream import Context, FastStream
 from faststream.kafka import KafkaBroker
@@ -61,8 +61,10 @@ from recast_common.kafka import ensure_topics, make_broker, publish_event, subsc
 from recast_common.logs import bind, setup_logging
 from recast_common.metrics import mark_ready, record_handler_error, record_message, serve_metrics_from_env
 from recast_common.settings import Settings
-from recast_common.storage import Storage
 from recast_common.tracing import consume_span, inject_headers, mark_error, setup_tracing, shutdown_tracing
+
+if TYPE_CHECKING:
+    from recast_common.storage import Storage
 
 log = logging.getLogger("recast.consumer")
 
@@ -189,16 +191,39 @@ class Consumer:
         self.broker: KafkaBroker | None = None
         self.storage: Storage | None = None
         self._sessions = None
+        self._starting: asyncio.Future[None] | None = None
+
+    def start_soon(self, broker: KafkaBroker | None) -> None:
+        """start() in the background: its imports and clients take a second or more, which overlaps the wait for
+        the consumer group's join instead of preceding it; the first message waits for it (process())."""
+        self._starting = asyncio.ensure_future(self.start(broker))
 
     async def start(self, broker: KafkaBroker | None) -> None:
+        # SQLAlchemy and aiobotocore take a second or more to import: in a thread, while the loop joins the group
+        await asyncio.to_thread(_import_clients)
         from recast_common.db import session_factory
+        from recast_common.storage import Storage
 
         self.broker = broker
         self.storage = Storage(self.settings)
         await self.storage.__aenter__()
         self._sessions = session_factory(self.settings)
+        await self._warm_up()
+
+    async def _warm_up(self) -> None:
+        """Open the first database connection now (while the group join waits at the broker), not for the first
+        message. Best effort: a database that is away is waited for when a message needs it."""
+        from sqlalchemy import text
+
+        try:
+            async with self._sessions() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001
+            log.info("%s: no database connection yet (%s)", self.name, exc)
 
     async def stop(self) -> None:
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
         if self.storage is not None:
             await self.storage.__aexit__(None, None, None)
             self.storage = None
@@ -227,6 +252,8 @@ class Consumer:
     async def process(self, topic: str, body: Any, headers: Any = None) -> str:
         """Handle one message; returns "handled", "duplicate", "replayed", "stale" or "dead-lettered" (and
         records metrics). Its log lines carry its job and event ids, its span continues the trace in `headers`."""
+        if self._starting is not None:
+            await self._starting  # a start that failed raises here: the message is nacked and comes back
         started = time.perf_counter()
         job_id, event_id = _ids_of(body)
         with bind(job_id=job_id, event_id=event_id), consume_span(
@@ -392,9 +419,9 @@ def build_loops_app(loops: list[Loop], settings: Settings | None = None) -> tupl
                 await ensure_topics(settings)
         except Exception as exc:  # noqa: BLE001 - the stack usually created them already
             log.warning("ensure_topics failed: %s", exc)
-        # before the broker starts consuming; publishing only happens while handling, once it is connected
+        # while the broker joins the groups; publishing only happens while handling, once it is connected
         for consumer in consumers:
-            await consumer.start(broker)
+            consumer.start_soon(broker)
         serve_metrics_from_env()  # only when RECAST_METRICS_PORT is set
 
     async def after_startup() -> None:
@@ -425,6 +452,11 @@ def _subscribe(broker: KafkaBroker, loop: Loop, settings: Settings) -> Consumer:
         await consumer.process(topic, body, _headers_of(message))
 
     return consumer
+
+
+def _import_clients() -> None:
+    import recast_common.db
+    import recast_common.storage  # noqa: F401
 
 
 def _ids_of(body: Any) -> tuple[str | None, str | None]:

@@ -38,6 +38,28 @@ def all_topic_names() -> list[str]:
     return [*Topics.ALL, *(Topics.dlq(t) for t in Topics.ALL)]
 
 
+# Group membership timing. Tansu answers a JoinGroup only after half the session timeout, and a member killed
+# without leaving is replaced once its session expires: a restarted consumer consumes again about one session
+# timeout after it joins (10 s gave 17-26 s from a SIGKILL to the next message; 3 s gives a few seconds).
+# Handlers run their CPU work off the event loop, so heartbeats keep well within it. Static membership
+# (group.instance.id) does not help on Tansu: its joins take 5-6 s longer.
+SESSION_TIMEOUT_MS = 3_000
+HEARTBEAT_INTERVAL_MS = 1_000
+
+
+class _ConcurrentStartBroker(KafkaBroker):
+    """FastStream's broker starts its subscribers one after the other, and each start waits for the group to
+    assign partitions: a service with two message loops (the tester) waited for two joins in a row. This one
+    starts them all at once (FastStream 0.7's BrokerUsecase.start, gathered)."""
+
+    async def start(self) -> None:
+        await self.connect()
+        await asyncio.gather(*(subscriber.start() for subscriber in self.subscribers))
+        for publisher in self.publishers:
+            await publisher.start()
+        self.running = True
+
+
 def make_broker(settings: Settings, **kw: Any) -> KafkaBroker:
     """A FastStream KafkaBroker for the configured bootstrap servers (never idempotent: Tansu refuses it).
 
@@ -47,7 +69,7 @@ def make_broker(settings: Settings, **kw: Any) -> KafkaBroker:
     kw.setdefault("enable_idempotence", False)
     kw.setdefault("acks", "all")
     kw.setdefault("request_timeout_ms", 20_000)
-    return KafkaBroker(settings.kafka_bootstrap, **kw)
+    return _ConcurrentStartBroker(settings.kafka_bootstrap, **kw)
 
 
 def subscriber_options(group: str, **overrides: Any) -> dict[str, Any]:
@@ -59,8 +81,8 @@ def subscriber_options(group: str, **overrides: Any) -> dict[str, Any]:
         "group_id": group,
         "auto_offset_reset": "earliest",
         "ack_policy": AckPolicy.NACK_ON_ERROR,
-        "session_timeout_ms": 10_000,
-        "heartbeat_interval_ms": 2_000,
+        "session_timeout_ms": SESSION_TIMEOUT_MS,
+        "heartbeat_interval_ms": HEARTBEAT_INTERVAL_MS,
     }
     options.update(overrides)
     return options

@@ -1,0 +1,81 @@
+"""A consumer killed with SIGKILL (no LeaveGroup: the broker still counts its old member) is back in its
+consumer groups soon after it is started again, on each of its message loops (the tester has two, train and
+inference), and handles messages again.
+
+The bound is on what the group protocol costs, from the restarted service's first JoinGroup to the assignment
+of each of its groups: under 5 s. With 10 s sessions Tansu answered a JoinGroup after 5 s, and the tester joined
+its two groups one after the other (5 s, then 10 s). The whole restart-to-consume time is printed too; it also
+counts the interpreter's imports and the first database connection, which depend on the machine's load."""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from datetime import datetime
+
+from recast_common.events import Event, InferenceRequested, JobCoded
+from test_pipeline_kit import publish
+
+GROUP_LIMIT_SECONDS = 5.0
+
+
+def stale_probe(event_type: type[Event]) -> Event:
+    """An event of a job that does not exist: the consumer logs it as stale and runs no handler."""
+    common = {"job_id": f"probe-{uuid.uuid4().hex[:12]}", "client_id": "probe", "submission": uuid.uuid4().hex}
+    if event_type is InferenceRequested:
+        return InferenceRequested(**common, run_id=uuid.uuid4().hex, input_key="i", output_key="o", script_key="s")
+    return JobCoded(**common, input_key="i", expected_key="e", script_key="s")
+
+
+async def wait_for_log(process, texts: list[str], timeout: float) -> float:
+    """time.monotonic() once the process's log holds every text."""
+    deadline = time.monotonic() + timeout
+    while not all(text in process.tail(400) for text in texts):
+        assert process.running, process.tail()
+        assert time.monotonic() < deadline, process.tail()
+        await asyncio.sleep(0.05)
+    return time.monotonic()
+
+
+def group_join_seconds(log_text: str) -> dict[str, float]:
+    """Per consumer group in a service's log, seconds from the service's first JoinGroup (of any group: a group
+    that joins only after another one waits that long too) to the group's first completed SyncGroup."""
+    joining: dict[str, datetime] = {}
+    synced: dict[str, float] = {}
+    first: datetime | None = None
+    for line in log_text.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        message, at = entry.get("message", ""), datetime.fromisoformat(entry.get("ts", "1970-01-01T00:00:00"))
+        if message.startswith("(Re-)joining group "):
+            first = first or at
+            joining.setdefault(message.removeprefix("(Re-)joining group "), at)
+        elif message.startswith("Successfully synced group "):
+            group = message.removeprefix("Successfully synced group ").split(" with generation")[0]
+            if group in joining and first is not None:
+                synced.setdefault(group, (at - first).total_seconds())
+    return synced
+
+
+async def restart_timings(stack, spawn, name: str, probe_types: list[type[Event]]) -> tuple[float, dict[str, float]]:
+    """(seconds from the restart to handling a message on every loop, join seconds per group)."""
+    first = spawn(name)
+    warm_up = [stale_probe(t) for t in probe_types]
+    await publish(stack.settings, *warm_up)
+    await wait_for_log(first, [p.job_id for p in warm_up], 90)
+    first.kill()
+    restarted = time.monotonic()
+    second = spawn(name)
+    probes = [stale_probe(t) for t in probe_types]
+    await publish(stack.settings, *probes)  # published before the service joins: there when it does
+    consumed = await wait_for_log(second, [p.job_id for p in probes], 90)
+    return consumed - restarted, group_join_seconds(second.log_path.read_text())
+
+
+async def test_a_killed_tester_rejoins_both_its_groups_within_five_seconds(stack, spawn):
+    total, joins = await restart_timings(stack, spawn, "tester", [JobCoded, InferenceRequested])
+    print(f"tester: restart to consume {total:.1f}s, group joins {joins}")
+    assert set(joins) == {"tester", "tester-inference"} and max(joins.values()) < GROUP_LIMIT_SECONDS
