@@ -27,6 +27,8 @@ from recast_devstack.tansu import Tansu
 
 log = logging.getLogger(__name__)
 
+S3, BROKER, POSTGRES = "S3 (SeaweedFS)", "Kafka (Tansu)", "Postgres"  # the infrastructure keep_alive restarts
+
 
 @dataclass
 class StackConfig:
@@ -115,6 +117,7 @@ class Stack:
         self.pg: postgres.PostgresServer | None = None
         self.env: StackEnv | None = None
         self._pg_task: asyncio.Task | None = None
+        self.held: set[str] = set()  # parts keep_alive leaves down for now (a chaos run's Postgres outage)
 
     async def start(self) -> StackEnv:
         cfg = self.config
@@ -175,7 +178,7 @@ class Stack:
         while not stop.is_set():
             for name, down, restart in self._parts():
                 now = time.monotonic()
-                if stop.is_set() or not down() or now < next_try.get(name, 0.0):
+                if stop.is_set() or name in self.held or not down() or now < next_try.get(name, 0.0):
                     continue
                 log.warning("%s is down: restarting it", name)
                 try:
@@ -211,14 +214,19 @@ class Stack:
             assert self.pg is not None
             await self.pg.start_again()
 
-        yield "S3 (SeaweedFS)", lambda: self.seaweed is not None and gone(self.seaweed.process), restart_s3
-        yield "Kafka (Tansu)", lambda: self.tansu is not None and gone(self.tansu.process), restart_kafka
-        yield "Postgres", lambda: self.pg is not None and self.pg.embedded and not self.pg.running(), restart_postgres
+        yield S3, lambda: self.seaweed is not None and gone(self.seaweed.process), restart_s3
+        yield BROKER, lambda: self.tansu is not None and gone(self.tansu.process), restart_kafka
+        yield POSTGRES, lambda: self.pg is not None and self.pg.embedded and not self.pg.running(), restart_postgres
 
     async def crash_restart_postgres(self, down_seconds: float) -> None:
-        """Crash the embedded Postgres (immediate shutdown), leave it down `down_seconds`, start it again."""
+        """Crash the embedded Postgres (immediate shutdown), leave it down `down_seconds`, start it again (while
+        keep_alive runs too: it leaves Postgres to this restart meanwhile)."""
         assert self.pg is not None
-        await self.pg.crash_restart(down_seconds)
+        self.held.add(POSTGRES)
+        try:
+            await self.pg.crash_restart(down_seconds)
+        finally:
+            self.held.discard(POSTGRES)
 
     async def stop(self) -> None:
         """Stop everything; safe to call twice and after a failed start."""
