@@ -3,17 +3,18 @@
 An inference.requested whose input is over settings.inference_chunk_threshold_bytes and whose program is
 row-local (recast_engine.dsl.locality) is split on record boundaries (recast_engine.chunking) into chunks of
 about settings.inference_chunk_bytes: one inference.chunk.requested per chunk, keyed by chunk so that chunks
-spread over the partitions, hence over the replicas. Each chunk's output is one part (its index + 1) of a
-multipart upload of the run's output; Postgres (chunked_runs, inference_chunks) records which parts are in,
-and the chunk that brings the last one completes the upload in order and announces inference.completed with
-the totals over all chunks.
+spread over the partitions, hence over the replicas. They are sent before the input is profiled (the profile of
+a large input takes longer than converting a chunk), so the other replicas convert while this one profiles.
+Each chunk's output is one part (its index + 1) of a multipart upload of the run's output; Postgres
+(chunked_runs, inference_chunks) records which parts are in and whether the profile is. The last of them to
+come in completes the upload in order and announces inference.completed with the totals over all chunks.
 
 A chunk converted again (its message redelivered after a replica died mid-run) uploads its part again under
 the same number, which replaces the first: no row is written twice. A chunk that fails is retried alone, up to
 settings.inference_chunk_max_tries starts; then the run fails. When a part but the last comes out smaller
 than S3 accepts (settings.s3_min_part_bytes), the upload is dropped and the run converts unsplit (`whole`).
-Whichever chunk ended the run (completed, failed or sent whole) announces it again when redelivered, since its
-first announcement may not have been sent.
+Whichever chunk (or the splitter) ended the run (completed, failed or sent whole) announces it again when
+redelivered, since its first announcement may not have been sent.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
-from recast_common.consumer import HandlerContext, replica_id
+from recast_common.consumer import HandlerContext, derived_event_id, replica_id
 from recast_common.db import session_factory
 from recast_common.db.models import ChunkedRun, InferenceChunk
 from recast_common.events import (
@@ -39,6 +40,7 @@ from recast_common.events import (
     InferenceRequested,
 )
 from recast_common.formulas import neutralize_file
+from recast_common.kafka import publish_event
 from recast_common.stage_files import program_key_of_script
 from recast_engine.chunking import ChunkPlan, Unsplittable, count_records, plan_chunks, record_end
 from recast_engine.dsl.locality import row_locality
@@ -86,20 +88,54 @@ async def split_run(
         return None
     if len(plan.chunks) < 2:
         return None
-    facts = {key: _as_json(value) for key, value in (facts | await profiling).items()} | {"strict": event.strict}
+    facts = {key: _as_json(value) for key, value in facts.items()}
+    facts |= {"strict": event.strict, "drop_first_record": locality.first_record}
     upload_id = await _open_run(ctx, event, plan, facts)
     count = len(plan.chunks)
-    await ctx.progress(STAGE, 0, f"run {event.run_id}: {count} chunks of about "
-                                 f"{settings.inference_chunk_bytes / 2**20:.0f} MiB")
-    return [
+    chunks = [
         InferenceChunkRequested(
             **_ids(event), input_key=event.input_key, output_key=event.output_key, script_key=event.script_key,
             upload_id=upload_id, chunk_index=chunk.index, chunk_count=count, start=chunk.start, end=chunk.end,
             prefix_end=plan.prefix_end, drop_first_record=locality.first_record,
-            neutralize_formulas=event.neutralize_formulas,
+            neutralize_formulas=event.neutralize_formulas, submission=event.submission,
+            event_id=derived_event_id(event.event_id, f"{ctx.consumer}:chunks", chunk.index),
         )
         for chunk in plan.chunks
     ]
+    await ctx.progress(STAGE, 0, f"run {event.run_id}: {count} chunks of about "
+                                 f"{settings.inference_chunk_bytes / 2**20:.0f} MiB")
+    outputs: list[Event] = []
+    if ctx.broker is None:
+        outputs = list(chunks)
+    else:
+        # sent now, so that the other replicas convert while this one profiles the input (a redelivered request
+        # sends them again under the same ids, which the consumers skip)
+        for chunk_event in chunks:
+            await publish_event(ctx.broker, chunk_event)
+    profile = {key: _as_json(value) for key, value in (await profiling).items()}
+    return outputs + await _record_profile(ctx, event, profile)
+
+
+SPLITTER = -1  # the run's ender when the input's profile came in after the last part (else a chunk's index)
+
+
+async def _record_profile(ctx: HandlerContext, event: InferenceRequested, profile: dict[str, Any]) -> list[Event]:
+    """Keep the input's profile for the run's inference.completed; the last of the profile and the parts to come
+    in ends the run."""
+    async with session_factory(ctx.settings)() as session, session.begin():
+        run = await session.get(ChunkedRun, event.run_id, with_for_update=True)
+        if run is None or run.state != "converting":
+            return _closing_events(run, event, SPLITTER)
+        run.facts = {**run.facts, **profile, "profiled": True}
+        chunks = await _chunks_of(session, event.run_id)
+        if all(c.state == "done" for c in chunks):
+            await _end_run(ctx, run, chunks, SPLITTER)
+        return _closing_events(run, event, SPLITTER)
+
+
+async def _chunks_of(session: Any, run_id: str) -> list[InferenceChunk]:
+    query = select(InferenceChunk).where(InferenceChunk.run_id == run_id).order_by(InferenceChunk.chunk_index)
+    return list((await session.execute(query)).scalars())
 
 
 def _as_json(value: Any) -> Any:
@@ -151,7 +187,7 @@ async def convert_chunk(event: InferenceChunkRequested, ctx: HandlerContext) -> 
     async with sessions() as session, session.begin():
         run = await session.get(ChunkedRun, event.run_id)
         if run is None or run.state != "converting":
-            return _closing_events(run, event)
+            return _closing_events(run, event, event.chunk_index)
         chunk = await session.get(InferenceChunk, (event.run_id, event.chunk_index), with_for_update=True)
         if chunk.state == "done":  # converted, but the message was not acknowledged: only the ending is left
             finished = True
@@ -212,20 +248,17 @@ async def _finish_chunk(ctx: HandlerContext, event: InferenceChunkRequested, par
     async with sessions() as session, session.begin():
         run = await session.get(ChunkedRun, event.run_id, with_for_update=True)  # one chunk at a time ends it
         if run is None or run.state != "converting":
-            return _closing_events(run, event)
-        chunks = list((await session.execute(
-            select(InferenceChunk).where(InferenceChunk.run_id == event.run_id).order_by(InferenceChunk.chunk_index)
-        )).scalars())
+            return _closing_events(run, event, event.chunk_index)
+        chunks = await _chunks_of(session, event.run_id)
         if part is not None:
             chunk = chunks[event.chunk_index]
             chunk.state, chunk.etag, chunk.part_size = "done", part["etag"], part["part_size"]
             chunk.output_rows, chunk.metrics = part["output_rows"], part["metrics"]
         done = sum(c.state == "done" for c in chunks)
-        if done == len(chunks):
-            await _end_run(ctx, run, chunks, event)
-            closing = _closing_events(run, event)
-        else:
-            closing = []
+        closing: list[Event] = []
+        if done == len(chunks) and run.facts.get("profiled"):  # else the splitter ends it with the profile
+            await _end_run(ctx, run, chunks, event.chunk_index)
+            closing = _closing_events(run, event, event.chunk_index)
     if part is not None:
         await ctx.progress(STAGE, done * 100 // len(chunks),
                            f"run {event.run_id}: chunk {event.chunk_index + 1}/{event.chunk_count} done "
@@ -233,17 +266,16 @@ async def _finish_chunk(ctx: HandlerContext, event: InferenceChunkRequested, par
     return closing
 
 
-async def _end_run(ctx: HandlerContext, run: ChunkedRun, chunks: list[InferenceChunk],
-                   event: InferenceChunkRequested) -> None:
+async def _end_run(ctx: HandlerContext, run: ChunkedRun, chunks: list[InferenceChunk], ender: int) -> None:
     """Complete the upload (or drop it when a part is too small for S3) and record how the run ended."""
-    warnings = run_warnings(chunks, event.drop_first_record)
+    warnings = run_warnings(chunks, bool(run.facts.get("drop_first_record")))
     if warnings is not None:
         run.facts = {**run.facts, "warnings": warnings.model_dump(mode="json")}
     if run.facts.get("strict") and warnings is not None and warnings.warnings:
         await ctx.storage.abort_multipart(run.output_key, run.upload_id)
         reason = f"strict mode: the script could not convert everything: {describe_warnings(warnings)}"
         run.state = "failed"
-        run.facts = {**run.facts, "reason": reason[:2000], "ended_by": event.chunk_index}
+        run.facts = {**run.facts, "reason": reason[:2000], "ended_by": ender}
         return
     small = [c.chunk_index + 1 for c in chunks[:-1] if (c.part_size or 0) < ctx.settings.s3_min_part_bytes]
     try:
@@ -262,7 +294,7 @@ async def _end_run(ctx: HandlerContext, run: ChunkedRun, chunks: list[InferenceC
     else:
         run.state = "completed"
         run.facts = {**run.facts, "metrics": run_totals(run, chunks)}
-    run.facts = {**run.facts, "ended_by": event.chunk_index}
+    run.facts = {**run.facts, "ended_by": ender}
 
 
 def run_totals(run: ChunkedRun, chunks: list[InferenceChunk]) -> dict[str, Any]:
@@ -298,9 +330,10 @@ def run_warnings(chunks: list[InferenceChunk], drop_first_record: bool) -> Conve
     return merge_warnings(parts)
 
 
-def _closing_events(run: ChunkedRun | None, event: InferenceChunkRequested) -> list[Event]:
-    """The event announcing how the run ended, for the chunk that ended it (else nothing)."""
-    if run is None or run.state == "converting" or run.facts.get("ended_by") != event.chunk_index:
+def _closing_events(run: ChunkedRun | None, event: InferenceRequested | InferenceChunkRequested, ender: int
+                    ) -> list[Event]:
+    """The event announcing how the run ended, for the one that ended it (else nothing)."""
+    if run is None or run.state == "converting" or run.facts.get("ended_by") != ender:
         return []
     facts = run.facts
     inputs = {k: facts.get(k) for k in ("input_key", "input_size", "input_sha256")}
@@ -326,4 +359,4 @@ async def _fail_run(ctx: HandlerContext, event: InferenceChunkRequested, reason:
             await ctx.storage.abort_multipart(run.output_key, run.upload_id)
             run.state = "failed"
             run.facts = {**run.facts, "reason": reason, "ended_by": event.chunk_index}
-        return _closing_events(run, event)
+        return _closing_events(run, event, event.chunk_index)
