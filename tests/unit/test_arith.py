@@ -108,3 +108,11 @@ def test_phones_typed_in_many_ways_are_regrouped_from_their_digits():
     outputs = ["499-848-2838", "427-632-0974", "997-543-4376", "555-301-2231", "212-555-0147"]
     expr = _learned(rows, outputs)
     assert str(eval_expr(expr, ["+1 (303) 444.5555"])) == "303-444-5555"
+
+
+def test_linear_divides_by_its_divisor_exactly() -> None:
+    from recast_engine.runtime.arith import linear
+
+    assert linear("-40", weights=["1"], offset="-32", divisor="1.8") == "-40"
+    assert linear("98.6", weights=["1"], offset="-32", divisor="1.8") == "37"
+    assert linear("x", weights=["1"], divisor="1.8") == ""

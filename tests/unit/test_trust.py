@@ -12,9 +12,14 @@ def learned(inp, out, **kw):
     return result
 
 
-def test_fahrenheit_to_celsius_from_three_rows_is_not_trusted_and_names_the_lookup() -> None:
+def test_fahrenheit_to_celsius_from_three_rows_is_the_exact_conversion_or_not_trusted() -> None:
     result = learned([["32"], ["212"], ["98.6"]], [["0.0"], ["100.0"], ["37.0"]])
-    assert result.confidence != "trusted"
+    if result.confidence == "trusted":  # (x - 32) / 1.8 rounded to the output's one decimal, not a near fit
+        from recast_engine.dsl.interpret import run
+
+        assert run(result.programs[0], [["-40"], ["0"], ["451"], ["1000"]]) == [
+            ["-40.0"], ["-17.8"], ["232.8"], ["537.8"]]
+        return
     if result.confidence == "memorizes":
         assert "table of the example's answers" in result.reason and "input column 1" in result.reason
     assert result.suggestion
@@ -124,15 +129,16 @@ def test_fahrenheit_to_celsius_from_four_rows_is_trusted_because_the_refitted_co
     assert result.confidence == "trusted", result.reason
     from recast_engine.dsl.interpret import run
 
-    assert run(result.programs[0], [["f"], ["-40"], ["77"]]) == [["c"], ["-40.0"], ["25.0"]]
+    assert run(result.programs[0], [["f"], ["-40"], ["77"], ["0"], ["1000"]]) == [
+        ["c"], ["-40.0"], ["25.0"], ["-17.8"], ["537.8"]]
 
 
 def test_an_affine_map_whose_constants_refitted_on_the_other_rows_miss_the_held_out_row_memorizes() -> None:
     linear = call("linear", col(0), weights=["0.556"], offset="-17.83")
     value = call("format_number", linear, step="0.1", min_decimals=1, trim_zeros=True)
     program = Program(header_rows=1, columns=[OutputColumn(header=const("c"), value=value)])
-    # three close rows leave the slope loose (0.6 fits them): only the far row pins 0.556
-    grid = [["f"], ["32"], ["33"], ["34"], ["212"]]
+    # three close rows leave the slope loose ((x - 32) / 1.8 fits them): only the far row pins 0.556
+    grid = [["f"], ["32"], ["33"], ["34"], ["1000"]]
     from recast_engine.dsl.interpret import run
 
     def relearn(rows: list[list[str]], outputs: list[str]) -> None:

@@ -8,6 +8,7 @@ from recast_engine.runtime import arith
 class LinearArgs(Arguments):
     weights: list[str]
     offset: str = "0"
+    divisor: str = "1"
 
 
 class CombineArgs(Arguments):

@@ -68,14 +68,19 @@ def amount(text: str) -> str:
     return "" if value is None else _written(value)
 
 
-def linear(*values: str, weights: list[str], offset: str = "0") -> str:
-    """sum(weight_i * value_i) + offset over the numbers of the cells ("" when one is not a number)."""
+def linear(*values: str, weights: list[str], offset: str = "0", divisor: str = "1") -> str:
+    """(sum(weight_i * value_i) + offset) / divisor over the numbers of the cells ("" when one is not a number);
+    the divisor keeps a conversion such as (F - 32) / 1.8 exact where 0.5556 * F - 17.78 is not."""
     total = Decimal(offset)
     for text, weight in zip(values, weights):
         number = _amount(text)
         if number is None:
             return ""
         total += Decimal(weight) * number
+    if divisor != "1":
+        with localcontext() as ctx:
+            ctx.prec = 34
+            total = total / Decimal(divisor)
     return _written(total)
 
 

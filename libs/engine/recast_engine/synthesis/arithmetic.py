@@ -118,12 +118,12 @@ def _sources(
         fitted = _fit_affine(xs, targets)
         if fitted is None:
             continue
-        a, b, cost = fitted
-        # two fitted constants need rows beyond the two that determine them (3 rows fit 0.556x - 17.83)
-        if len(xs) < 2 + (a not in KNOWN_FACTORS) + (b != "0"):
+        args, cost = fitted
+        weight, offset, divisor = args["weights"][0], str(args.get("offset", "0")), str(args.get("divisor", "1"))
+        # fitted constants need rows beyond the two that determine them (3 rows fit 0.556x - 17.83)
+        if len(xs) < 2 + (weight not in KNOWN_FACTORS and divisor == "1") + (offset != "0"):
             continue
-        args: dict[str, list[str] | str] = {"weights": [a]} | ({"offset": b} if b != "0" else {})
-        got = [linear(str(x), weights=[a], offset=b) for x in xs]
+        got = [linear(str(x), weights=[weight], offset=offset, divisor=divisor) for x in xs]
         yield call("linear", col(c), **args), got, LINEAR_COST + cost + 0.01 * c
 
 
@@ -152,8 +152,12 @@ def _nested(
                         yield expr, got, 2 * COMBINE_COST + 0.01 * (i + j + k)
 
 
-def _fit_affine(xs: list[Decimal], targets: list[tuple[Decimal, Decimal]]) -> tuple[str, str, float] | None:
-    """Snapped a, b with a*x + b within every target's tolerance, and the cost of those constants."""
+Affine = dict[str, list[str] | str]  # linear's arguments: weights, and offset / divisor when not 0 / 1
+
+
+def _fit_affine(xs: list[Decimal], targets: list[tuple[Decimal, Decimal]]) -> tuple[Affine, float] | None:
+    """linear's snapped arguments putting a*x + b, or (x + c) / d for a well-known d (Fahrenheit to Celsius is
+    (x - 32) / 1.8: no short decimal a is exact), within every target's tolerance, and the constants' cost."""
     if len(xs) < 2 or len(set(xs)) < 2:
         return None
     i = min(range(len(xs)), key=lambda k: xs[k])
@@ -163,6 +167,12 @@ def _fit_affine(xs: list[Decimal], targets: list[tuple[Decimal, Decimal]]) -> tu
     with localcontext() as ctx:
         ctx.prec = 40
         low, high = (tj - ej - ti - ei) / dx, (tj + ej - ti + ei) / dx
+        fits = [f for f in (_fit_times(xs, targets, low, high), _fit_divided(xs, targets, low, high)) if f]
+    return min(fits, key=lambda f: f[1]) if fits else None
+
+
+def _fit_times(xs: list[Decimal], targets: list[tuple[Decimal, Decimal]], low: Decimal,
+               high: Decimal) -> tuple[Affine, float] | None:
     for a, a_cost in _snapped(low, high):
         if a == 1:
             continue
@@ -171,7 +181,26 @@ def _fit_affine(xs: list[Decimal], targets: list[tuple[Decimal, Decimal]]) -> tu
         if b_low > b_high:
             continue
         for b, b_cost in _snapped(b_low, b_high, known=False):
-            return _written(a), _written(b), a_cost + b_cost
+            return {"weights": [_written(a)]} | ({"offset": _written(b)} if b else {}), a_cost + b_cost
+    return None
+
+
+DIVIDED_COST = 0.5  # (x + c) / d reads a little harder than a * x + b
+
+
+def _fit_divided(xs: list[Decimal], targets: list[tuple[Decimal, Decimal]], low: Decimal,
+                 high: Decimal) -> tuple[Affine, float] | None:
+    for factor in KNOWN_FACTORS:
+        d = Decimal(factor)
+        if d <= 1 or not low <= 1 / d <= high:
+            continue
+        c_low = max((t - e) * d - x for x, (t, e) in zip(xs, targets))
+        c_high = min((t + e) * d - x for x, (t, e) in zip(xs, targets))
+        if c_low > c_high:
+            continue
+        for c, c_cost in _snapped(c_low, c_high, known=False):
+            offset = {"offset": _written(c)} if c else {}
+            return {"weights": ["1"]} | offset | {"divisor": factor}, 1.0 + c_cost + DIVIDED_COST
     return None
 
 
@@ -204,8 +233,9 @@ def refit_linear(expr: Expr, rows: list[Row], outputs: list[str]) -> Expr | None
         fitted = _fit_affine([x for x in xs if x is not None], targets)
         if fitted is None:
             return None
-        a, b, _ = fitted
-        return expr.model_copy(update={"args": {**expr.args, "weights": [a]} | ({"offset": b} if b != "0" else {})})
+        args, _ = fitted
+        kept = {k: v for k, v in expr.args.items() if k not in ("weights", "offset", "divisor")}
+        return expr.model_copy(update={"args": kept | args})
     for k, child in enumerate(expr.inputs):
         refitted = refit_linear(child, rows, outputs)
         if refitted is not None:

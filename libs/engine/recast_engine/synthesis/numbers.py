@@ -157,7 +157,9 @@ def number_atoms(source: Expr, values: list[str], outputs: list[str]) -> Iterato
                             if shift != "0":
                                 args["shift"] = shift
                             seen[key] = (args, cost)
-        emitted: set[tuple[str, ...]] = set()
+        # the cheapest way to write each distinct result: "decimals=1" (round to one decimal) before "at least one
+        # decimal, in full", which the enumeration meets first and which agrees with it on rounded examples
+        cheapest: dict[tuple[str, ...], tuple[Expr, float]] = {}
         for args, cost in sorted(seen.values(), key=lambda x: x[1]):
             step_decimals = max(0, -int(Decimal(args.get("step", "1")).as_tuple().exponent))
             spaced = any(" " in o for o in outputs)
@@ -166,12 +168,15 @@ def number_atoms(source: Expr, values: list[str], outputs: list[str]) -> Iterato
                 if step_decimals and fmt.get("decimals") == step_decimals:
                     fmt_cost -= 0.5  # a value rounded to 0.1 is written with one decimal
                 got = tuple(format_number(v, **full) for v in values)
-                if got in emitted or not all(g and g in o for g, o in zip(got, outputs)):
+                if got in cheapest and cheapest[got][1] <= cost + fmt_cost:
+                    continue
+                if not all(g and g in o for g, o in zip(got, outputs)):
                     continue
                 if ("int_fill" in fmt or "fraction_width" in fmt) and _same_spacing(got):
                     continue  # the same spaces around every value are a constant, not column alignment
-                emitted.add(got)
-                yield call("format_number", source, **full), got, cost + fmt_cost
+                cheapest[got] = (call("format_number", source, **full), cost + fmt_cost)
+        for got, (expr, total) in sorted(cheapest.items(), key=lambda item: item[1][1]):
+            yield expr, got, total
 
 
 def _same_spacing(written: tuple[str, ...]) -> bool:
