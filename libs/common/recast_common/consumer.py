@@ -222,8 +222,10 @@ class Consumer:
             log.info("%s: no database connection yet (%s)", self.name, exc)
 
     async def stop(self) -> None:
-        if self._starting is not None and not self._starting.done():
+        if self._starting is not None and not self._starting.done():  # stopped while starting
             self._starting.cancel()
+            await asyncio.gather(self._starting, return_exceptions=True)
+            self.storage = None  # its client may be half open: nothing to close cleanly
         if self.storage is not None:
             await self.storage.__aexit__(None, None, None)
             self.storage = None
