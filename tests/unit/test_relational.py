@@ -120,3 +120,44 @@ def test_a_filter_on_a_value_only_one_row_holds_is_reported_as_memorizing():
     total_row = [["a"], ["1"], ["Total"]]
     drop_total = Program(steps=[Step(op="filter_rows", args={"where": {"column": 0, "test": "ne", "value": "Total"}})])
     assert trust.memorizing(drop_total, total_row) == []
+
+
+def test_rows_another_row_refers_to_are_kept_or_dropped():
+    family = [["id", "name", "parent"], ["1", "Bob", "-1"], ["2", "Matt", "1"], ["3", "Rick", "1"],
+              ["4", "Alice", "2"]]
+    assert rt.keep_referenced(family, 0, 2, header=True) == [family[0], family[1], family[2]]
+    assert rt.keep_referenced(family, 0, 2, keep=False, header=True) == [family[0], family[3], family[4]]
+
+
+def test_a_having_on_key_pairs_then_distinct_is_learned_and_generalizes():
+    # teams with a player listed more than once (GROUP BY team, player HAVING COUNT(*) > 1, then the teams)
+    grid = [["team", "player"], ["1", "ann"], ["1", "bo"], ["1", "bo"], ["2", "cy"], ["2", "di"], ["2", "ed"],
+            ["3", "fay"], ["4", "gus"], ["4", "gus"], ["5", "bo"], ["5", "bo"], ["5", "gus"]]
+    result = learn(grid, [["team"], ["1"], ["4"], ["5"]], header="yes", timeout=20)
+    assert result.confidence == "trusted", result.reason
+    new = [["team", "player"], ["7", "ann"], ["7", "ann"], ["8", "bo"], ["8", "cy"], ["9", "bo"], ["9", "bo"]]
+    assert sorted(run(result.programs[0], new)[1:]) == [["7"], ["9"]]
+
+
+def test_groups_whose_rows_all_hold_a_value_are_kept_then_listed_once():
+    grid = [["product", "client"], ["21", "233"], ["21", "133"], ["22", "233"], ["22", "233"], ["23", "233"],
+            ["24", "433"], ["24", "233"], ["26", "133"], ["26", "133"]]
+    program = solve(grid, [["product"], ["22"], ["23"]])
+    new = [["product", "client"], ["30", "233"], ["31", "233"], ["31", "7"], ["32", "233"], ["32", "233"]]
+    assert sorted(run(program, new)[1:]) == [["30"], ["32"]]
+
+
+def test_distinct_rows_on_a_column_the_keys_determine_is_ambiguous():
+    grid = [["chapter", "file"], ["1234", "a.xml"], ["1234", "a.xml"], ["4567", "a.xml"], ["4567", "a.xml"],
+            ["6789", "c.xml"], ["7890", "b.xml"], ["7890", "b.xml"]]
+    result = learn(grid, [["chapter", "file"], ["1234", "a.xml"], ["4567", "a.xml"], ["7890", "b.xml"]],
+                   header="yes", timeout=20)
+    assert result.programs
+    assert result.confidence == "ambiguous"
+
+
+def test_a_candidate_lining_rows_up_by_coincidence_ranks_after_a_relational_one():
+    grid = [["product", "client"], ["21", "233"], ["21", "133"], ["22", "233"], ["22", "233"], ["23", "233"],
+            ["24", "433"], ["24", "233"]]
+    result = learn(grid, [["product"], ["22"], ["23"]], header="yes", timeout=20)
+    assert result.programs[0].steps[0].op == "keep_groups"

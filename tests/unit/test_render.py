@@ -292,6 +292,9 @@ VOCABULARY = {
         Step(op="keep_groups", args={"keys": [1], "having": {"rows": "gt", "value": "3"}, "header": True}),
         Step(op="keep_groups", args={"keys": [5], "having": {"some": {"column": 4, "test": "eq", "value": "3"}}}),
         Step(op="distinct_rows", args={"columns": [1, 5], "keep": "last", "header": True})]),
+    "rows another row refers to": Program(steps=[
+        Step(op="keep_referenced", args={"column": 4, "referenced": 0, "header": True}),
+        Step(op="keep_referenced", args={"column": 0, "referenced": 4, "keep": False, "header": True})]),
     "windows": Program(steps=[
         Step(op="add_window", args={"func": f, "column": 3, "keys": k, "header": True, "name": f})
         for f, k in (("sum", []), ("running_sum", [1]), ("row_number", [5]), ("count", [1]), ("mean", []),

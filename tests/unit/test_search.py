@@ -81,3 +81,20 @@ def test_filter_sort_and_split_are_found():
     assert run(ordered, [["n", "v"], ["z", "9"], ["m", "5"]]) == [["n", "v"], ["m", "5"], ["z", "9"]]
     split = solve([["k: v"], ["a: b"]], [["k", " v"], ["a", " b"]], header="no")
     assert split.steps[0].op == "split_column"
+
+
+def test_per_column_programs_compose_upper_case_iso_dates_and_two_decimals():
+    rows = [["alice lee", "04/19/2024", "606.2"], ["bob smith", "10/03/1990", "7688"],
+            ["carol smith", "12/16/2024", "520.54"], ["dave lee", "04/21/1999", "8572"],
+            ["erin lee", "02/06/1992", "50.9"], ["frank jones", "12/13/2017", "6472"],
+            ["grace jones", "02/02/1998", "338.15"], ["heidi jones", "11/28/2009", "505.77"]]
+
+    def converted(row: list[str]) -> list[str]:
+        month, day, year = row[1].split("/")
+        return [row[0].upper(), f"{year}-{month}-{day}", f"{float(row[2]):.2f}"]
+
+    result = learn([["name", "date", "amount"], *rows], [["NAME", "ISO_DATE", "AMOUNT"], *map(converted, rows)],
+                   timeout=20)
+    assert result.confidence == "trusted", result.reason
+    new = [["ivan lee", "07/04/2001", "3.5"], ["judy smith", "01/30/1985", "12"]]
+    assert run(result.programs[0], [["name", "date", "amount"], *new])[1:] == [converted(r) for r in new]

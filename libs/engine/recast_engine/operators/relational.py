@@ -56,6 +56,13 @@ class KeepGroupsArgs(Arguments):
     header: bool = False
 
 
+class KeepReferencedArgs(Arguments):
+    column: int
+    referenced: int
+    keep: bool = True
+    header: bool = False
+
+
 class DistinctRowsArgs(Arguments):
     columns: list[int]
     keep: str = "first"
@@ -74,6 +81,7 @@ table_operator(relational.filter_rows, FilterRowsArgs, proposer=p.propose_filter
 table_operator(relational.keep_extremes, KeepExtremesArgs, proposer=p.propose_extremes, rank=156)
 table_operator(relational.keep_top, KeepTopArgs, proposer=p.propose_extremes, rank=156)
 table_operator(relational.keep_groups, KeepGroupsArgs, proposer=p.propose_extremes, rank=156)
+table_operator(relational.keep_referenced, KeepReferencedArgs, proposer=p.propose_extremes, rank=156)
 table_operator(relational.distinct_rows, DistinctRowsArgs, proposer=p.propose_extremes, rank=156)
 table_operator(relational.group_rows, GroupRowsArgs, proposer=p.propose_group, rank=157)
 table_operator(relational.sort_by, SortByArgs, proposer=p.propose_sort, rank=161)

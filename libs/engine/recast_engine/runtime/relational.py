@@ -1,5 +1,6 @@
 """Relational table operators: filter, sort, top-N, group-by with aggregates, the rows holding a group's extreme,
-group filters (HAVING), distinct rows and window columns. Standard library only (see the package docstring).
+group filters (HAVING), rows another row refers to, distinct rows and window columns. Standard library only (see
+the package docstring).
 
 Values are compared as numbers, dates or text (`as_`): a number is read the way people write amounts ("$1,234.50",
 "-7"); a date with the first of `formats` that reads it; a cell that does not read compares as missing (a filter
@@ -365,6 +366,17 @@ def keep_groups(rows: Iterable[Row], keys: list[int], having: dict, header: bool
         if passed:
             keep.update(members)
     return head + [row for i, row in enumerate(body) if i in keep]
+
+
+def keep_referenced(
+    rows: Iterable[Row], column: int, referenced: int, keep: bool = True, header: bool = False
+) -> list[Row]:
+    """The rows whose `column` cell occurs somewhere in the `referenced` column (an id another row points at:
+    a parent, a manager), in input order; keep False: the rows whose cell occurs nowhere there."""
+    head, it = _split_header(rows, header)
+    body = list(it)
+    pointed = {_cell(row, referenced) for row in body}
+    return head + [row for row in body if (_cell(row, column) in pointed) == keep]
 
 
 def distinct_rows(rows: Iterable[Row], columns: list[int], keep: str = "first", header: bool = False) -> list[Row]:

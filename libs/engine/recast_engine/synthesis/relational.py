@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from recast_engine.dsl import Step
 from recast_engine.runtime import relational as rt
@@ -350,42 +351,81 @@ def propose_filter(grid: list[Row], ctx: Context) -> Iterator[Step]:
             yield Step(op="filter_rows", args={"where": where, "header": ctx.header})
 
 
+MAX_KEY_OPTIONS = 40
+MAX_HAVING_VALUES = 30
+
+
 def _key_options(body: list[Row], mapping: dict[int, int], width: int) -> list[list[int]]:
-    """Group keys to try: none, then single columns and pairs, copied columns first."""
+    """Group keys to try: none, then single columns and pairs (a copied column with another), copied first."""
     copied = list(dict.fromkeys(mapping.values()))
-    others = [c for c in range(min(width, MAX_COLUMNS)) if c not in copied]
-    singles = copied + others
+    repeating = [c for c in range(min(width, MAX_COLUMNS)) if len({_cell(r, c) for r in body}) < len(body)]
+    others = [c for c in repeating if c not in copied]
     options: list[list[int]] = [[]]
-    for c in singles:
-        if len({_cell(r, c) for r in body}) < len(body):
-            options.append([c])
-    for a, b in itertools.combinations(copied, 2):
-        options.append([a, b])
-    return options
+    options += [[c] for c in copied if c in repeating] + [[c] for c in others]
+    options += [list(p) for p in itertools.combinations(copied, 2)]
+    options += [sorted((a, b)) for a in copied for b in others]
+    return options[:MAX_KEY_OPTIONS]
 
 
 def propose_extremes(grid: list[Row], ctx: Context) -> Iterator[Step]:
-    """Rows kept per group: its max/min (keep_extremes), its top n (keep_top), groups passing a test
-    (keep_groups), first/last row per distinct key (distinct_rows) - whichever reproduces the kept rows."""
+    """Rows kept by a rule over groups or other rows: each group's max/min (keep_extremes), its top n (keep_top),
+    groups passing a test (keep_groups), rows another row refers to (keep_referenced), the first/last row per
+    distinct key (distinct_rows) - whichever reproduces the kept rows. Not at the last step: groups passing a test
+    whose rows hold exactly the output's values, for a distinct or group-by to finish (HAVING ... GROUP BY)."""
     found = _pair(grid, ctx)
-    if found is None or found[5] is None:
+    if found is None or not found[4]:
         return
-    head, body, out_head, out_body, mapping, (mask, _) = found
+    head, body, out_head, out_body, mapping, kept = found
     width = min(_width(body), MAX_COLUMNS)
-    kinds = [column_kind([_cell(r, c) for r in body]) for c in range(width)]
-
-    def fits(step_rows: list[Row]) -> bool:
-        return len(step_rows) == len(out_body) and [r for r, m in zip(body, mask) if m] == step_rows
-
-    header_args = {"header": False}
-    yielded = 0
     key_options = _key_options(body, mapping, width)
-    copied = list(dict.fromkeys(mapping.values()))
-    distinct = rt.distinct_rows(body, copied, "first")
-    if fits(distinct):
-        yield Step(op="distinct_rows", args={"columns": copied, "header": ctx.header})
-        yielded += 1
+    if kept is not None:
+        mask = kept[0]
+        wanted = [r for r, m in zip(body, mask) if m]
+
+        def fits(step_rows: list[Row]) -> bool:
+            return len(step_rows) == len(wanted) and step_rows == wanted
+
+        yield from _distinct_steps(body, mapping, fits, ctx)
+        yield from _referenced_steps(body, mask, width, ctx)
+        yield from _extreme_steps(body, key_options, width, fits, ctx)
+        yield from _having_steps(body, key_options, width, ctx, exact=mask)
+    if not ctx.last:
+        yield from _having_steps(body, key_options, width, ctx, projection=(mapping, out_body))
+
+
+def _distinct_steps(body: list[Row], mapping: dict[int, int], fits, ctx: Context) -> Iterator[Step]:
+    """distinct_rows on the copied columns, or on all of them but one (a dedupe on chosen columns), first or last."""
+    copied = sorted(dict.fromkeys(mapping.values()))
+    options = [copied] + [[c for c in copied if c != dropped] for dropped in copied if len(copied) > 1]
+    yielded = 0
+    for columns in options:
+        for keep in ("first", "last"):
+            if fits(rt.distinct_rows(body, columns, keep)):
+                yield Step(op="distinct_rows", args={"columns": columns, "keep": keep, "header": ctx.header})
+                yielded += 1
+                break
+        if yielded >= 2:
+            return
+
+
+def _referenced_steps(body: list[Row], mask: list[bool], width: int, ctx: Context) -> Iterator[Step]:
+    """keep_referenced: the kept rows are exactly those whose cell occurs (or does not) in another column."""
+    columns = _columns(body, width)
+    sets = [set(values) for values in columns]
+    for c, r in itertools.permutations(range(width), 2):
+        if len(sets[r]) < 2 or len(sets[c]) < 2:
+            continue
+        inside = [v in sets[r] for v in columns[c]]
+        for keep in (True, False):
+            if [i == keep for i in inside] == mask:
+                yield Step(op="keep_referenced", args={"column": c, "referenced": r, "keep": keep,
+                                                       "header": ctx.header})
+
+
+def _extreme_steps(body: list[Row], key_options: list[list[int]], width: int, fits, ctx: Context) -> Iterator[Step]:
+    kinds = [column_kind([_cell(r, c) for r in body]) for c in range(width)]
     varying = {c for c in range(width) if len({_cell(r, c) for r in body}) > 1}
+    yielded = 0
     for keys in key_options:
         for c, kind in enumerate(kinds):
             if c in keys or c not in varying:  # the max of a constant column picks nothing
@@ -394,7 +434,7 @@ def propose_extremes(grid: list[Row], ctx: Context) -> Iterator[Step]:
             for which in ("max", "min"):
                 for ties in ("all", "first", "last"):
                     args = {"keys": keys, "column": c, "which": which, **extra, "ties": ties}
-                    if fits(rt.keep_extremes(body, **args, **header_args)):
+                    if fits(rt.keep_extremes(body, **args)):
                         yield Step(op="keep_extremes", args={**args, "header": ctx.header})
                         yielded += 1
                         break
@@ -402,42 +442,84 @@ def propose_extremes(grid: list[Row], ctx: Context) -> Iterator[Step]:
                 for count in (2, 3):
                     for descending in (True, False):
                         args = {"keys": keys, "column": c, "count": count, "descending": descending, **extra}
-                        if fits(rt.keep_top(body, **args, **header_args)):
+                        if fits(rt.keep_top(body, **args)):
                             yield Step(op="keep_top", args={**args, "header": ctx.header})
                             yielded += 1
             if yielded >= 3:
                 return
+
+
+def _having_steps(
+    body: list[Row], key_options: list[list[int]], width: int, ctx: Context, exact: list[bool] | None = None,
+    projection: tuple[dict[int, int], list[Row]] | None = None, limit: int = 2,
+) -> Iterator[Step]:
+    """keep_groups whose kept groups are exactly the groups of the kept rows (`exact`, a mask of the rows), or
+    whose kept rows hold exactly the output's values on its copied columns (`projection`): a HAVING a distinct
+    or a group-by completes. Tests without data constants first, then constants several rows hold."""
+    if projection is not None:
+        mapping, out_body = projection
+        pairs = sorted(mapping.items())
+        wanted = {tuple(_cell(r, j) for j, _ in pairs) for r in out_body}
+        projected = [tuple(_cell(r, i) for _, i in pairs) for r in body]
+    everywhere = [Counter(_cell(r, c) for r in body) for c in range(width)]
+    found: list[tuple[tuple, dict[str, Any], list[int]]] = []
     for keys in key_options[1:]:
-        sizes = Counter(tuple(_cell(r, k) for k in keys) for r in body)
+        groups = list(rt._groups(body, keys).values())
+        if len(groups) < 2 or len(groups) == len(body):
+            continue
+        if exact is not None:
+            state = [exact[members[0]] for members in groups]
+            if any(exact[i] != keep for members, keep in zip(groups, state) for i in members) or all(state):
+                continue
+
+            def passes(kept: list[bool], state: list[bool] = state) -> bool:
+                return kept == state
+        else:
+            # a kept group stands for one output row (GROUP BY team, player HAVING ...: the team); a group spanning
+            # several output rows is dropped
+            held = [{projected[i] for i in members} for members in groups]
+            allowed = [values <= wanted and len(values) == 1 for values in held]
+            if all(allowed):
+                continue  # nothing for a group test to drop
+
+            def passes(kept: list[bool], held: list[set] = held, allowed: list[bool] = allowed) -> bool:
+                if any(k and not a for k, a in zip(kept, allowed)):
+                    return False
+                return set().union(*(h for h, k in zip(held, kept) if k)) == wanted
+        sizes = [len(members) for members in groups]
         for n in range(1, 6):
-            having = {"rows": "gt", "value": str(n)}
-            if fits(rt.keep_groups(body, keys, having)):
-                yield Step(op="keep_groups", args={"keys": keys, "having": having, "header": ctx.header})
-                return
-        if max(sizes.values()) == 1:
-            continue
-        group_mask = _group_mask(body, keys, mask)
-        if group_mask is None:
-            continue
+            if passes([size > n for size in sizes]):
+                found.append(((0, n, len(keys)), {"rows": "gt", "value": str(n)}, keys))
+                break
         for c in range(width):
             if c in keys:
                 continue
-            for value in sorted({_cell(r, c) for r in body})[:30]:
-                for quantifier, test in (("some", "eq"), ("every", "ne"), ("every", "eq"), ("some", "ne")):
-                    having = {quantifier: {"column": c, "test": test, "value": value}}
-                    if fits(rt.keep_groups(body, keys, having)):
-                        yield Step(op="keep_groups", args={"keys": keys, "having": having, "header": ctx.header})
-                        return
+            values_per_group = [{_cell(body[i], c) for i in members} for members in groups]
+            candidates = sorted(everywhere[c], key=lambda v: (-everywhere[c][v], v))[:MAX_HAVING_VALUES]
+            for value in candidates:
+                if not value.strip():
+                    continue
+                tests = (("some", "eq", [value in vs for vs in values_per_group]),
+                         ("every", "eq", [vs == {value} for vs in values_per_group]),
+                         ("every", "ne", [value not in vs for vs in values_per_group]),
+                         ("some", "ne", [bool(vs - {value}) for vs in values_per_group]))
+                for rank, (quantifier, test, kept) in enumerate(tests):
+                    if passes(kept):
+                        single = everywhere[c][value] == 1
+                        cost = (1 + single, rank, len(keys), c)
+                        found.append((cost, {quantifier: {"column": c, "test": test, "value": value}}, keys))
+    found.sort(key=lambda f: f[0])
+    seen: set[str] = set()
+    for _, having, keys in found:
+        description = repr((keys, having))
+        if description in seen:
+            continue
+        seen.add(description)
+        yield Step(op="keep_groups", args={"keys": keys, "having": having, "header": ctx.header})
+        limit -= 1
+        if limit <= 0:
+            return
 
-
-def _group_mask(body: list[Row], keys: list[int], mask: list[bool]) -> dict | None:
-    """Whether whole groups are kept or dropped (a HAVING-like filter); None when a group is split."""
-    state: dict[tuple, bool] = {}
-    for row, m in zip(body, mask):
-        key = tuple(_cell(row, k) for k in keys)
-        if state.setdefault(key, m) != m:
-            return None
-    return state
 
 
 _AGGREGATES = ("rows", "count", "count_distinct", "sum", "mean", "min", "max", "first", "last", "concat")
@@ -618,7 +700,8 @@ def propose_window(grid: list[Row], ctx: Context) -> Iterator[Step]:
 # What a relational step costs in the ranking: structure is cheap, every constant taken from the data is not
 # (a filter on a value the example happens to show overfits; "the latest row per key" does not).
 _STRUCTURAL_COST = {"keep_extremes": 5, "keep_top": 7, "keep_groups": 5, "distinct_rows": 3, "group_rows": 5,
-                    "sort_by": 4, "head_rows": 6, "add_window": 5, "filter_rows": 7}
+                    "sort_by": 4, "head_rows": 6, "add_window": 5, "filter_rows": 7,
+                    "keep_referenced": 4}
 CONSTANT_COST = 4
 
 

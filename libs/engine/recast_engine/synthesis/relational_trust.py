@@ -394,6 +394,42 @@ def _rivals(program: Program, grids: list[list[Row]]) -> Iterator[tuple[Program,
                        f"{args.get('func')} follows the row order or that column's order is not shown")
         if step.op == "filter_rows":
             yield from _filter_rivals(program, index, step, head, body)
+        if step.op in ("distinct_rows", "group_rows"):
+            yield from _dependent_column_rivals(program, index, step, head, body)
+
+
+def _dependent_column_rivals(program: Program, index: int, step: Step, head: list[Row],
+                             body: list[Row]) -> Iterator[tuple[Program, str]]:
+    """A column the example's keys determine: distinct on the keys with or without it, or the min, max, first or
+    last of it per group, coincide on the example (one value per key) and part on rows where they do not."""
+    args = step.args
+    if step.op == "distinct_rows":
+        columns = list(args.get("columns", []))
+        for c in columns if len(columns) > 1 else []:
+            rest = [k for k in columns if k != c]
+            if _apply(step.model_copy(update={"args": {**args, "columns": rest}}), body) == _apply(step, body):
+                yield (_with_step(program, index, step.model_copy(update={"args": {**args, "columns": rest}})),
+                       f"each {' and '.join(_name(head, k) for k in rest)} has one {_name(head, c)} in the "
+                       "example: whether rows are distinct with it or without it is not shown")
+        return
+    groups: dict[tuple[str, ...], set[str]] = {}
+    for k, aggregate in enumerate(args.get("aggregates", [])):
+        if aggregate.get("func") not in ("min", "max", "first", "last"):
+            continue
+        groups.clear()
+        for r in body:
+            groups.setdefault(tuple(_cell(r, key) for key in args.get("keys", [])), set()).add(
+                _cell(r, aggregate.get("column", 0)))
+        if any(len(values) > 1 for values in groups.values()):
+            continue
+        for func in ("min", "max", "first", "last"):
+            if func != aggregate.get("func"):
+                changed = list(args["aggregates"])
+                changed[k] = {**aggregate, "func": func}
+                yield (_with_step(program, index, step.model_copy(update={"args": {**args, "aggregates": changed}})),
+                       f"{_name(head, aggregate.get('column', 0))} has one value per group in the example: whether "
+                       f"the {aggregate.get('func')} or the {func} of it is meant is not shown")
+        return
 
 
 def _order_keys(body: list[Row], width: int, exclude: set[Any]) -> Iterator[Where]:

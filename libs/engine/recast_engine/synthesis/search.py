@@ -25,7 +25,7 @@ from recast_engine.synthesis import workclock
 from recast_engine.synthesis.columns import learn_column
 from recast_engine.synthesis.ranking import is_clean, only_copies, program_cost, step_cost
 from recast_engine.synthesis.table_proposals import Context, propose
-from recast_engine.synthesis.trust import assess
+from recast_engine.synthesis.trust import assess, memorizing
 
 Row = list[str]
 
@@ -74,9 +74,18 @@ class _Search:
     fingerprints: set[str] = field(default_factory=set)
     tried: list[str] = field(default_factory=list)
     best_unexplained: list[str] | None = None
+    grid_in: list[Row] = field(default_factory=list)
+    memorizes: dict[str, bool] = field(default_factory=dict)  # fingerprint -> trust.memorizing found something
 
     def has_clean(self) -> bool:
-        return any(is_clean(p) for p in self.found)
+        return any(is_clean(p) and self.sound(p) for p in self.found)
+
+    def sound(self, program: Program) -> bool:
+        """Whether the program does not merely line up with the rows shown (see trust.memorizing); cached."""
+        fp = program.fingerprint()
+        if fp not in self.memorizes:
+            self.memorizes[fp] = _memorizes(program, self.grid_in)
+        return not self.memorizes[fp]
 
     def learning_deadline(self) -> float:
         return min(self.deadline, self.learning_until)
@@ -368,7 +377,7 @@ def _learn(
         sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS,
     )
     search.soft_deadline = start + timeout * 0.2
-    grid_in = [list(r) for r in input_grid]
+    grid_in = search.grid_in = [list(r) for r in input_grid]
     modes = _header_modes(header, grid_in, search.expected)
     try:
         for depth in range(MAX_DEPTH + 1):
@@ -379,18 +388,28 @@ def _learn(
                 share = LEARNING_SHARE / 2 if depth == 1 else LEARNING_SHARE
                 search.learning_until = start + timeout * share
                 _learning_pass(search, grid_in)
-            if any(only_copies(p) for p in search.found) or any(is_clean(p) for p in search.found if depth >= 1):
+            if any(only_copies(p) and search.sound(p) for p in search.found) or (
+                    depth >= 1 and search.has_clean()):
                 break
     except _Timeout:
         search.tried.append(f"stopped at the {timeout:g}s timeout")
     input_cells = frozenset(c for r in grid_in[1:2000] for c in r)
-    search.found.sort(key=lambda p: program_cost(p, input_cells))
+    # a candidate that only fits the rows shown (a reshape lining cells up by coincidence) goes after those that
+    # do not, however simple it looks
+    search.found.sort(key=lambda p: (not search.sound(p), program_cost(p, input_cells)))
     unexplained = [] if search.found else (search.best_unexplained or ["row count: no step sequence matched"])
     tried = search.tried[:50]
     result = SearchResult(search.found[:max_candidates], tried, unexplained)
     if search.found:
         _judge(result, search.found, input_cells, grid_in, search.expected, start + timeout, wall_start + timeout)
     return result
+
+
+def _memorizes(program: Program, grid_in: list[Row]) -> bool:
+    try:
+        return bool(memorizing(program, grid_in))
+    except Exception:  # noqa: BLE001 - a program failing on its own train input is left to the verifier
+        return False
 
 
 RELEARN_SECONDS = 0.5  # one column learned again on part of the rows, to check that it predicts the rest
