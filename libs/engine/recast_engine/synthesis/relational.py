@@ -409,11 +409,12 @@ def _distinct_steps(body: list[Row], mapping: dict[int, int], fits, ctx: Context
 
 
 def _referenced_steps(body: list[Row], mask: list[bool], width: int, ctx: Context) -> Iterator[Step]:
-    """keep_referenced: the kept rows are exactly those whose cell occurs (or does not) in another column."""
+    """keep_referenced: the kept rows are exactly those whose identifier occurs (or does not) in another column."""
     columns = _columns(body, width)
     sets = [set(values) for values in columns]
     for c, r in itertools.permutations(range(width), 2):
-        if len(sets[r]) < 2 or len(sets[c]) < 2:
+        # the referring column points at an identifier: each row's own cell in `column` is unique
+        if len(sets[r]) < 2 or len(sets[c]) < len(body):
             continue
         inside = [v in sets[r] for v in columns[c]]
         for keep in (True, False):

@@ -108,7 +108,26 @@ def _open_parameter(program: Program, index: int, grids: list[list[Row]]) -> Dou
             return doubt
     if step.op == "keep_extremes" and index > 0 and program.steps[index - 1].op == "filter_rows":
         return _filtered_pick(program.steps[index - 1], step, grids[index - 1], grid)
+    if step.op == "distinct_rows" and any(s.op in _KEYED for s in program.steps[:index]):
+        return _unshown_order(program, index, step, grids[index + 1])
     return None
+
+
+def _unshown_order(program: Program, index: int, step: Step, out: list[Row]) -> Doubt | None:
+    """One row per group in the input's order, which the example also shows sorted by the group's key: whether
+    the output is sorted (GROUP BY ... ORDER BY) is not shown."""
+    if any(s.op == "sort_by" for s in program.steps[index + 1:]):
+        return None
+    head, body = _split(step, out)
+    columns = step.args.get("columns", [])
+    keys = [[_cell(r, c) for c in columns] for r in body]
+    if len(keys) < 2 or keys != sorted(keys):
+        return None
+    return Doubt(
+        f"the rows come one per {' and '.join(_name(head, c) for c in columns)} in the input's order, which in the "
+        "example is also their sorted order: whether the output is sorted is not shown",
+        "add example rows whose groups come out of order in the input, or an instruction saying how to sort",
+    )
 
 
 def _alphabetical_pick(step: Step, head: list[Row], body: list[Row]) -> Doubt | None:
@@ -400,13 +419,18 @@ def _rivals(program: Program, grids: list[list[Row]]) -> Iterator[tuple[Program,
 
 def _dependent_column_rivals(program: Program, index: int, step: Step, head: list[Row],
                              body: list[Row]) -> Iterator[tuple[Program, str]]:
-    """A column the example's keys determine: distinct on the keys with or without it, or the min, max, first or
-    last of it per group, coincide on the example (one value per key) and part on rows where they do not."""
+    """A column the example's keys determine: distinct on the keys an earlier step groups by with or without it,
+    or the min, max, first or last of it per group, coincide on the example (one value per key) and part on rows
+    where they do not."""
     args = step.args
     if step.op == "distinct_rows":
+        # only when an earlier step groups by the other columns: one row per group may be what is meant
+        grouped = [sorted(s.args.get("keys") or []) for s in program.steps[:index] if s.op in _KEYED]
         columns = list(args.get("columns", []))
         for c in columns if len(columns) > 1 else []:
             rest = [k for k in columns if k != c]
+            if sorted(rest) not in grouped:
+                continue
             if _apply(step.model_copy(update={"args": {**args, "columns": rest}}), body) == _apply(step, body):
                 yield (_with_step(program, index, step.model_copy(update={"args": {**args, "columns": rest}})),
                        f"each {' and '.join(_name(head, k) for k in rest)} has one {_name(head, c)} in the "
