@@ -169,3 +169,12 @@ def test_a_candidate_lining_rows_up_by_coincidence_ranks_after_a_relational_one(
             ["24", "433"], ["24", "233"]]
     result = learn(grid, [["product"], ["22"], ["23"]], header="yes", timeout=20)
     assert result.programs[0].steps[0].op == "keep_groups"
+
+
+def test_keeping_the_last_duplicate_that_also_holds_the_largest_value_is_ambiguous():
+    grid = [["team", "log", "name"], ["a", "", "ann"], ["b", "", "bo"], ["c", "", "cy"], ["b", "12", "bo"],
+            ["c", "13", "cy"]]
+    result = learn(grid, [["team", "log", "name"], ["a", "", "ann"], ["b", "12", "bo"], ["c", "13", "cy"]],
+                   header="yes", timeout=20)
+    assert result.programs
+    assert result.confidence == "ambiguous"

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 Row = list[str]
 
@@ -48,7 +49,7 @@ def _moment(text: str, formats: list[str]) -> datetime.datetime | None:
     return None
 
 
-def _value(text: str, as_: str, formats: list[str]):
+def _value(text: str, as_: str, formats: list[str]) -> Any:
     """The cell as a comparable value (None when it does not read as one)."""
     if as_ == "number":
         return _number(text)
@@ -61,23 +62,23 @@ def _cell(row: Row, index: int) -> str:
     return row[index] if index < len(row) else ""
 
 
-def _compare(left, test: str, right) -> bool:
+def _compare(left: Any, test: str, right: Any) -> bool:
     if left is None or right is None:
         return False
     if test == "eq":
-        return left == right
+        return bool(left == right)
     if test == "ne":
-        return left != right
+        return bool(left != right)
     if test == "lt":
-        return left < right
+        return bool(left < right)
     if test == "le":
-        return left <= right
+        return bool(left <= right)
     if test == "gt":
-        return left > right
-    return left >= right
+        return bool(left > right)
+    return bool(left >= right)
 
 
-def _holds(row: Row, where: dict) -> bool:
+def _holds(row: Row, where: dict[str, Any]) -> bool:
     """Whether the row satisfies the predicate (see the module docstring)."""
     if "all" in where:
         return all(_holds(row, p) for p in where["all"])
@@ -119,7 +120,7 @@ def _split_header(rows: Iterable[Row], header: bool) -> tuple[list[Row], Iterato
     return head, it
 
 
-def filter_rows(rows: Iterable[Row], where: dict, header: bool = False) -> Iterator[Row]:
+def filter_rows(rows: Iterable[Row], where: dict[str, Any], header: bool = False) -> Iterator[Row]:
     """The rows satisfying the predicate `where`, in their order."""
     head, it = _split_header(rows, header)
     yield from head
@@ -128,10 +129,10 @@ def filter_rows(rows: Iterable[Row], where: dict, header: bool = False) -> Itera
             yield row
 
 
-def _sort_key(keys: list[dict]):
+def _sort_key(keys: list[dict[str, Any]]) -> Callable[[Row], list[Any]]:
     """A key function ordering rows by several columns; unreadable cells sort last whatever the direction."""
 
-    def key(row: Row):
+    def key(row: Row) -> list[Any]:
         parts = []
         for k in keys:
             value = _value(_cell(row, k["column"]), k.get("as", "text"), k.get("formats", []))
@@ -141,7 +142,7 @@ def _sort_key(keys: list[dict]):
     return key
 
 
-def _ordered(body: list[Row], keys: list[dict]) -> list[Row]:
+def _ordered(body: list[Row], keys: list[dict[str, Any]]) -> list[Row]:
     # stable sorts from the last key to the first give the multi-key order; missing values go last
     for k in reversed(keys):
         as_, formats = k.get("as", "text"), k.get("formats", [])
@@ -152,7 +153,7 @@ def _ordered(body: list[Row], keys: list[dict]) -> list[Row]:
     return body
 
 
-def sort_by(rows: Iterable[Row], keys: list[dict], header: bool = False) -> list[Row]:
+def sort_by(rows: Iterable[Row], keys: list[dict[str, Any]], header: bool = False) -> list[Row]:
     """The rows sorted (stably) by keys [{"column": c, "as": "number"|"date"|"text", "descending": bool}, ...]."""
     head, it = _split_header(rows, header)
     return head + _ordered(list(it), keys)
@@ -168,14 +169,14 @@ def head_rows(rows: Iterable[Row], count: int, header: bool = False) -> Iterator
         yield row
 
 
-def _groups(body: list[Row], keys: list[int]) -> dict[tuple, list[int]]:
-    groups: dict[tuple, list[int]] = {}
+def _groups(body: list[Row], keys: list[int]) -> dict[tuple[str, ...], list[int]]:
+    groups: dict[tuple[str, ...], list[int]] = {}
     for i, row in enumerate(body):
         groups.setdefault(tuple(_cell(row, k) for k in keys), []).append(i)
     return groups
 
 
-def _written(value) -> str:
+def _written(value: Any) -> str:
     if isinstance(value, Decimal):
         text = f"{value:f}"
         if "." in text:
@@ -219,7 +220,7 @@ def _aggregate(cells: list[str], func: str, as_: str, formats: list[str], separa
 
 
 def group_rows(
-    rows: Iterable[Row], keys: list[int], aggregates: list[dict], header: bool = False, order: str = "first"
+    rows: Iterable[Row], keys: list[int], aggregates: list[dict[str, Any]], header: bool = False, order: str = "first"
 ) -> list[Row]:
     """One row per distinct key: the key cells, then each aggregate {"func": count | rows | count_distinct | sum
     | mean | min | max | first | last | concat, "column": c, "as": ..., "separator": ", "} over the group's rows.
@@ -233,7 +234,7 @@ def group_rows(
                   else "count" for a in aggregates]
         out.append(names)
     # one accumulator per group and aggregate: memory grows with the groups, not with the rows
-    groups: dict[tuple, list[list]] = {}
+    groups: dict[tuple[str, ...], list[list[Any]]] = {}
     for row in it:
         key = tuple(_cell(row, k) for k in keys)
         states = groups.get(key)
@@ -249,7 +250,7 @@ def group_rows(
     return out
 
 
-def _accumulate(state: list, aggregate: dict, cell: str) -> None:
+def _accumulate(state: list[Any], aggregate: dict[str, Any], cell: str) -> None:
     """state: [rows, first, last, distinct cells, kept cells, sum, numbers], updated for one more cell."""
     func = aggregate["func"]
     filled = bool(cell.strip())
@@ -276,7 +277,7 @@ def _accumulate(state: list, aggregate: dict, cell: str) -> None:
             state[6] += 1
 
 
-def _result(state: list, aggregate: dict) -> str:
+def _result(state: list[Any], aggregate: dict[str, Any]) -> str:
     func = aggregate["func"]
     if func == "rows":
         return str(state[0])
@@ -289,7 +290,7 @@ def _result(state: list, aggregate: dict) -> str:
     if func == "last":
         return state[2] if state[2] is not None else ""
     if func == "concat":
-        return aggregate.get("separator", ",").join(state[4])
+        return str(aggregate.get("separator", ",")).join(state[4])
     if func in ("min", "max"):
         return state[4][1] if state[4] else ""
     if not state[6]:
@@ -350,7 +351,7 @@ def keep_top(
     return head + [row for i, row in enumerate(body) if i in keep]
 
 
-def keep_groups(rows: Iterable[Row], keys: list[int], having: dict, header: bool = False) -> list[Row]:
+def keep_groups(rows: Iterable[Row], keys: list[int], having: dict[str, Any], header: bool = False) -> list[Row]:
     """The rows whose group (by the `keys` cells) passes `having`: {"rows": test, "value": n} on the group's row
     count, {"some": predicate} when one of its rows satisfies a predicate, {"every": predicate} when all do."""
     head, it = _split_header(rows, header)
@@ -383,7 +384,7 @@ def distinct_rows(rows: Iterable[Row], columns: list[int], keep: str = "first", 
     """One row per distinct combination of `columns` cells: its first (or last) row, in input order."""
     head, it = _split_header(rows, header)
     body = list(it)
-    chosen: dict[tuple, int] = {}
+    chosen: dict[tuple[str, ...], int] = {}
     for i, row in enumerate(body):
         key = tuple(_cell(row, c) for c in columns)
         if keep == "last" or key not in chosen:

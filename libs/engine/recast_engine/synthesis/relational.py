@@ -12,19 +12,23 @@ Each proposer yields a few Steps whose parameters are fitted to this pair; the s
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from recast_engine.dsl import Step
+from recast_engine.dsl import Program, Step
 from recast_engine.runtime import relational as rt
 from recast_engine.synthesis.dates import learn_formats
 from recast_engine.synthesis.table_proposals import Context
 
 Row = list[str]
+Fits = Callable[[list[Row]], bool]  # whether a step's rows are the rows the output keeps
+# (input head, input body, output head, output body, copied columns, kept rows and whether in input order)
+Pair = tuple[Row | None, list[Row], Row | None, list[Row], dict[int, int], tuple[list[bool], bool] | None]
 
 MAX_ROWS = 1000  # relational proposals are learned on grids up to this size
 MAX_COLUMNS = 24
@@ -103,7 +107,7 @@ def kept_rows(body: list[Row], out_body: list[Row], mapping: dict[int, int]) -> 
 
 @dataclass
 class Atom:
-    where: dict
+    where: dict[str, Any]
     truth: int  # bit i set when row i satisfies it
     cost: float
 
@@ -116,7 +120,7 @@ def _bits(values: list[bool]) -> int:
 class ColumnKind:
     as_: str  # number | date | text
     formats: list[str]
-    values: list  # comparable values (None for unreadable or empty cells)
+    values: list[Any]  # comparable values (None for unreadable or empty cells)
 
 
 def column_kind(values: list[str]) -> ColumnKind:
@@ -161,7 +165,7 @@ def _atoms(body: list[Row], mask: list[bool], kinds: list[ColumnKind]) -> list[A
     dropped = [i for i in range(n) if not mask[i]]
     atoms: list[Atom] = []
 
-    def add(where: dict, cost: float) -> None:
+    def add(where: dict[str, Any], cost: float) -> None:
         truth = _bits([rt._holds(r, where) for r in body])
         atoms.append(Atom(where, truth, cost))
 
@@ -194,7 +198,7 @@ def _atoms(body: list[Row], mask: list[bool], kinds: list[ColumnKind]) -> list[A
     for (c1, k1), (c2, k2) in itertools.permutations(list(enumerate(kinds)), 2):
         if k1.as_ == k2.as_ and k1.as_ in ("number", "date") and c1 < c2:
             for test in ("lt", "le", "gt", "ge", "eq", "ne"):
-                where = {"column": c1, "test": test, "other": c2, "as": k1.as_}
+                where: dict[str, Any] = {"column": c1, "test": test, "other": c2, "as": k1.as_}
                 if k1.formats:
                     where["formats"] = k1.formats
                 add(where, 2.0)
@@ -211,7 +215,7 @@ def picks_one_row(value: str, occurrences: int, test: str) -> bool:
     return test != "ne" or rt._number(value) is not None or any(ch.isdigit() for ch in value)
 
 
-def memorizing_filters(program, input_grid: list[Row]) -> list[tuple[str, str]]:
+def memorizing_filters(program: Program, input_grid: list[Row]) -> list[tuple[str, str]]:
     """(reason, suggestion) for each filter of the program testing a value one row of the example holds."""
     findings: list[tuple[str, str]] = []
     grid = [list(r) for r in input_grid]
@@ -233,7 +237,7 @@ def memorizing_filters(program, input_grid: list[Row]) -> list[tuple[str, str]]:
     return findings
 
 
-def _tested_values(where: dict) -> list[tuple[int, str, str]]:
+def _tested_values(where: dict[str, Any]) -> list[tuple[int, str, str]]:
     found = []
     for key in ("all", "any"):
         for part in where.get(key, []):
@@ -282,15 +286,15 @@ def _threshold_atoms(body: list[Row], c: int, kind: ColumnKind, kept: list[int],
     return found
 
 
-def learn_predicates(body: list[Row], mask: list[bool], limit: int = 3) -> list[dict]:
+def learn_predicates(body: list[Row], mask: list[bool], limit: int = 3) -> list[dict[str, Any]]:
     """Predicates true exactly on the kept rows, simplest first: one atom, then and/or of two."""
     width = min(_width(body), MAX_COLUMNS)
     kinds = [column_kind([_cell(r, c) for r in body]) for c in range(width)]
     atoms = _atoms(body, mask, kinds)
     target = _bits(mask)
     everything = (1 << len(body)) - 1
-    found: list[tuple[float, dict]] = []
-    seen: set[int] = set()
+    found: list[tuple[float, dict[str, Any]]] = []
+    seen: set[tuple[int, int]] = set()
     for atom in sorted(atoms, key=lambda a: a.cost):
         if atom.truth == target:
             found.append((atom.cost, atom.where))
@@ -307,7 +311,7 @@ def learn_predicates(body: list[Row], mask: list[bool], limit: int = 3) -> list[
     return [w for _, w in sorted(found, key=lambda x: x[0])[:limit]]
 
 
-def superset_predicates(body: list[Row], mask: list[bool], limit: int = 3) -> list[dict]:
+def superset_predicates(body: list[Row], mask: list[bool], limit: int = 3) -> list[dict[str, Any]]:
     """Single atoms true on every kept row and false on some dropped ones (a filter another step completes)."""
     width = min(_width(body), MAX_COLUMNS)
     kinds = [column_kind([_cell(r, c) for r in body]) for c in range(width)]
@@ -323,7 +327,7 @@ def superset_predicates(body: list[Row], mask: list[bool], limit: int = 3) -> li
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _pair(grid: list[Row], ctx: Context):
+def _pair(grid: list[Row], ctx: Context) -> Pair | None:
     """(head, body, expected head, expected body, copied columns, kept rows) or None."""
     if len(grid) > MAX_ROWS or not grid:
         return None
@@ -342,7 +346,7 @@ def propose_filter(grid: list[Row], ctx: Context) -> Iterator[Step]:
     found = _pair(grid, ctx)
     if found is None or found[5] is None:
         return
-    head, body, out_head, out_body, mapping, (mask, _) = found
+    body, mask = found[1], found[5][0]
     predicates = learn_predicates(body, mask)
     for where in predicates:
         yield Step(op="filter_rows", args={"where": where, "header": ctx.header})
@@ -393,7 +397,7 @@ def propose_extremes(grid: list[Row], ctx: Context) -> Iterator[Step]:
         yield from _having_steps(body, key_options, width, ctx, projection=(mapping, out_body))
 
 
-def _distinct_steps(body: list[Row], mapping: dict[int, int], fits, ctx: Context) -> Iterator[Step]:
+def _distinct_steps(body: list[Row], mapping: dict[int, int], fits: Fits, ctx: Context) -> Iterator[Step]:
     """distinct_rows on the copied columns, or on all of them but one (a dedupe on chosen columns), first or last."""
     copied = sorted(dict.fromkeys(mapping.values()))
     options = [copied] + [[c for c in copied if c != dropped] for dropped in copied if len(copied) > 1]
@@ -423,7 +427,9 @@ def _referenced_steps(body: list[Row], mask: list[bool], width: int, ctx: Contex
                                                        "header": ctx.header})
 
 
-def _extreme_steps(body: list[Row], key_options: list[list[int]], width: int, fits, ctx: Context) -> Iterator[Step]:
+def _extreme_steps(
+    body: list[Row], key_options: list[list[int]], width: int, fits: Fits, ctx: Context
+) -> Iterator[Step]:
     kinds = [column_kind([_cell(r, c) for r in body]) for c in range(width)]
     varying = {c for c in range(width) if len({_cell(r, c) for r in body}) > 1}
     yielded = 0
@@ -431,11 +437,11 @@ def _extreme_steps(body: list[Row], key_options: list[list[int]], width: int, fi
         for c, kind in enumerate(kinds):
             if c in keys or c not in varying:  # the max of a constant column picks nothing
                 continue
-            extra = {"as_": kind.as_} | ({"formats": kind.formats} if kind.formats else {})
+            extra: dict[str, Any] = {"as_": kind.as_} | ({"formats": kind.formats} if kind.formats else {})
             for which in ("max", "min"):
                 for ties in ("all", "first", "last"):
                     args = {"keys": keys, "column": c, "which": which, **extra, "ties": ties}
-                    if fits(rt.keep_extremes(body, **args)):
+                    if fits(rt.keep_extremes(body, keys, c, which, kind.as_, kind.formats or None, ties)):
                         yield Step(op="keep_extremes", args={**args, "header": ctx.header})
                         yielded += 1
                         break
@@ -443,11 +449,19 @@ def _extreme_steps(body: list[Row], key_options: list[list[int]], width: int, fi
                 for count in (2, 3):
                     for descending in (True, False):
                         args = {"keys": keys, "column": c, "count": count, "descending": descending, **extra}
-                        if fits(rt.keep_top(body, **args)):
+                        if fits(rt.keep_top(body, keys, c, count, descending, kind.as_, kind.formats or None)):
                             yield Step(op="keep_top", args={**args, "header": ctx.header})
                             yielded += 1
             if yielded >= 3:
                 return
+
+
+def _holds_output_values(kept: list[bool], held: list[set[tuple[str, ...]]], allowed: list[bool],
+                         wanted: set[tuple[str, ...]]) -> bool:
+    """Whether the kept groups are allowed ones whose rows together hold exactly the wanted values."""
+    if any(k and not a for k, a in zip(kept, allowed)):
+        return False
+    return set().union(*(h for h, k in zip(held, kept) if k)) == wanted
 
 
 def _having_steps(
@@ -463,7 +477,7 @@ def _having_steps(
         wanted = {tuple(_cell(r, j) for j, _ in pairs) for r in out_body}
         projected = [tuple(_cell(r, i) for _, i in pairs) for r in body]
     everywhere = [Counter(_cell(r, c) for r in body) for c in range(width)]
-    found: list[tuple[tuple, dict[str, Any], list[int]]] = []
+    found: list[tuple[tuple[int, ...], dict[str, Any], list[int]]] = []
     for keys in key_options[1:]:
         groups = list(rt._groups(body, keys).values())
         if len(groups) < 2 or len(groups) == len(body):
@@ -473,8 +487,7 @@ def _having_steps(
             if any(exact[i] != keep for members, keep in zip(groups, state) for i in members) or all(state):
                 continue
 
-            def passes(kept: list[bool], state: list[bool] = state) -> bool:
-                return kept == state
+            passes: Callable[[list[bool]], bool] = state.__eq__
         else:
             # a kept group stands for one output row (GROUP BY team, player HAVING ...: the team); a group spanning
             # several output rows is dropped
@@ -483,10 +496,7 @@ def _having_steps(
             if all(allowed):
                 continue  # nothing for a group test to drop
 
-            def passes(kept: list[bool], held: list[set] = held, allowed: list[bool] = allowed) -> bool:
-                if any(k and not a for k, a in zip(kept, allowed)):
-                    return False
-                return set().union(*(h for h, k in zip(held, kept) if k)) == wanted
+            passes = functools.partial(_holds_output_values, held=held, allowed=allowed, wanted=wanted)
         sizes = [len(members) for members in groups]
         for n in range(1, 6):
             if passes([size > n for size in sizes]):
@@ -563,7 +573,7 @@ def propose_group(grid: list[Row], ctx: Context) -> Iterator[Step]:
             continue
         if kinds is None:
             kinds = [column_kind([_cell(r, c) for r in body]) for c in range(width)]
-        aggregates: list[dict] = []
+        aggregates: list[dict[str, Any]] = []
         for j in range(out_width):
             if j in key_out:
                 continue
@@ -584,13 +594,16 @@ def propose_group(grid: list[Row], ctx: Context) -> Iterator[Step]:
                 return
 
 
-def _find_aggregate(body, groups, out_keys, want, kinds, width) -> dict | None:
+def _find_aggregate(
+    body: list[Row], groups: dict[tuple[str, ...], list[int]], out_keys: list[tuple[str, ...]], want: list[str],
+    kinds: list[ColumnKind], width: int,
+) -> dict[str, Any] | None:
     for func in _AGGREGATES:
         for c in range(width):
             kind = kinds[c]
             if func in ("sum", "mean") and kind.as_ != "number":
                 continue
-            agg = {"func": func, "column": c}
+            agg: dict[str, Any] = {"func": func, "column": c}
             if func in ("min", "max"):
                 agg["as"] = kind.as_
                 if kind.formats:
@@ -687,7 +700,8 @@ def propose_window(grid: list[Row], ctx: Context) -> Iterator[Step]:
     numeric = [c for c in range(width) if kinds[c].as_ == "number"]
     repeated = [c for c in range(width) if kinds[c].as_ == "text" and len({_cell(r, c) for r in body}) < len(body)]
     wanted = [[_cell(r, j) for r in out_body] for j in numeric_missing]
-    for keys in [[]] + [[c] for c in repeated[:4]]:
+    options: list[list[int]] = [[]] + [[c] for c in repeated[:4]]
+    for keys in options:
         for func in _WINDOWS:
             for c in numeric or [0]:
                 name = func if not keys else f"{func}_by_group"
@@ -706,7 +720,7 @@ _STRUCTURAL_COST = {"keep_extremes": 5, "keep_top": 7, "keep_groups": 5, "distin
 CONSTANT_COST = 4
 
 
-def _constants(value) -> int:
+def _constants(value: Any) -> int:
     if isinstance(value, dict):
         return sum(_constants(v) for k, v in value.items() if k in ("value", "values", "all", "any", "not", "some",
                                                                      "every"))
@@ -737,7 +751,7 @@ def step_constants(step: Step) -> int:
     return _constants(step.args.get("where", {})) + (0 if "rows" in having else _constants(having))
 
 
-def relational_program_cost(program) -> int:
+def relational_program_cost(program: Program) -> int:
     """Extra cost of a program whose last step keeps the rows holding a group's extreme of a column the output
     does not show: the extreme of a shown column is the likelier intent."""
     if not program.steps or not program.columns:

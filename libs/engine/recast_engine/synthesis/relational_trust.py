@@ -108,8 +108,44 @@ def _open_parameter(program: Program, index: int, grids: list[list[Row]]) -> Dou
             return doubt
     if step.op == "keep_extremes" and index > 0 and program.steps[index - 1].op == "filter_rows":
         return _filtered_pick(program.steps[index - 1], step, grids[index - 1], grid)
-    if step.op == "distinct_rows" and any(s.op in _KEYED for s in program.steps[:index]):
-        return _unshown_order(program, index, step, grids[index + 1])
+    if step.op == "distinct_rows":
+        doubt = _ordered_duplicates(program, index, step, head, body)
+        if doubt is None and any(s.op in _KEYED for s in program.steps[:index]):
+            doubt = _unshown_order(program, index, step, grids[index + 1])
+        return doubt
+    return None
+
+
+def _ordered_duplicates(program: Program, index: int, step: Step, head: list[Row], body: list[Row]) -> Doubt | None:
+    """distinct_rows keeping the first (last) of rows that differ in a column the output shows, where the kept row
+    also holds its group's extreme of another column: the row order or that column may decide which row is kept."""
+    columns = step.args.get("columns", [])
+    width = max((len(r) for r in body), default=0)
+    shown: set[int] = set(range(width))
+    if index == len(program.steps) - 1 and program.columns and all(c.value.op == "col" for c in program.columns):
+        shown = {c.value.args.get("index", 0) for c in program.columns}
+    if shown <= set(columns):
+        return None  # the output shows only the distinct columns: which row stands for them does not show
+    groups: dict[tuple[str, ...], list[Row]] = {}
+    for r in body:
+        groups.setdefault(tuple(_cell(r, c) for c in columns), []).append(r)
+    differing = [g for g in groups.values() if len({tuple(r) for r in g}) > 1]
+    if not differing:
+        return None
+    pick = -1 if step.args.get("keep") == "last" else 0
+    for c in range(width):
+        if c in columns:
+            continue
+        for extreme in (max, min):
+            if all(len({_cell(r, c) for r in g}) > 1 and _cell(g[pick], c) == extreme(_cell(r, c) for r in g)
+                   for g in differing):
+                return Doubt(
+                    f"step distinct_rows keeps the {step.args.get('keep', 'first')} of the rows sharing "
+                    f"{' and '.join(_name(head, k) for k in columns)}, which in the example is also the one with the "
+                    f"{'largest' if extreme is max else 'smallest'} {_name(head, c)}: which row is kept is not shown",
+                    "add duplicates whose order differs from that column's order, or an instruction saying which "
+                    "row to keep",
+                )
     return None
 
 
