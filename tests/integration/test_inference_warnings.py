@@ -36,6 +36,7 @@ async def test_a_run_counts_what_its_script_could_not_convert_and_strict_mode_fa
     assert found[("unparsed_date", 2)]["examples"] == [{"row": 2, "value": "2020-02-30"}]
     assert found[("unknown_key", 3)]["count"] == 2
     assert [e["value"] for e in found[("unknown_key", 3)]["examples"]] == ["XL", "XXL"]
+    assert "could not be converted" in lenient.json()["message"] and "'XXL'" in lenient.json()["message"]
     again = httpx.get(f"{pipeline.url}{API}/inference/{lenient.json()['run_id']}", headers={"X-API-KEY": key})
     assert again.json()["warnings"] == lenient.json()["warnings"]
 

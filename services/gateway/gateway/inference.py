@@ -13,6 +13,7 @@ from recast_common.db import outbox
 from recast_common.db.models import InferenceRun, Job
 from recast_common.events import InferenceRequested
 from recast_common.storage import Storage
+from recast_engine.verify.warnings import describe_warnings
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -164,6 +165,8 @@ async def describe_run(
         input_format=run.input_format,
         warnings=run.warnings,
     )
+    if run.status == "succeeded" and result.warnings is not None and result.warnings.warnings:
+        result.message += f" Some cells could not be converted (see warnings): {describe_warnings(result.warnings)}"
     if run.status == "succeeded":
         if job is not None and job.script_key:
             script = await storage.get_bytes(job.script_key)
