@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test test-unit bench lint clean lock fuzz chaos
+.PHONY: venv run test test-unit bench bench-reads bench-pipeline lint clean lock fuzz chaos
 
 venv: $(STAMP)
 
@@ -50,10 +50,20 @@ chaos: venv
 bench: venv
 	$(PY) -c "import duckdb" 2>/dev/null || $(PY) -m pip install -q -e '.[bench]'
 	$(PY) -m recast_cli.bench --report bench-report.json
+	$(PY) -m recast_devstack.read_bench --report bench-reads-report.json
+
+# Read latency of the job, list and health routes beside a trivial one, at 50/100/200 requests/s (also in bench).
+bench-reads: venv
+	$(PY) -m recast_devstack.read_bench --report bench-reads-report.json
+
+# Training throughput through `make run`'s stack: PIPELINE_ARGS="--jobs 3000 --window 500 --replicas planner=2".
+PIPELINE_ARGS ?=
+bench-pipeline: venv
+	$(PY) -m recast_devstack.pipeline_bench --report bench-pipeline-report.json $(PIPELINE_ARGS)
 
 lint: venv
 	$(PY) -m ruff check libs services tests
 	$(PY) -m mypy
 
 clean:
-	rm -rf $(VENV) data bench-report.json chaos-report.json
+	rm -rf $(VENV) data bench-report.json bench-reads-report.json bench-pipeline-report.json chaos-report.json

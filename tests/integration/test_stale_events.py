@@ -104,7 +104,9 @@ class ConsumerUnderTest(Consumer):
             self.sent.extend(ctx.progress_sent)  # published by ctx.progress straight away
             return outputs
 
-        super().__init__(f"stale-test-{uuid.uuid4().hex[:6]}", stack.settings, handle)
+        # progress right away (not only after a second), so that what a handling sends is all seen
+        settings = stack.settings.model_copy(update={"progress_delay_seconds": 0})
+        super().__init__(f"stale-test-{uuid.uuid4().hex[:6]}", settings, handle)
 
     async def publish(self, event, topic=None):
         await super().publish(event, topic)

@@ -3,6 +3,7 @@ input event to every event a consumer emits for it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -72,7 +73,7 @@ def test_every_output_of_a_handler_carries_the_input_submission_and_a_derived_id
 
 async def test_progress_events_carry_the_input_submission():
     source = JobSubmitted(job_id="j", client_id="c", input_key="i", expected_key="e", submission=CURRENT)
-    ctx = HandlerContext("profiler", Settings(), storage=None, broker=None, event=source)
+    ctx = HandlerContext("profiler", Settings(progress_delay_seconds=0), storage=None, broker=None, event=source)
     await ctx.progress("profiling", 50, "halfway")
     assert [p.submission for p in ctx.progress_sent] == [CURRENT]
 
@@ -80,3 +81,23 @@ async def test_progress_events_carry_the_input_submission():
 def test_stale_is_a_consumer_outcome():
     assert metrics.outcome_label("stale") == "stale"
     assert "stale" in metrics.OUTCOMES
+
+
+async def test_a_handling_shorter_than_the_progress_delay_publishes_no_progress():
+    source = JobSubmitted(job_id="j", client_id="c", input_key="i", expected_key="e", submission=CURRENT)
+    ctx = HandlerContext("profiler", Settings(progress_delay_seconds=0.2), storage=None, broker=None, event=source)
+    await ctx.progress("profiling", 5, "started")
+    ctx.finish()
+    await asyncio.sleep(0.3)
+    assert ctx.progress_sent == []
+
+
+async def test_a_longer_handling_publishes_its_latest_progress_once_the_delay_passed():
+    source = JobSubmitted(job_id="j", client_id="c", input_key="i", expected_key="e", submission=CURRENT)
+    ctx = HandlerContext("profiler", Settings(progress_delay_seconds=0.2), storage=None, broker=None, event=source)
+    await ctx.progress("profiling", 5, "started")
+    await ctx.progress("profiling", 40, "reading")
+    await asyncio.sleep(0.3)
+    await ctx.progress("profiling", 80, "almost")
+    ctx.finish()
+    assert [p.percent for p in ctx.progress_sent] == [40, 80]

@@ -11,8 +11,9 @@ several such subscribers (a service with more than one message loop) on one brok
    nothing is written under the job's S3 prefix); when that happens while the handler runs, the files it wrote
    are deleted again and its outputs dropped (the job row is checked again after the handler, so whichever of
    the gateway's clean-up and the handler's writes comes last, no file outlives the job);
-3. calls `handle(event, ctx)`, which returns the events to publish (and may call `ctx.progress(...)`), and
-   commits those events with the claim;
+3. calls `handle(event, ctx)`, which returns the events to publish (and may call `ctx.progress(...)`: only a
+   handling longer than settings.progress_delay_seconds publishes progress), and commits those events with the
+   claim;
 4. publishes them keyed by job id, marks them published, then Kafka commits the offset.
 
 A redelivery of an event whose outputs were committed but not all published (a crash or broker outage between
@@ -93,10 +94,20 @@ class HandlerContext:
     storage: Storage
     broker: KafkaBroker | None
     event: Event
-    progress_sent: list[JobProgress] = field(default_factory=list)
+    progress_sent: list[JobProgress] = field(default_factory=list)  # what was published, in order
+    started: float = field(default_factory=time.monotonic)
+    _latest: JobProgress | None = None
+    _timer: asyncio.TimerHandle | None = None
+    _sending: set[asyncio.Task] = field(default_factory=set)
+    _finished: bool = False
 
     async def progress(self, stage: str, percent: int, message: str = "", attempt: int | None = None) -> None:
-        """Publish a job.progress event right away (progress is informative: a failure here is only logged)."""
+        """Report progress. Published (without waiting for the broker's acknowledgement) once the handling has run
+        settings.progress_delay_seconds; before that only the latest report is kept, published then if the
+        handling still runs, dropped if it ended (its output event moves the job on). Progress is informative:
+        a failure to publish it is only logged."""
+        if self._finished:  # a late report (from a profiling thread) after the handling ended
+            return
         event = JobProgress(
             job_id=self.event.job_id,
             client_id=self.event.client_id,
@@ -106,13 +117,43 @@ class HandlerContext:
             message=message[:500],
             submission=self.event.submission,
         )
+        wait = self.settings.progress_delay_seconds - (time.monotonic() - self.started)
+        if wait <= 0:
+            await self._publish(event)
+            return
+        self._latest = event
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(wait, self._publish_latest)
+
+    def _publish_latest(self) -> None:
+        event, self._latest = self._latest, None
+        if event is not None and not self._finished:
+            task = asyncio.ensure_future(self._publish(event))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _publish(self, event: JobProgress) -> None:
         self.progress_sent.append(event)
         if self.broker is None:
             return
         try:
-            await publish_event(self.broker, event)
+            sent = await publish_event(self.broker, event, wait=False)
         except Exception as exc:  # noqa: BLE001
             log.warning("progress event for job %s not published: %s", event.job_id, exc)
+            return
+        sent.add_done_callback(_log_unsent_progress)
+
+    def finish(self) -> None:
+        """The handling ended: progress not published yet never will be."""
+        self._finished = True
+        self._latest = None
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+def _log_unsent_progress(sent: asyncio.Future) -> None:
+    if not sent.cancelled() and sent.exception() is not None:
+        log.warning("a progress event was not published: %s", sent.exception())
 
 
 Handler = Callable[[Event, HandlerContext], Awaitable[list[Event]]]
@@ -298,7 +339,10 @@ class Consumer:
                             return "stale"
                         storage = _WriteRecorder(self.storage) if self.storage is not None else None
                         ctx = HandlerContext(self.name, self.settings, storage, self.broker, event)
-                        outputs = _with_derived_ids(await self.handle(event, ctx), event, self.name)
+                        try:
+                            outputs = _with_derived_ids(await self.handle(event, ctx), event, self.name)
+                        finally:
+                            ctx.finish()
                         if await _is_stale(session, event):
                             # Deleted or replaced while the handler ran, and the gateway may have cleaned the
                             # job's prefix before these files were written: remove them, publish nothing.

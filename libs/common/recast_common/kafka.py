@@ -92,25 +92,31 @@ def event_payload(event: Event) -> bytes:
     return event.model_dump_json().encode()
 
 
-async def publish_event(producer_or_broker: KafkaBroker | AIOKafkaProducer, event: Event) -> None:
+async def publish_event(
+    producer_or_broker: KafkaBroker | AIOKafkaProducer, event: Event, wait: bool = True
+) -> asyncio.Future | None:
     """Publish one event to the topic named by its type, keyed by its partition key (the job id, so that a
     job's events stay ordered; a chunk of a large inference run by chunk, so that chunks spread).
 
-    Waits for the broker's acknowledgement. Works with a started FastStream KafkaBroker or aiokafka producer.
+    Waits for the broker's acknowledgement, unless `wait` is False: then the event is only queued in the producer
+    (sent with the next batch, in order with the producer's other messages to its partition) and the future of
+    its acknowledgement is returned. Works with a started FastStream KafkaBroker or aiokafka producer.
     """
     key = event.partition_key().encode()
     headers = inject_headers({**JSON_HEADERS, "event_id": event.event_id})  # + traceparent when tracing
     if isinstance(producer_or_broker, KafkaBroker):
-        await producer_or_broker.publish(
-            event.model_dump(mode="json"), topic=event.type, key=key, headers=headers
+        sent = await producer_or_broker.publish(
+            event.model_dump(mode="json"), topic=event.type, key=key, headers=headers, no_confirm=not wait
         )
-        return
-    await producer_or_broker.send_and_wait(
+        return None if wait else sent
+    send = producer_or_broker.send_and_wait if wait else producer_or_broker.send
+    sent = await send(
         event.type,
         value=event_payload(event),
         key=key,
         headers=[(name, value.encode()) for name, value in headers.items()],
     )
+    return None if wait else sent
 
 
 def _admin(settings: Settings, timeout_ms: int = 10_000) -> AIOKafkaAdminClient:

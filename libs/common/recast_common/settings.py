@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     # resources with their replicas and configs) and deploy/k8s sets RECAST_CREATE_TOPICS=false.
     create_topics: bool = True
     consumer_max_retries: int = 3
+    # A handling shorter than this publishes no job.progress: its output event (the next stage) says as much, and
+    # every event costs the broker, S3 and the projector. A longer one reports its latest progress from then on.
+    progress_delay_seconds: float = Field(default=1.0, ge=0)
 
     # S3
     s3_endpoint: str = "http://127.0.0.1:8333"

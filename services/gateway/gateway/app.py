@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from gateway.api.main import api_router
 from gateway.api.routes import health, probes
 from gateway.api.routes.inference import STREAM_ROUTE
+from gateway.checks import BackingChecks
 from gateway.errors import install_error_handlers
 from gateway.limits import BodySizeLimit
 from gateway.metrics import install_metrics
@@ -23,6 +24,7 @@ from gateway.notify import INFERENCE_CHANNEL, Notifications
 from gateway.openapi import ConventionHeaders, install_openapi, operation_id
 from gateway.pipeline_metrics import run_sampler
 from gateway.request_context import RequestContext
+from gateway.script_cache import ScriptCache
 from gateway.startup import check_admin_key
 
 log = logging.getLogger(__name__)
@@ -45,12 +47,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.notifications = notifications
         async with Storage(settings) as storage:
             app.state.storage = storage
+            app.state.checks = BackingChecks(settings, app.state.sessionmaker, storage)
+            app.state.scripts = ScriptCache()
             stop_sampling = asyncio.Event()  # gauges of active jobs, outbox backlog, DLQ depth
             sampler = asyncio.create_task(run_sampler(settings, app.state.sessionmaker, stop_sampling))
             try:
                 yield
             finally:
                 stop_sampling.set()
+                app.state.checks.close()
                 sampler.cancel()  # a sample in flight (a slow broker) must not hold up the shutdown
                 with suppress(asyncio.CancelledError):
                     await sampler

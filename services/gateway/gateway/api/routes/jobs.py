@@ -13,7 +13,16 @@ from sqlalchemy import and_, delete, or_, select
 
 from gateway.core.cursor import BadCursor, decode_cursor, encode_cursor
 from gateway.core.ids import client_prefix, job_prefix
-from gateway.deps import PrincipalDep, SessionDep, StorageDep, authorize_client, find_job, load_job, require_valid_id
+from gateway.deps import (
+    PrincipalDep,
+    SessionDep,
+    StorageDep,
+    authorize_client,
+    find_job,
+    job_not_found,
+    load_job,
+    require_valid_id,
+)
 
 router = APIRouter(tags=["jobs"])
 
@@ -123,17 +132,19 @@ async def delete_user(
     responses={200: {"description": "The job's metadata; {} when the client has no such job (as the original)"}},
 )
 async def get_job(
-    client_id: str, job_id: str, session: SessionDep, principal: PrincipalDep, storage: StorageDep
+    client_id: str, job_id: str, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> JobDetail | dict:
     require_valid_id(client_id, "user_id")
     require_valid_id(job_id, "job_id")
-    if principal.may_access(client_id) and await find_job(session, client_id, job_id) is None:
-        return {}
-    job = await load_job(session, principal, client_id, job_id)  # 404 when the key may not reach that client
+    job = await find_job(session, client_id, job_id) if principal.may_access(client_id) else None
+    if job is None:
+        if principal.may_access(client_id):
+            return {}
+        raise job_not_found(job_id)  # never 403 on a job route: it would tell another client's job ids apart
     attempts = await session.scalars(select(Attempt).where(Attempt.job_id == job.id).order_by(Attempt.number))
-    artifacts = await session.scalars(
+    artifacts = list(await session.scalars(
         select(Artifact).where(Artifact.job_id == job.id).order_by(Artifact.created_at, Artifact.id)
-    )
+    ))
     detail = JobDetail(
         **job_out(job),
         attempts=[
@@ -152,9 +163,12 @@ async def get_job(
             for a in artifacts
         ],
     )
+    await session.commit()  # the rows are read: no pooled connection stays in a transaction during S3 reads
     if job.status in ("succeeded", "needs_review") and job.script_key:
+        digest = next((a.sha256 for a in artifacts if a.s3_key == job.script_key), None)
+        storage = request.app.state.storage
         try:
-            detail.script = (await storage.get_bytes(job.script_key)).decode("utf-8", errors="replace")
+            detail.script = await request.app.state.scripts.get(job.script_key, digest, storage.get_bytes)
         except Exception:
             detail.script = None
     return detail
