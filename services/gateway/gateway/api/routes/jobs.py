@@ -9,7 +9,8 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from recast_common.api import ArtifactOut, AttemptOut, JobDetail, JobOut, shown_column_instructions
 from recast_common.db.models import JOB_STATUSES, Artifact, Attempt, Job
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 
 from gateway.core.cursor import BadCursor, decode_cursor, encode_cursor
 from gateway.core.ids import client_prefix, job_prefix
@@ -126,6 +127,25 @@ async def delete_user(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+def _rows_as_json(columns: dict, order_by, where):
+    """A correlated subquery: the rows matching `where` as a JSON array of {name: column} (empty array if none)."""
+    pairs = [part for name, column in columns.items() for part in (literal(name), column)]
+    aggregated = func.jsonb_agg(aggregate_order_by(func.jsonb_build_object(*pairs), *order_by), type_=JSONB)
+    return select(func.coalesce(aggregated, literal([], JSONB), type_=JSONB)).where(where).scalar_subquery()
+
+
+# One statement reads the job with its attempts and artifacts (a status read is polled often).
+_ATTEMPTS = _rows_as_json(
+    {"number": Attempt.number, "status": Attempt.status, "program_fingerprint": Attempt.program_fingerprint,
+     "verdict": Attempt.verdict, "metrics": Attempt.metrics},
+    (Attempt.number,), Attempt.job_id == Job.id,
+)
+_ARTIFACTS = _rows_as_json(
+    {"kind": Artifact.kind, "key": Artifact.s3_key, "size": Artifact.size, "sha256": Artifact.sha256},
+    (Artifact.created_at, Artifact.id), Artifact.job_id == Job.id,
+)
+
+
 @router.get(
     "/{client_id}/{job_id}",
     response_model=JobDetail | dict,
@@ -136,36 +156,25 @@ async def get_job(
 ) -> JobDetail | dict:
     require_valid_id(client_id, "user_id")
     require_valid_id(job_id, "job_id")
-    job = await find_job(session, client_id, job_id) if principal.may_access(client_id) else None
-    if job is None:
-        if principal.may_access(client_id):
+    row = None
+    if principal.may_access(client_id):
+        row = (await session.execute(
+            select(Job, _ATTEMPTS, _ARTIFACTS).where(Job.client_id == client_id, Job.public_id == job_id)
+        )).first()
+        await session.commit()  # read: no pooled connection stays in a transaction while the script is read
+        if row is None:
             return {}
+    if row is None:
         raise job_not_found(job_id)  # never 403 on a job route: it would tell another client's job ids apart
-    attempts = await session.scalars(select(Attempt).where(Attempt.job_id == job.id).order_by(Attempt.number))
-    artifacts = list(await session.scalars(
-        select(Artifact).where(Artifact.job_id == job.id).order_by(Artifact.created_at, Artifact.id)
-    ))
+    job, attempts, artifacts = row
     detail = JobDetail(
         **job_out(job),
-        attempts=[
-            AttemptOut(
-                number=a.number,
-                status=a.status,
-                program_fingerprint=a.program_fingerprint,
-                verdict=a.verdict,
-                metrics=a.metrics,
-            )
-            for a in attempts
-        ],
+        attempts=[AttemptOut(**a) for a in attempts],
         script_key=job.script_key,
-        artifacts=[
-            ArtifactOut(kind=a.kind, key=a.s3_key, size=a.size, sha256=a.sha256, attempt=attempt_of_key(a.s3_key))
-            for a in artifacts
-        ],
+        artifacts=[ArtifactOut(**a, attempt=attempt_of_key(a["key"])) for a in artifacts],
     )
-    await session.commit()  # the rows are read: no pooled connection stays in a transaction during S3 reads
     if job.status in ("succeeded", "needs_review") and job.script_key:
-        digest = next((a.sha256 for a in artifacts if a.s3_key == job.script_key), None)
+        digest = next((a["sha256"] for a in artifacts if a["key"] == job.script_key), None)
         storage = request.app.state.storage
         try:
             detail.script = await request.app.state.scripts.get(job.script_key, digest, storage.get_bytes)
