@@ -19,7 +19,6 @@ from gateway.deps import (
     SessionDep,
     StorageDep,
     authorize_client,
-    find_job,
     job_not_found,
     load_job,
     require_valid_id,
