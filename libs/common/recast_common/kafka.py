@@ -209,7 +209,9 @@ async def queue_status(
 
     Returns {group: {"lag": int, "topics": {topic: lag}, "members": int | None, "member_ids": [str]}}.
     A group's topics come from `group_topics` (default GROUP_TOPICS); for an unknown group every pipeline
-    topic is inspected and only partitions it has committed on count.
+    topic is inspected and only partitions it has committed on count. The end of every partition is read once
+    for all groups (a Fetch per partition costs the broker a read of its storage); each group adds only its
+    committed offsets.
     """
     mapping = group_topics or GROUP_TOPICS
     admin = _admin(settings)
@@ -218,15 +220,21 @@ async def queue_status(
         existing = set(await admin.list_topics())
         described = await admin.describe_topics(sorted(existing))
         partitions_by_topic = {t["topic"]: [p["partition"] for p in t["partitions"]] for t in described}
+        topics_of = {group: [t for t in (mapping[group] if group in mapping else Topics.ALL) if t in existing]
+                     for group in groups}
+        tps_of = {group: [TopicPartition(t, p) for t in topics for p in partitions_by_topic.get(t, [])]
+                  for group, topics in topics_of.items()}
+        committed_of = dict(zip(groups, await asyncio.gather(*(_committed(settings, g, tps_of[g]) for g in groups))))
+        every_tp = sorted({tp for tps in tps_of.values() for tp in tps})
+        beginning, end = await _partition_bounds(settings, every_tp, committed_of)
         result: dict[str, Any] = {}
         for group in groups:
-            known = group in mapping
-            topics = [t for t in (mapping[group] if known else Topics.ALL) if t in existing]
-            tps = [TopicPartition(t, p) for t in topics for p in partitions_by_topic.get(t, [])]
-            lags = await _group_lag(settings, group, tps, count_uncommitted=known)
-            per_topic: dict[str, int] = {t: 0 for t in topics}
-            for tp, lag in lags.items():
-                per_topic[tp.topic] += lag
+            per_topic: dict[str, int] = {t: 0 for t in topics_of[group]}
+            for tp in tps_of[group]:
+                committed = committed_of[group][tp]
+                if committed is None and group not in mapping:
+                    continue
+                per_topic[tp.topic] += partition_lag(end[tp], committed, beginning[tp])
             members = await _group_members(admin, group)
             result[group] = {
                 "lag": sum(per_topic.values()),
@@ -239,27 +247,37 @@ async def queue_status(
         await admin.close()
 
 
-async def _group_lag(
-    settings: Settings, group: str, tps: list[TopicPartition], count_uncommitted: bool, timeout: float = 10.0
-) -> dict[TopicPartition, int]:
+async def _committed(settings: Settings, group: str, tps: list[TopicPartition]) -> dict[TopicPartition, int | None]:
     if not tps:
         return {}
     # A consumer that never subscribes does not join the group: it only reads the group's offsets.
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False,
-        fetch_max_wait_ms=50, max_partition_fetch_bytes=1024,
-    )
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
-        committed = dict(zip(tps, await asyncio.gather(*(consumer.committed(tp) for tp in tps))))
+        return dict(zip(tps, await asyncio.gather(*(consumer.committed(tp) for tp in tps))))
+    finally:
+        await consumer.stop()
+
+
+async def _partition_bounds(
+    settings: Settings, tps: list[TopicPartition], committed_of: dict[str, dict[TopicPartition, int | None]],
+    timeout: float = 10.0,
+) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
+    """First offset and high watermark of each partition, read from the furthest committed position of any group
+    (the fewest bytes to fetch)."""
+    if not tps:
+        return {}, {}
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                                fetch_max_wait_ms=50, max_partition_fetch_bytes=1024)
+    await consumer.start()
+    try:
         beginning = await consumer.beginning_offsets(tps)
-        end = await _high_watermarks(consumer, tps, committed, beginning, timeout)
-        lags: dict[TopicPartition, int] = {}
+        furthest: dict[TopicPartition, int | None] = {}
         for tp in tps:
-            if committed[tp] is None and not count_uncommitted:
-                continue
-            lags[tp] = partition_lag(end[tp], committed[tp], beginning[tp])
-        return lags
+            positions = [offsets[tp] for offsets in committed_of.values() if offsets.get(tp) is not None]
+            furthest[tp] = max(positions) if positions else None
+        end = await _high_watermarks(consumer, tps, furthest, beginning, timeout)
+        return beginning, end
     finally:
         await consumer.stop()
 

@@ -250,7 +250,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--replicas", nargs="*", default=[], metavar="SERVICE=N",
                         help="run N replicas of a service, e.g. planner=2")
     parser.add_argument("--window", type=int, default=100, help="jobs per line of the per-window table")
-    parser.add_argument("--lag-seconds", type=float, default=5.0)
+    parser.add_argument("--lag-seconds", type=float, default=15.0,
+                        help="seconds between lag samples (each costs the broker)")
     parser.add_argument("--poll", type=float, default=1.0, help="seconds between a client's status reads")
     parser.add_argument("--report", type=Path, default=None)
     args = parser.parse_args(argv)
