@@ -87,7 +87,7 @@ async def test_a_handling_shorter_than_the_progress_delay_publishes_no_progress(
     source = JobSubmitted(job_id="j", client_id="c", input_key="i", expected_key="e", submission=CURRENT)
     ctx = HandlerContext("profiler", Settings(progress_delay_seconds=0.2), storage=None, broker=None, event=source)
     await ctx.progress("profiling", 5, "started")
-    ctx.finish()
+    await ctx.finish([profiled(None, CREATED)])
     await asyncio.sleep(0.3)
     assert ctx.progress_sent == []
 
@@ -99,5 +99,14 @@ async def test_a_longer_handling_publishes_its_latest_progress_once_the_delay_pa
     await ctx.progress("profiling", 40, "reading")
     await asyncio.sleep(0.3)
     await ctx.progress("profiling", 80, "almost")
-    ctx.finish()
+    await ctx.finish([])
     assert [p.percent for p in ctx.progress_sent] == [40, 80]
+
+
+async def test_a_short_handling_that_produces_no_event_publishes_its_latest_progress():
+    source = JobSubmitted(job_id="j", client_id="c", input_key="i", expected_key="e", submission=CURRENT)
+    ctx = HandlerContext("tester", Settings(progress_delay_seconds=5), storage=None, broker=None, event=source)
+    await ctx.progress("inference", 0, "chunk 1/4 converting")
+    await ctx.progress("inference", 25, "chunk 1/4 done")
+    await ctx.finish([])
+    assert [p.message for p in ctx.progress_sent] == ["chunk 1/4 done"]

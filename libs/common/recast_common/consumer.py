@@ -12,8 +12,8 @@ several such subscribers (a service with more than one message loop) on one brok
    are deleted again and its outputs dropped (the job row is checked again after the handler, so whichever of
    the gateway's clean-up and the handler's writes comes last, no file outlives the job);
 3. calls `handle(event, ctx)`, which returns the events to publish (and may call `ctx.progress(...)`: only a
-   handling longer than settings.progress_delay_seconds publishes progress), and commits those events with the
-   claim;
+   handling longer than settings.progress_delay_seconds, or one that produces no event, publishes progress), and
+   commits those events with the claim;
 4. publishes them keyed by job id, marks them published, then Kafka commits the offset.
 
 A redelivery of an event whose outputs were committed but not all published (a crash or broker outage between
@@ -104,8 +104,8 @@ class HandlerContext:
     async def progress(self, stage: str, percent: int, message: str = "", attempt: int | None = None) -> None:
         """Report progress. Published (without waiting for the broker's acknowledgement) once the handling has run
         settings.progress_delay_seconds; before that only the latest report is kept, published then if the
-        handling still runs, dropped if it ended (its output event moves the job on). Progress is informative:
-        a failure to publish it is only logged."""
+        handling still runs (see `finish` if it ended). Progress is informative: a failure to publish it is only
+        logged."""
         if self._finished:  # a late report (from a profiling thread) after the handling ended
             return
         event = JobProgress(
@@ -143,12 +143,16 @@ class HandlerContext:
             return
         sent.add_done_callback(_log_unsent_progress)
 
-    def finish(self) -> None:
-        """The handling ended: progress not published yet never will be."""
+    async def finish(self, outputs: list[Event] | None) -> None:
+        """The handling ended with `outputs` (None: it failed). Progress not published yet is dropped when it
+        produced events (they move the job on) or failed; published when it produced none (nothing else would
+        tell, e.g. one chunk of a run done)."""
         self._finished = True
-        self._latest = None
         if self._timer is not None:
             self._timer.cancel()
+        latest, self._latest = self._latest, None
+        if latest is not None and outputs == []:
+            await self._publish(latest)
 
 
 def _log_unsent_progress(sent: asyncio.Future) -> None:
@@ -340,9 +344,12 @@ class Consumer:
                         storage = _WriteRecorder(self.storage) if self.storage is not None else None
                         ctx = HandlerContext(self.name, self.settings, storage, self.broker, event)
                         try:
-                            outputs = _with_derived_ids(await self.handle(event, ctx), event, self.name)
-                        finally:
-                            ctx.finish()
+                            produced = await self.handle(event, ctx)
+                        except BaseException:
+                            await ctx.finish(None)
+                            raise
+                        await ctx.finish(produced)
+                        outputs = _with_derived_ids(produced, event, self.name)
                         if await _is_stale(session, event):
                             # Deleted or replaced while the handler ran, and the gateway may have cleaned the
                             # job's prefix before these files were written: remove them, publish nothing.
