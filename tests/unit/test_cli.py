@@ -156,18 +156,23 @@ def test_bench_scores_tasks_with_the_rendered_script(tmp_path: Path) -> None:
         "train_input.csv": "a,b\n1,x\n2,y\n", "train_expected.csv": "b,a\nx,1\ny,2\n",
         "test_input.csv": "a,b\n5,v\n", "test_expected.csv": "b,a\nv,6\n",
     })
+    make_task(tmp_path, "prose", "note-for-answer", {
+        "train_input.csv": "name,city\nAnn,Lyon\nBob,Oslo\n", "train_expected.csv": "city,name\nLyon,Ann\nOslo,Bob\n",
+        "test_input.csv": "name,city\nCy,Nice\nDi,Rome\n", "test_expected.csv": '"NOT AVAILABLE, SORRY"\n',
+    })
     make_task(tmp_path, "atbench", "copy", {
         "train_input.csv": "k,v\n1,a\n2,b\n", "train_expected.csv": "k\n1\n2\n",
     })
     tasks = bench.discover(tmp_path, ["prose", "atbench"])
-    assert [t.name for t in tasks] == ["reorder", "wrong-test", "copy"]
+    assert [t.name for t in tasks] == ["note-for-answer", "reorder", "wrong-test", "copy"]
     results = bench.run_all(tasks, timeout=5, jobs=2, header_mode="meta")
     by_name = {r.name: r for r in results}
     assert by_name["reorder"].solved and by_name["reorder"].reason == "solved"
     assert not by_name["wrong-test"].solved and "wrong test output" in by_name["wrong-test"].reason
+    assert by_name["note-for-answer"].solved  # scored on the train pair, like a task without a test pair
     assert not any(r.render_mismatch for r in results)
     summary = {row["suite"]: row for row in bench.summarize(results)}
-    assert summary["prose"]["tasks"] == 2 and summary["prose"]["solved"] == 1
+    assert summary["prose"]["tasks"] == 3 and summary["prose"]["solved"] == 2
 
 
 def test_the_first_candidate_whose_script_reproduces_the_train_pair_is_kept() -> None:
@@ -205,3 +210,25 @@ def test_bench_summary_counts_confidences_and_precision_of_trusted_results() -> 
     row = bench.summarize(results)[0]
     assert (row["trusted"], row["ambiguous"], row["memorizes"], row["none"]) == (2, 1, 1, 1)
     assert row["solved"] == 1 and row["precision"] == 0.5 and row["right_untrusted"] == 1
+
+
+def test_a_one_cell_note_in_place_of_a_test_answer_is_recognized_but_a_narrow_answer_to_a_narrow_task_is_not() -> None:
+    from recast_cli.scoring import placeholder_answer
+
+    train_expected = [["101", "MAX", "55001", "Mouse", "10"]]
+    many_rows = [["101", "MAX", ""], ["55001", "Mouse", "10"]]
+    assert placeholder_answer(many_rows, [["NOT AVAILABLE, SORRY"]], train_expected)
+    assert not placeholder_answer(many_rows, [["3"]], [["2"]])
+    assert not placeholder_answer(many_rows, [["101", "MAX", "55001", "Mouse", "10"]], train_expected)
+
+
+def test_a_test_answer_ordering_columns_unlike_the_train_answer_contradicts_it_but_a_wrong_column_does_not() -> None:
+    from recast_cli.scoring import contradicting_column_order
+
+    train_expected = [["9/1", "P1", "0"], ["9/2", "P1", "5"]]
+    actual = [["9/1", "P2", "3"], ["9/2", "P2", "5"]]
+    assert contradicting_column_order(actual, [["P2", "9/1", "3"], ["P2", "9/2", "5"]], train_expected)
+    assert not contradicting_column_order(actual, [["P2", "9/1", "4"], ["P2", "9/2", "5"]], train_expected)
+    # the train answer cannot tell the two columns apart: swapping them is a wrong program, not a contradiction
+    twins = [["a", "a", "1"], ["b", "b", "2"]]
+    assert not contradicting_column_order([["x", "y", "1"]], [["y", "x", "1"]], twins)

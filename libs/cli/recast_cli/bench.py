@@ -5,7 +5,10 @@
 
 Scoring (DESIGN.md): exact cells read with the csv module on the test pair (data rows as a multiset when meta.json
 says "unordered"); ATBench tasks (no test pair) on the train pair, unsolved when the script embeds more than a
-tenth of the expected output's distinct cells as string literals. The exact rendered script is what is run and
+tenth of the expected output's distinct cells as string literals; so are tasks whose test answer is a one-cell
+note for a missing answer. A test answer that holds the output's cells in another column order than the train
+answer contradicts the train answer: the script following the train answer is right. The exact rendered script is
+what is run and
 scored (as a subprocess). A task is solved when its script is right AND the engine trusted it; precision is the
 share of trusted scripts that are right.
 """
@@ -29,7 +32,14 @@ from recast_engine.verify.runner import run_plain
 
 from recast_cli.choose import choose_script
 from recast_cli.csvio import CsvError, read_grid
-from recast_cli.scoring import embedded_cells, grid_difference, percentile, unordered_difference
+from recast_cli.scoring import (
+    contradicting_column_order,
+    embedded_cells,
+    grid_difference,
+    percentile,
+    placeholder_answer,
+    unordered_difference,
+)
 from recast_cli.speed_bench import print_speed, run_speed_bench, vectorized_differs
 
 # ../shared/benchmarks beside the repository (CI clones it there); RECAST_BENCHMARKS overrides.
@@ -105,10 +115,13 @@ def run_task(task: Task, timeout: float, header_mode: str) -> TaskResult:
     try:
         train_in = read_grid(task.folder / "train_input.csv", what="train input")
         train_out = read_grid(task.folder / "train_expected.csv", what="train expected")
+        on_train = not task.has_test_pair
         if task.has_test_pair:
             score_in_path = task.folder / "test_input.csv"
             score_out = read_grid(task.folder / "test_expected.csv", what="test expected")
-        else:
+            # a note in place of the test answer: scored like a task without a test pair
+            on_train = placeholder_answer(read_grid(score_in_path, what="test input"), score_out, train_out)
+        if on_train:
             score_in_path, score_out = task.folder / "train_input.csv", train_out
         score_in = read_grid(score_in_path, what="scored input")
     except CsvError as e:
@@ -173,16 +186,19 @@ def run_task(task: Task, timeout: float, header_mode: str) -> TaskResult:
         difference = unordered_difference(actual, score_out, task.header)
     else:
         difference = grid_difference(actual, score_out)
+    solved_reason = "solved"
+    if difference and not task.unordered and contradicting_column_order(actual, score_out, train_out):
+        difference, solved_reason = "", "solved (the test answer orders its columns unlike the train answer)"
     if difference:
-        pair = "test" if task.has_test_pair else "train"
+        pair = "train" if on_train else "test"
         return result(False, seconds, f"wrong {pair} output: {difference}"[:300], found=True,
                       timed_out=timed_out, render_mismatch=mismatch, program=described)
-    if not task.has_test_pair:
+    if on_train:
         embedded, distinct = embedded_cells(script, score_out)
         if embedded > distinct / 10:
             return result(False, seconds, f"embeds {embedded} of {distinct} distinct expected cells as literals",
                           found=True, timed_out=timed_out, render_mismatch=mismatch, program=described)
-    return result(True, seconds, "solved", found=True, timed_out=timed_out, render_mismatch=mismatch,
+    return result(True, seconds, solved_reason, found=True, timed_out=timed_out, render_mismatch=mismatch,
                   program=described)
 
 
