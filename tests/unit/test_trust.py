@@ -146,3 +146,30 @@ def test_an_affine_map_whose_constants_refitted_on_the_other_rows_miss_the_held_
 
     verdict = trust.assess([program], [(1, 1)], grid, run(program, grid), relearn=relearn)
     assert verdict.confidence == "memorizes" and "row 4" in verdict.reason
+
+
+def test_normalizing_phones_is_trusted_only_when_a_new_file_of_61_lines_comes_out_whole_and_right() -> None:
+    inp = [["name", "phone"], ["Ann", "(415) 123-4567"], ["Bob", "212.987.6543"], ["Cy", "+1 646 222 3333"],
+           ["Di", "3104441212"], ["Ed", "(718) 555-0199"], ["Flo", "617 555 0142"]]
+    out = [["name", "phone"], ["Ann", "415-123-4567"], ["Bob", "212-987-6543"], ["Cy", "646-222-3333"],
+           ["Di", "310-444-1212"], ["Ed", "718-555-0199"], ["Flo", "617-555-0142"]]
+    result = learned(inp, out)
+    if result.confidence == "trusted":
+        from recast_engine.dsl.interpret import run
+
+        numbers = [(200 + i, 300 + i, 4000 + i) for i in range(60)]
+        fresh = [["name", "phone"]] + [[f"P{i}", f"({a}) {b}.{c}"] for i, (a, b, c) in enumerate(numbers)]
+        assert run(result.programs[0], fresh) == [["name", "phone"]] + [
+            [f"P{i}", f"{a}-{b}-{c}"] for i, (a, b, c) in enumerate(numbers)]
+        return
+    assert "'phone'" in result.reason and result.suggestion
+
+
+def test_an_example_of_one_row_whose_output_only_copies_cells_does_not_show_how_rows_combine() -> None:
+    row = [["12345", "Account1", "keyword1", "Not in top 100", "35"]]
+    result = learned(row, [["12345", "keyword1", "35"]], header="no")
+    assert result.confidence == "ambiguous"
+    assert "single row" in result.reason and "second row" in result.suggestion
+    two_rows = row + [["12346", "Account2", "keyword3", "4", "1"]]
+    assert learned(two_rows, [["12345", "keyword1", "35"], ["12346", "keyword3", "1"]], header="no").confidence == (
+        "trusted")

@@ -69,6 +69,9 @@ def assess(
             "the input is a guess",
             "add rows with different input values and their expected output",
         )
+    unshown = _unshown_grouping(best, input_grid)
+    if unshown is not None:
+        return Assessment("ambiguous", *unshown)
     if relearn is not None:
         failed = _held_out_failure(best, input_grid, relearn)
         if failed:
@@ -98,6 +101,20 @@ def _one_case(program: Program, input_grid: list[Row]) -> bool:
     """The example shows one distinct input row, and the program computes (not only copies) an output."""
     distinct = {tuple(r) for r in input_grid[program.header_rows:]}
     return len(distinct) < 2 and any(_constant_output(c.value) for c in program.columns)
+
+
+def _unshown_grouping(program: Program, input_grid: list[Row]) -> tuple[str, str] | None:
+    """(reason, suggestion) when the example holds one row that the program only copies from: how the rows of a
+    longer file relate to one another (kept one for one, or gathered by a key) is not shown."""
+    body = input_grid[program.header_rows:]
+    copies_only = not program.steps and all(c.value.op == "col" for c in program.columns)
+    if len(body) == 1 and copies_only:
+        return (
+            "the example has a single row and its output copies cells as they stand: whether the rows of a longer "
+            "file are each kept the same way, or gathered with the rows that share a key, is not shown",
+            "add a second row to the example (one sharing a key with the first, if such rows are to be combined)",
+        )
+    return None
 
 
 def _constant_output(expr: Expr) -> bool:
