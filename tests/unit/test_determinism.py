@@ -16,6 +16,7 @@ def _burn(seconds: float) -> None:
 
 
 def _varied_pairs() -> list[tuple[list[list[str]], list[list[str]]]]:
+    """Row-local text and date rewrites, a group-by sum, a filter, arithmetic and a sort: ten kinds, three each."""
     rng = random.Random(7)
     first = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "Ken"]
     last = ["Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson"]
@@ -24,10 +25,11 @@ def _varied_pairs() -> list[tuple[list[list[str]], list[list[str]]]]:
     for k in range(30):
         n = 3 + k % 4
         people = [(rng.choice(first), rng.choice(last), rng.choice(cities), str(rng.randint(1, 99)),
-                   f"20{rng.randint(10, 29)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}") for _ in range(n)]
-        head = ["first", "last", "city", "n", "date"]
+                   f"20{rng.randint(10, 29)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                   f"{rng.randint(1, 40)}.{rng.randint(0, 9)}") for _ in range(n)]
+        head = ["first", "last", "city", "n", "date", "price"]
         inp = [head] + [list(p) for p in people]
-        kind = k % 6
+        kind = k % 10
         if kind == 0:
             out = [["last", "first"]] + [[p[1], p[0]] for p in people]
         elif kind == 1:
@@ -38,8 +40,19 @@ def _varied_pairs() -> list[tuple[list[list[str]], list[list[str]]]]:
             out = [["city", "year"]] + [[p[2].upper(), p[4][:4]] for p in people]
         elif kind == 4:
             out = [["date"]] + [["/".join(reversed(p[4].split("-")))] for p in people]
-        else:
+        elif kind == 5:
             out = [["town", "count", "first"]] + [[p[2], p[3], p[0].lower()] for p in people]
+        elif kind == 6:
+            sums: dict[str, int] = {}
+            for p in people:
+                sums[p[2]] = sums.get(p[2], 0) + int(p[3])
+            out = [["city", "n"]] + [[city, str(total)] for city, total in sums.items()]
+        elif kind == 7:
+            out = [["first", "n"]] + [[p[0], p[3]] for p in people if int(p[3]) >= 50]
+        elif kind == 8:
+            out = [["first", "total"]] + [[p[0], f"{int(p[3]) * float(p[5]):.1f}"] for p in people]
+        else:
+            out = [["first", "n"]] + [[p[0], p[3]] for p in sorted(people, key=lambda p: int(p[3]))]
         pairs.append((inp, out))
     return pairs
 
