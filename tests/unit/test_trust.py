@@ -173,3 +173,12 @@ def test_an_example_of_one_row_whose_output_only_copies_cells_does_not_show_how_
     two_rows = row + [["12346", "Account2", "keyword3", "4", "1"]]
     assert learned(two_rows, [["12345", "keyword1", "35"], ["12346", "keyword3", "1"]], header="no").confidence == (
         "trusted")
+
+
+def test_an_unfold_that_keeps_only_some_positions_of_each_group_memorizes_the_row_order() -> None:
+    table = [["id", "city", "n"], ["1", "Lyon", "5"], ["1", "Nice", "7"], ["2", "Oslo", "3"], ["2", "Rome", "9"]]
+    # the city of each id's first row: which row comes first is the example's order, not a rule
+    program = Program(steps=[Step(op="unfold", args={"key_columns": [0], "value_columns": [1]})], header_rows=1,
+                      columns=[OutputColumn(header=col(0), value=col(0)), OutputColumn(header=col(1), value=col(1))])
+    findings = trust.memorizing(program, table)
+    assert findings and "step unfold lines up the values of each group by position" in findings[-1][0]
