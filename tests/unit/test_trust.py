@@ -182,3 +182,16 @@ def test_an_unfold_that_keeps_only_some_positions_of_each_group_memorizes_the_ro
                       columns=[OutputColumn(header=col(0), value=col(0)), OutputColumn(header=col(1), value=col(1))])
     findings = trust.memorizing(program, table)
     assert findings and "step unfold lines up the values of each group by position" in findings[-1][0]
+
+
+def test_an_aggregate_over_groups_of_one_row_each_does_not_show_that_rows_are_combined() -> None:
+    one_row = [["input1"], ["95.00"]]
+    mean = Program(steps=[Step(op="add_window", args={"func": "mean", "column": 0, "keys": [], "header": True,
+                                                      "name": "mean"})], header_rows=1,
+                   columns=[OutputColumn(header=const("output"), value=col(1))])
+    verdict = trust.assess([mean], [(0, 0)], one_row, [["output"], ["95"]])
+    assert verdict.confidence == "ambiguous" and "each of the example's groups holds one row" in verdict.reason
+    sales = [["city", "n"], ["Lyon", "2"], ["Lyon", "3"], ["Oslo", "4"], ["Oslo", "1"]]
+    total = Program(steps=[Step(op="group_rows", args={"keys": [0], "aggregates": [{"func": "sum", "column": 1}],
+                                                       "header": True})], header_rows=1)
+    assert trust._unshown_grouping(total, sales) is None

@@ -104,8 +104,8 @@ def _one_case(program: Program, input_grid: list[Row]) -> bool:
 
 
 def _unshown_grouping(program: Program, input_grid: list[Row]) -> tuple[str, str] | None:
-    """(reason, suggestion) when the example holds one row that the program only copies from: how the rows of a
-    longer file relate to one another (kept one for one, or gathered by a key) is not shown."""
+    """(reason, suggestion) when the example does not show how rows combine: it holds one row that the program only
+    copies from, or an aggregating step whose groups each hold a single row."""
     body = input_grid[program.header_rows:]
     copies_only = not program.steps and all(c.value.op == "col" for c in program.columns)
     if len(body) == 1 and copies_only:
@@ -114,7 +114,24 @@ def _unshown_grouping(program: Program, input_grid: list[Row]) -> tuple[str, str
             "file are each kept the same way, or gathered with the rows that share a key, is not shown",
             "add a second row to the example (one sharing a key with the first, if such rows are to be combined)",
         )
+    grid: list[Row] = [list(r) for r in input_grid]
+    for step in program.steps:
+        if step.op in _AGGREGATING:
+            rows = grid[1:] if step.args.get("header") else grid
+            sizes = Counter(tuple(_cell(r, k) for k in step.args.get("keys") or []) for r in rows)
+            if rows and set(sizes.values()) == {1}:
+                return (
+                    f"step {step.op} computes over the rows that share a key, but each of the example's groups holds "
+                    "one row: an aggregate of one row is that row's own value, so whether (and how) rows are "
+                    "combined is not shown",
+                    "add rows that share a key (two or more in a group) with their expected output",
+                )
+        grid = list(_table_step(step)(grid, **step.args))
     return None
+
+
+# steps whose output cells combine the values of all rows sharing a key
+_AGGREGATING = ("group_rows", "add_window")
 
 
 def _constant_output(expr: Expr) -> bool:
