@@ -8,7 +8,7 @@ import time
 
 import pytest
 from recast_common.events import Topics
-from recast_common.kafka import GROUP_TOPICS, all_topic_names, partition_lag, subscriber_options
+from recast_common.kafka import GROUP_TOPICS, all_topic_names, group_timing, partition_lag, subscriber_options
 from recast_devstack.pgurls import (
     check_database_name,
     database_of,
@@ -82,6 +82,9 @@ def test_topics_and_groups():
     options = subscriber_options("planner")
     assert options["group_id"] == "planner" and options["auto_offset_reset"] == "earliest"
     assert options["ack_policy"].value == "nack_on_error"  # handled messages commit; a raising handler is redelivered
+    # short sessions: a restarted consumer is back in its group within seconds (tests/integration/test_consumer_restart)
+    assert (options["session_timeout_ms"], options["heartbeat_interval_ms"]) == (3_000, 1_000)
+    assert group_timing(9_000) == {"session_timeout_ms": 9_000, "heartbeat_interval_ms": 3_000}
 
 
 def test_admin_key_from_env_else_generated_once(tmp_path):

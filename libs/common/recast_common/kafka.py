@@ -38,13 +38,15 @@ def all_topic_names() -> list[str]:
     return [*Topics.ALL, *(Topics.dlq(t) for t in Topics.ALL)]
 
 
-# Group membership timing. Tansu answers a JoinGroup only after half the session timeout, and a member killed
-# without leaving is replaced once its session expires: a restarted consumer consumes again about one session
-# timeout after it joins (10 s gave 17-26 s from a SIGKILL to the next message; 3 s gives a few seconds).
-# Handlers run their CPU work off the event loop, so heartbeats keep well within it. Static membership
-# (group.instance.id) does not help on Tansu: its joins take 5-6 s longer.
-SESSION_TIMEOUT_MS = 3_000
-HEARTBEAT_INTERVAL_MS = 1_000
+def group_timing(session_timeout_ms: int) -> dict[str, int]:
+    """Session timeout and heartbeat interval of a consumer group member (RECAST_CONSUMER_SESSION_TIMEOUT_MS).
+
+    Tansu answers a JoinGroup only after half the session timeout, and a member killed without leaving is
+    replaced once its session expires: a restarted consumer is back in its group about one session timeout
+    after it joins (10 s gave 5-10 s of joins; 3 s gives about 2 s). Handlers run their CPU work off the event
+    loop, so heartbeats keep well within it. Static membership (group.instance.id) does not help on Tansu: its
+    joins take 5-6 s longer."""
+    return {"session_timeout_ms": session_timeout_ms, "heartbeat_interval_ms": max(100, session_timeout_ms // 3)}
 
 
 class _ConcurrentStartBroker(KafkaBroker):
@@ -81,8 +83,7 @@ def subscriber_options(group: str, **overrides: Any) -> dict[str, Any]:
         "group_id": group,
         "auto_offset_reset": "earliest",
         "ack_policy": AckPolicy.NACK_ON_ERROR,
-        "session_timeout_ms": SESSION_TIMEOUT_MS,
-        "heartbeat_interval_ms": HEARTBEAT_INTERVAL_MS,
+        **group_timing(Settings.model_fields["consumer_session_timeout_ms"].default),
     }
     options.update(overrides)
     return options

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     # resources with their replicas and configs) and deploy/k8s sets RECAST_CREATE_TOPICS=false.
     create_topics: bool = True
     consumer_max_retries: int = 3
+    # Consumer group sessions (heartbeats every third of it): short, so that a restarted consumer is back in its
+    # groups within seconds (recast_common.kafka.group_timing); raise it where pauses of a few seconds are common.
+    consumer_session_timeout_ms: int = Field(default=3_000, ge=1_000)
     # A handling shorter than this publishes no job.progress: its output event (the next stage) says as much, and
     # every event costs the broker, S3 and the projector. A longer one reports its latest progress from then on.
     progress_delay_seconds: float = Field(default=1.0, ge=0)

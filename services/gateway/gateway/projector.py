@@ -26,7 +26,7 @@ from recast_common.db.models import Artifact, Attempt, DataProfile, InferenceRun
 from recast_common.db.session import make_engine
 from recast_common.errors import is_transient
 from recast_common.events import Event, Topics, parse_event
-from recast_common.kafka import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS
+from recast_common.kafka import group_timing
 from recast_common.logs import setup_logging
 from recast_common.metrics import mark_ready, serve_metrics_from_env
 from recast_common.settings import Settings
@@ -242,8 +242,7 @@ class Projector:
             client_id="recast-projector",
             auto_offset_reset="earliest",
             enable_auto_commit=False,
-            session_timeout_ms=SESSION_TIMEOUT_MS,  # back in its group soon after a restart (recast_common.kafka)
-            heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
+            **group_timing(self.settings.consumer_session_timeout_ms),  # back in its group soon after a restart
         )
         self.producer = AIOKafkaProducer(  # dead letters only; acks=all like every producer
             bootstrap_servers=self.settings.kafka_bootstrap, enable_idempotence=False, acks="all"
