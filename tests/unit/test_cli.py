@@ -68,8 +68,9 @@ def test_learn_names_the_column_and_first_cell_it_could_not_explain_and_dumps_st
 
 
 def test_learn_writes_an_untrusted_script_exits_3_and_says_why(tmp_path: Path, capsys) -> None:
-    train_in = write(tmp_path / "f.csv", "32\n212\n98.6\n")
-    train_out = write(tmp_path / "c.csv", "0.0\n100.0\n37.0\n")
+    # the outputs are words no rule derives from the ids: a table of the example's answers
+    train_in = write(tmp_path / "ids.csv", "a,b\n1,x\n2,y\n3,z\n")
+    train_out = write(tmp_path / "words.csv", "q\nfoo\nbar\nbaz\n")
     script = tmp_path / "s.py"
     assert main(["learn", str(train_in), str(train_out), "-o", str(script), "--timeout", "10"]) == EXIT_NOT_TRUSTED
     assert script.is_file()
