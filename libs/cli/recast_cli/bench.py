@@ -313,8 +313,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--report", type=Path, help="write a JSON report here")
     parser.add_argument("--no-inference", action="store_true", help="skip the large-file inference benchmark")
     parser.add_argument("--inference-mb", type=int, default=1024, help="size of the inference input, MB")
-    parser.add_argument("--speed-no-per-cell", action="store_true",
-                        help="the speed bench skips the per-cell scripts (the slowest runner)")
+    parser.add_argument("--speed-mb", type=int, default=1024,
+                        help="size of the speed bench's input, MB (smaller for a quick run)")
+    parser.add_argument("--speed-per-cell", action="store_true",
+                        help="the speed bench also runs the per-cell scripts (slow: minutes per conversion at 1 GB)")
+    parser.add_argument("--speed-repeat", type=int, default=1,
+                        help="rounds of DuckDB and the vectorized script in turn; the best of each counts")
+    parser.add_argument("--speed-case", action="append",
+                        help="only this speed bench conversion (repeatable): row-local, 'select + rename', "
+                             "'filter + arithmetic', group-by, sort")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed bench (recast_cli.speed_bench)")
     parser.add_argument("--no-profile", action="store_true", help="skip the profiler bench (recast_cli.profile_bench)")
     parser.add_argument("--profile-mb", type=int, default=1024, help="size of the profiled CSV, MB")
@@ -355,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         print_inference(figures)
         report["inference"] = figures
     if not args.no_speed:
-        report["speed"] = run_speed_bench(args.inference_mb, per_cell=not args.speed_no_per_cell)
+        report["speed"] = run_speed_bench(args.speed_mb, per_cell=args.speed_per_cell, repeat=args.speed_repeat,
+                                          conversions=args.speed_case)
         print_speed(report["speed"])
     if not args.no_profile:
         from recast_cli.profile_bench import print_profile_bench, run_profile_bench
