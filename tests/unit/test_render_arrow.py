@@ -5,6 +5,7 @@ import csv
 import inspect
 import io
 import random
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -324,6 +325,17 @@ def test_plainly_written_numbers_are_computed_by_kernels() -> None:
     fused = render_script(NUMERIC_PROGRAMS["format_number of arithmetic"], backend="arrow")
     assert "format_fixed(combine_fixed(*values, '*')" in fused
     assert kernel_coverage(program_of(call("combine", col(0), col(1), operator="/"))) == (0, 1)
+
+
+@pytest.mark.parametrize("scale", [0, 2, 6])
+def test_integers_at_a_scale_are_written_as_decimal_text_up_to_the_int64_limits(scale: int) -> None:
+    import pyarrow as pa
+
+    script = load_script(render_script(NUMERIC_PROGRAMS["format_number of arithmetic"], backend="arrow"))
+    units = [0, 5, -5, 120, -1200, 10**18 - 1, -(10**18 - 1), 10**18, -(10**18), 2**63 - 1, -(2**63) + 1]
+    for values in (units, units[:5], units[5:], []):
+        written = script["decimal_text"](pa.array(values, pa.int64()), scale).to_pylist()
+        assert written == [f"{Decimal(v).scaleb(-scale):f}" for v in values]
 
 
 def sales_grid(rows: int, seed: int, messy: bool = False) -> list[list[str]]:

@@ -472,8 +472,9 @@ def if_matches_printable(column, then_value, else_value, pattern, function):
 
 
 def csv_text(columns, blank):
-    """The rows as CSV text, one line each ending with "\n", quoted as csv.writer quotes them."""
-    fields = []
+    """The rows as CSV text, one line each ending with "\n", quoted as csv.writer quotes them: Arrow's CSV writer
+    where no field needs quotes (its text is then the same), else lines joined by kernels."""
+    fields, quoting = [], False
     for value in columns:
         if len(columns) == 1:
             # a row of one empty field is written ""
@@ -485,13 +486,21 @@ def csv_text(columns, blank):
         if needs is not None and pc.any(needs).as_py():
             escaped = pc.replace_substring(value, '"', '""')
             quoted = pc.binary_join_element_wise('"', escaped, '"', "")
-            value = pc.if_else(needs, quoted, value)
+            value, quoting = pc.if_else(needs, quoted, value), True
         fields.append(value)
+    if not quoting and len(fields) > 1 and all(isinstance(f, pa.StringArray) for f in fields):
+        text = pa.BufferOutputStream()
+        names = [f"c{i}" for i in range(len(fields))]
+        pa_csv.write_csv(pa.RecordBatch.from_arrays(fields, names=names), text, UNQUOTED)
+        return text.getvalue()
     fields[-1] = pc.binary_join_element_wise(fields[-1], "\n", "")
     line = pc.binary_join_element_wise(*fields, ",")
     if isinstance(line, pa.Scalar):  # constants only: the same line on every row
         line = pc.binary_join_element_wise(blank, line, "")
     return line
+
+
+UNQUOTED = pa_csv.WriteOptions(include_header=False, quoting_style="none", eol="\n")
 
 
 def may_need_quotes(value):
@@ -507,7 +516,11 @@ def may_need_quotes(value):
 
 
 def write_text(target, lines):
-    """Write a string array's characters as they lie in its data buffer (no Python strings)."""
+    """Write CSV text (a buffer, or a string array's characters as they lie in its data buffer: no Python
+    strings)."""
+    if isinstance(lines, pa.Buffer):
+        target.write(lines)
+        return
     if len(lines) == 0:
         return
     if isinstance(lines, pa.ChunkedArray):

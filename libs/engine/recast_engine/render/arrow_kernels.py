@@ -348,6 +348,23 @@ def digits_of(units, scale):
     return negative, pc.utf8_slice_codeunits(digits, 0, -scale), pc.utf8_slice_codeunits(digits, -scale)
 
 
+DECIMAL_DIGITS = 18  # digits of a decimal64 (integers of more digits are written by digits_of)
+
+
+def decimal_text(units, scale):
+    """Integers at a scale written as "-123.45" (the sign of negative values only, `scale` decimals): Arrow's own
+    decimal to text cast, of the integers' buffer read as decimal64 (no copy)."""
+    bound, extremes = 10**DECIMAL_DIGITS - 1, pc.min_max(units).as_py()
+    if units.null_count or extremes["max"] is not None and (extremes["max"] > bound or extremes["min"] < -bound):
+        negative, whole, fraction = digits_of(units, scale)
+        text = with_fraction(whole, ".", fraction)
+        return pc.if_else(negative, pc.binary_join_element_wise("-", text, ""), text)
+    if not scale:
+        return pc.cast(units, pa.string())
+    numbers = pa.Array.from_buffers(pa.decimal64(DECIMAL_DIGITS, scale), len(units), units.buffers(), 0, units.offset)
+    return pc.cast(numbers, pa.string())
+
+
 def with_fraction(whole, point, fraction):
     """whole, then point and the fraction when there is one."""
     joined = pc.binary_join_element_wise(whole, point, fraction, "")
@@ -393,6 +410,12 @@ def format_fixed(value, scale, shift, decimals, min_decimals, trim_zeros, int_di
     if shift != "0":
         value = combine_fixed(value, constant_fixed(shift), "+")
     units, scale, places = value
+    if point == "." and not (int_digits or thousands or fraction_width):
+        if decimals is not None:
+            return decimal_text(round_half_up(units, scale, decimals), decimals)
+        if trim_zeros and scale <= min_decimals:
+            # trimmed, then padded back to min_decimals: the digits at min_decimals
+            return decimal_text(rescaled(units, scale, min_decimals), min_decimals)
     if decimals is not None:
         negative, whole, fraction = digits_of(round_half_up(units, scale, decimals), decimals)
     else:
