@@ -301,6 +301,8 @@ NUMERIC_PROGRAMS = {
         call("format_number", col(0)), call("format_number", col(1), trim_zeros=True),
         call("format_number", col(2), min_decimals=2), call("format_number", col(0), trim_zeros=True, min_decimals=3),
         call("format_number", col(1), scale="100", shift="0.5", thousands="'"),
+        call("format_number", col(0), thousands="\u2009"), call("format_number", col(2), thousands=", "),
+        call("format_number", col(1), thousands=",", int_digits=9, int_fill=" "),
     ),
     "format_number of arithmetic": program_of(
         call("format_number", call("combine", col(0), col(1), operator="*"), min_decimals=2, trim_zeros=True),
@@ -336,6 +338,17 @@ def test_integers_at_a_scale_are_written_as_decimal_text_up_to_the_int64_limits(
     for values in (units, units[:5], units[5:], []):
         written = script["decimal_text"](pa.array(values, pa.int64()), scale).to_pylist()
         assert written == [f"{Decimal(v).scaleb(-scale):f}" for v in values]
+
+
+def test_operators_the_guards_assume_write_nothing_for_nothing_do() -> None:
+    """The vectorized guards compute a node feeding one of these only where its column is empty."""
+    from recast_engine.render.arrow_guards import EMPTY_FOR_EMPTY
+
+    for name in EMPTY_FOR_EMPTY:
+        for program in NUMERIC_PROGRAMS.values():
+            for column in program.columns:
+                if column.value.op == name:
+                    assert getattr(cells, name)("", **column.value.args) == ""
 
 
 def sales_grid(rows: int, seed: int, messy: bool = False) -> list[list[str]]:

@@ -80,7 +80,7 @@ def _own_names() -> frozenset[str]:
     return frozenset(bound | {"output_columns", "keep_rows", "STEPS", "main_by_row", "pa", "pc", "pa_csv", "io",
                               "start_grouping", "convert_grouped", "decimal", "heapq", "tempfile", "collections",
                               "concurrent",
-                              "AFTER_GROUPING_BY_BATCH", "batch_warnings"})
+                              "AFTER_GROUPING_BY_BATCH", "batch_warnings", "INPUT_COLUMNS"})
 
 
 def kernel_coverage(program: Program) -> tuple[int, int]:
@@ -162,7 +162,10 @@ def _filter_source(step: Step, table_names: dict[str, str] | None = None) -> str
 
 def _steps_function(program: Program, table_names: dict[str, str]) -> str:
     filters = program.steps[:_filter_count(program)]
-    lines = [f"STEPS = {len(filters)}", "", "", "def keep_rows(batch, seen):",
+    read = input_columns(program)
+    lines = [f"STEPS = {len(filters)}",
+             f"INPUT_COLUMNS = {read!r}  # the input columns the conversion reads (None: all of them)",
+             "", "", "def keep_rows(batch, seen):",
              '    """The rows of the batch the row filters keep (a mask per step)."""']
     for k, step in enumerate(filters):
         lines.append(f"    # step {k + 1}: {per_cell._comment_safe(step.describe(brief=True))}")
@@ -170,6 +173,28 @@ def _steps_function(program: Program, table_names: dict[str, str]) -> str:
                      f"header={bool(step.args.get('header', False))})")
     lines.append("    return batch")
     return "\n".join(lines)
+
+
+def input_columns(program: Program) -> list[int] | None:
+    """The input columns the vectorized conversion reads, the first always (None: every column, or whole rows go
+    through a per-cell function): the others are not converted from the CSV text."""
+    plan = _plan(program)
+    assert plan is not None
+    filters, grouping = plan
+    read = {0}
+    for step in program.steps[:filters]:
+        column = step.args.get("column")
+        if step.op == "filter_rows" or type(column) is not int:
+            return None  # undecided rows go whole through the step's own function
+        read.add(column)
+    if grouping is None:
+        read |= set().union(*(per_cell._columns_read(c.value) | per_cell._columns_read(c.header)
+                              for c in program.columns))
+    elif grouping.op == "group_rows":
+        read |= set(grouping.args["keys"]) | {a.get("column", 0) for a in grouping.args["aggregates"]}
+    else:
+        return None
+    return sorted(read)
 
 
 def _filter_count(program: Program) -> int:
@@ -476,15 +501,18 @@ def csv_text(columns, blank):
     where no field needs quotes (its text is then the same), else lines joined by kernels."""
     fields, quoting = [], False
     for value in columns:
+        present = quoted_characters_in(value)
         if len(columns) == 1:
             # a row of one empty field is written ""
             needs = pc.or_(pc.match_substring_regex(value, NEEDS_QUOTES), pc.equal(value, ""))
-        elif may_need_quotes(value):
+        elif len(present) == 1:
+            needs = pc.match_substring(value, present)
+        elif present:
             needs = pc.match_substring_regex(value, NEEDS_QUOTES)
         else:
             needs = None
         if needs is not None and pc.any(needs).as_py():
-            escaped = pc.replace_substring(value, '"', '""')
+            escaped = pc.replace_substring(value, '"', '""') if '"' in present else value
             quoted = pc.binary_join_element_wise('"', escaped, '"', "")
             value, quoting = pc.if_else(needs, quoted, value), True
         fields.append(value)
@@ -503,16 +531,13 @@ def csv_text(columns, blank):
 UNQUOTED = pa_csv.WriteOptions(include_header=False, quoting_style="none", eol="\n")
 
 
-def may_need_quotes(value):
-    """Whether a value of the column holds a character csv.writer quotes (a search of the raw bytes)."""
+def quoted_characters_in(value):
+    """The characters csv.writer quotes that a value of the column holds (a search of the raw bytes)."""
     if isinstance(value, pa.Scalar):
-        return bool(re.search(NEEDS_QUOTES, value.as_py()))
+        return "".join(char for char in QUOTED_CHARACTERS if char in value.as_py())
     chunks = value.chunks if isinstance(value, pa.ChunkedArray) else [value]
-    for chunk in chunks:
-        data = (chunk.buffers()[2] or pa.py_buffer(b"")).to_pybytes()
-        if any(data.find(char.encode()) >= 0 for char in QUOTED_CHARACTERS):
-            return True
-    return False
+    data = [(chunk.buffers()[2] or pa.py_buffer(b"")).to_pybytes() for chunk in chunks]
+    return "".join(char for char in QUOTED_CHARACTERS if any(d.find(char.encode()) >= 0 for d in data))
 
 
 def write_text(target, lines):
@@ -538,33 +563,72 @@ def batch_text(batch):
     return csv_text(columns, pc.utf8_slice_codeunits(batch.column(0), 0, 0)), batch_warnings(batch, columns)
 
 
-def write_converted(target, start, converted):
-    """Write a converted batch (batch_text) whose first row is output row `start`, and count its warnings."""
+def converted_batch(batch, filtering):
+    """(output rows, batch_text) of a batch; filtering: the batch goes through the row filters first (each has
+    seen its first row)."""
+    if filtering:
+        batch = keep_rows(batch, [True] * STEPS)
+    return batch.num_rows, batch_text(batch) if batch.num_rows else None
+
+
+def write_converted(target, rows, converted):
+    """Write a converted batch (batch_text) of `rows` output rows, the next in order, and count its warnings."""
+    if converted is None:
+        return
     text, found = converted
-    note_batch(start, found)
+    note_batch(HEADER_ROWS + 1 + WARNINGS.converted, found)
+    WARNINGS.converted += rows
     write_text(target, text)
 
 
-def write_batches(target, batches, header_pending):
+def write_batches(target, batches, header_pending, seen=None):
     """Write the output rows of the batches in order (the first row through convert_header while header_pending),
-    converting up to THREADS batches at once: pyarrow.compute releases the GIL. Whether the header is still
-    pending."""
+    converting up to THREADS batches at once: pyarrow.compute releases the GIL. seen: the batches have still to go
+    through the row filters (keep_rows, its state): here until the header is written and every filter has seen its
+    first row, then in the conversion threads. Whether the header is still pending."""
     with concurrent.futures.ThreadPoolExecutor(THREADS) as pool:
         pending = collections.deque()
         for batch in batches:
+            filtering = seen is not None and all(seen) and not header_pending
+            if seen is not None and not filtering:
+                batch = keep_rows(batch, seen)
             if header_pending and batch.num_rows:
                 header = convert_header([column[0].as_py() for column in batch.columns])
                 target.write(csv_line(WARNINGS.named(header)))
                 batch, header_pending = batch.slice(1), 0
             if batch.num_rows:
-                pending.append((HEADER_ROWS + 1 + WARNINGS.converted, pool.submit(batch_text, batch)))
-                WARNINGS.converted += batch.num_rows
+                pending.append(pool.submit(converted_batch, batch, filtering))
             if len(pending) > THREADS:
-                start, converted = pending.popleft()
-                write_converted(target, start, converted.result())
-        for start, converted in pending:
-            write_converted(target, start, converted.result())
+                write_converted(target, *pending.popleft().result())
+        for converted in pending:
+            write_converted(target, *converted.result())
     return header_pending
+
+
+def input_batches(source, width):
+    """The file's record batches, every column a string column; the columns the conversion does not read
+    (INPUT_COLUMNS) are left unconverted, null."""
+    names = [f"f{i}" for i in range(width)]  # as autogenerate_column_names names them
+    read = names if INPUT_COLUMNS is None else [names[i] for i in INPUT_COLUMNS if i < width]
+
+    def reader(block_bytes, columns=()):  # no columns: all of them
+        return pa_csv.open_csv(
+            source,
+            read_options=pa_csv.ReadOptions(autogenerate_column_names=True, block_size=block_bytes),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(
+                strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[],
+                column_types={name: pa.string() for name in columns}, include_columns=list(columns),
+            ),
+        )
+
+    if len(reader(1 << 16).schema) != width:
+        raise RowsDiffer("the first row reads differently")
+    for batch in reader(BLOCK_BYTES, read):
+        if len(read) < width:
+            columns = [batch.column(name) if name in read else pa.nulls(batch.num_rows) for name in names]
+            batch = pa.RecordBatch.from_arrays(columns, names=names)
+        yield batch
 
 
 def convert_batches(source, target):
@@ -583,37 +647,20 @@ def convert_batches(source, target):
     if INPUT_WIDTH is not None and width != INPUT_WIDTH:
         raise RowsDiffer("rows of another width than the train input's (counted row by row)")
     WARNINGS.check_header(first)
-    # every column a string column (named as autogenerate_column_names names them)
-    strings = {f"f{i}": pa.string() for i in range(width)}
-    reader = pa_csv.open_csv(
-        source,
-        read_options=pa_csv.ReadOptions(autogenerate_column_names=True, block_size=BLOCK_BYTES),
-        parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
-        convert_options=pa_csv.ConvertOptions(
-            strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[],
-            column_types=strings,
-        ),
-    )
     header_pending = HEADER_ROWS
     seen = [False] * STEPS
     grouping = start_grouping()
 
-    def kept():
-        for batch in reader:
-            if batch.num_columns != width:
-                raise RowsDiffer("the first row reads differently")
-            batch = keep_rows(batch, seen)
-            if grouping is None:
-                yield batch
-            else:
-                grouping.add(batch)
-
-    header_pending = write_batches(target, kept(), header_pending)
-    if grouping is not None and not AFTER_GROUPING_BY_BATCH:
-        for row in convert_grouped(grouping.rows()):
-            target.write(csv_line(row))
-        return
-    if grouping is not None:
+    batches = input_batches(source, width)
+    if grouping is None:
+        header_pending = write_batches(target, batches, header_pending, seen)
+    else:
+        for batch in batches:
+            grouping.add(keep_rows(batch, seen))
+        if not AFTER_GROUPING_BY_BATCH:
+            for row in convert_grouped(grouping.rows()):
+                target.write(csv_line(row))
+            return
         header_pending = write_batches(target, grouping.batches(), header_pending)
     if header_pending:  # no row left: the header of an empty row, as the per-cell script writes it
         target.write(csv_line(WARNINGS.named(convert_header([]))))

@@ -17,24 +17,58 @@ from recast_engine.render import script as per_cell
 def batch_warnings_source(program: Program, compile_expr: Callable[[Expr], str]) -> str:
     """`batch_warnings(batch, columns)`: per (kind, output column) the count and first rows (index in the batch,
     value) of what the output columns `columns` of the batch could not convert."""
-    checks = []
+    checks: list[str] = []
+    nodes: dict[str, str] = {}  # the source of each node computed for the checks -> its local name
+
+    def computed(source: str) -> str:
+        """A node's value, computed once (a node checked as an input of another is not computed again)."""
+        if source.startswith(("input_column(", "pa.scalar(")):
+            return source
+        return nodes.setdefault(source, f"node_{len(nodes) + 1}")
+
     for j, c in enumerate(program.columns, 1):
         for node, kind in guarded_nodes(c.value):
-            inputs = [compile_expr(e) for e in checked_inputs(node, kind)]
+            inputs = [computed(_node_source(e, c.value, j, compile_expr)) for e in checked_inputs(node, kind)]
             if kind == "unknown_key":
                 check = f"({kind!r}, {j}, *missing_keys({inputs[0]}, {per_cell.literal(node.args['table'])}))"
             else:
-                result = f"columns[{j - 1}]" if node is c.value else compile_expr(node)
+                result = f"columns[{j - 1}]" if node is c.value else computed(_node_source(node, c.value, j,
+                                                                                        compile_expr))
                 check = f"({kind!r}, {j}, *empty_results({result}, [{', '.join(inputs)}]))"
             checks.append(per_cell._indent_continuation(check, "        "))
     lines = ["def batch_warnings(batch, columns):",
              '    """What the conversion of the batch could not do (see found_in_batch)."""']
     if not checks:
         return "\n".join([*lines, "    return {}"])
+    lines += [f"    {name} = {per_cell._indent_continuation(source, '    ')}" for source, name in nodes.items()]
     return "\n".join([*lines, "    return found_in_batch([", *(f"        {c}," for c in checks), "    ])"])
 
 
+# Operators that write "" for an input "" (whatever their arguments): a node feeding one at the top of a column is
+# "" only on rows where the column is "", and matters to the checks only there.
+EMPTY_FOR_EMPTY = frozenset({"format_number"})
+
+
+def _node_source(node: Expr, top: Expr, column: int, compile_expr: Callable[[Expr], str]) -> str:
+    """The source of a guarded node's value for the checks: on the rows where the column is "" only, when the node
+    feeds the column's top operator and that writes "" for "" (the rest of the batch is not computed again)."""
+    source = compile_expr(node)
+    if top.op in EMPTY_FOR_EMPTY and len(top.inputs) == 1 and top.inputs[0] is node:
+        return f"where_column_empty(columns[{column - 1}], batch, lambda batch: {source})"
+    return source
+
+
 GUARD_HELPERS = r'''
+def where_column_empty(column, batch, compute):
+    """compute(batch) on the rows where the output column is "", " " (not empty) on the others."""
+    empty = pc.equal(column, "")
+    others = pc.if_else(empty, "", " ")
+    if not pc.any(empty).as_py():
+        return others
+    chosen = pc.indices_nonzero(empty)
+    return pc.replace_with_mask(others, empty, as_column(compute(batch.take(chosen)), len(chosen)))
+
+
 def missing_keys(key, table):
     """Rows whose non-empty key the lookup's table does not hold (its default written), and the key."""
     known = pc.is_in(key, value_set=pa.array(list(table), pa.string()))

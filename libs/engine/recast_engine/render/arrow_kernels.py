@@ -374,9 +374,10 @@ def with_fraction(whole, point, fraction):
 def write_number(value):
     """Numbers written in full without trailing zeros ("370.35", "-2", "0")."""
     units, scale, _ = value
-    negative, whole, fraction = digits_of(units, scale)
-    text = with_fraction(whole, ".", pc.utf8_rtrim(fraction, characters="0"))
-    return pc.if_else(negative, pc.binary_join_element_wise("-", text, ""), text)
+    text = decimal_text(units, scale)
+    if not scale:
+        return text
+    return pc.ascii_rtrim(pc.ascii_rtrim(text, characters="0"), characters=".")
 
 
 def round_half_up(units, scale, decimals):
@@ -396,10 +397,20 @@ def first_characters(text, counts):
     return out
 
 
-def group_thousands(whole, separator):
-    """Digits grouped by three from the right."""
-    backwards = pc.replace_substring_regex(pc.utf8_reverse(whole), "([0-9]{3})", "\\1" + separator[::-1])
-    return pc.utf8_reverse(pc.replace_substring_regex(backwards, re.escape(separator[::-1]) + "$", ""))
+def group_thousands(whole, separator, leading_zeros=True):
+    """Digits grouped by three from the right. Without leading zeros (but "0" itself): the digits padded to
+    whole groups with zeros, sliced and joined, the padding trimmed; with them, by regular expressions."""
+    if leading_zeros:
+        backwards = pc.replace_substring_regex(pc.utf8_reverse(whole), "([0-9]{3})", "\\1" + separator[::-1])
+        return pc.utf8_reverse(pc.replace_substring_regex(backwards, re.escape(separator[::-1]) + "$", ""))
+    width = -(-(pc.max(pc.binary_length(whole)).as_py() or 0) // 3) * 3
+    if width <= 3:
+        return whole
+    padded = pc.ascii_lpad(whole, width, "0")
+    groups = [pc.utf8_slice_codeunits(padded, k, k + 3) for k in range(0, width, 3)]
+    trim = pc.ascii_ltrim if separator.isascii() else pc.utf8_ltrim
+    grouped = trim(pc.binary_join_element_wise(*groups, separator), characters="0" + separator)
+    return pc.if_else(pc.equal(grouped, ""), whole, grouped)
 
 
 def format_fixed(value, scale, shift, decimals, min_decimals, trim_zeros, int_digits, thousands, point, int_fill,
@@ -429,7 +440,7 @@ def format_fixed(value, scale, shift, decimals, min_decimals, trim_zeros, int_di
     if int_fill == "0" and int_digits:
         whole = pc.utf8_lpad(whole, int_digits, "0")
     if thousands:
-        whole = group_thousands(whole, thousands)
+        whole = group_thousands(whole, thousands, leading_zeros=int_fill == "0" and int_digits > 1)
     whole = pc.if_else(negative, pc.binary_join_element_wise("-", whole, ""), whole)
     if int_fill != "0" and int_digits:
         whole = pc.utf8_lpad(whole, int_digits, int_fill)
