@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from recast_engine.kinds import cell_kind, column_kind
@@ -100,7 +101,7 @@ class _Exact:
     """A column counted exactly: its distinct values, and its numbers as (value, count) pairs."""
 
     def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
+        self.counts: Counter[str] = Counter()
         self.numbers: list[tuple[float, int]] = []  # filled from the counts at the end
 
 
@@ -146,7 +147,82 @@ class ColumnProfiler:
             state.distinct.add(value)
             state.frequent.add(value)
 
-    def _spill(self, counts: dict[str, int]) -> None:
+    def add_many(self, values: Sequence[str]) -> None:
+        """The cells of a batch of rows, in order: the same as add(value) for each."""
+        state = self.state
+        if isinstance(state, _Exact):
+            counts = state.counts
+            if len(counts) + len(values) <= self.exact_bound:  # cannot overflow: count them at C speed
+                counts.update(values)
+                return
+            batch = Counter(values)
+            if len(counts) + len(batch.keys() - counts.keys()) <= self.exact_bound:
+                counts.update(batch)  # new values keep the order of their first cell
+                return
+            add = self.add  # this batch spills the counts: cell by cell until they do, then the sketches
+            for i, value in enumerate(values):
+                add(value)
+                if not isinstance(self.state, _Exact):
+                    self._sketch_cells(values[i + 1:])
+                    return
+            return
+        self._sketch_cells(values)
+
+    def _sketch_cells(self, values: Sequence[str]) -> None:
+        """add(value) for each cell of a sketched column, with the numbers' updates inlined (the costly path:
+        every cell of a many-valued column comes here). The same operations in the same order as add()."""
+        state = self.state
+        assert isinstance(state, _Sketched)
+        distinct_add, frequent_add, quantile_add = state.distinct.add, state.frequent.add, state.quantiles.add
+        observe, samples, kinds, extremes = self._observe, self.samples, self.kinds, self.extremes
+        stats = self.stats
+        n, mean, m2, low, high = stats.n, stats.mean, stats.m2, stats.low, stats.high
+        nulls = blanks = 0
+        for value in values:
+            if value in NULL_TOKENS:
+                nulls += 1
+                continue
+            text = value.strip()
+            if not text:
+                blanks += 1
+                continue
+            kind, _, number_shape = classify(text)
+            if kind != "integer" and kind != "decimal":
+                observe(value, 1)  # never touches the numbers' statistics held here
+            else:
+                if len(samples) < SAMPLE_VALUES and value[:80] not in samples:
+                    samples.append(value[:80])
+                length = len(value)
+                if self.min_length is None or length < self.min_length:
+                    self.min_length = length
+                if length > self.max_length:
+                    self.max_length = length
+                kinds[kind] += 1
+                number = float(text.replace(",", ".")) if kind == "decimal" else float(text)
+                if math.isfinite(number):  # RunningStats.add(number) inlined
+                    n += 1
+                    delta = number - mean
+                    mean += delta / n
+                    m2 += delta * (number - mean)
+                    if number < low:
+                        low = number
+                    if number > high:
+                        high = number
+                    quantile_add(number)
+                    if extremes.keeps(number):
+                        extremes.add(number, value)
+                if number_shape is not None and (number_shape in self.number_spellings or
+                                                 len(self.number_spellings) < SPELLINGS):
+                    self.number_spellings[number_shape] += 1
+                    self.spelling_examples.setdefault(number_shape, text[:100])
+            distinct_add(value)
+            frequent_add(value)
+        stats.n, stats.mean, stats.m2, stats.low, stats.high = n, mean, m2, low, high
+        self.cells += len(values)
+        self.nulls += nulls
+        self.blanks += blanks
+
+    def _spill(self, counts: Counter[str]) -> None:
         """Replay the exact counts into the sketches; from now on every cell updates them."""
         sketches = self.state = _Sketched()
         self.cells += sum(counts.values())

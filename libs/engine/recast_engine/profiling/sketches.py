@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
+from collections import Counter
 from collections.abc import Hashable, Iterable
 
 _MASK64 = (1 << 64) - 1
@@ -228,6 +229,11 @@ class Extremes:
         elif -x > self._low[0][0]:
             heapq.heapreplace(self._low, (-x, text))
 
+    def keeps(self, x: float) -> bool:
+        """Whether add(x, ...) would change what is kept."""
+        k = self.k
+        return len(self._high) < k or len(self._low) < k or x > self._high[0][0] or -x > self._low[0][0]
+
     def lowest(self) -> list[tuple[float, str]]:
         return sorted((-x, t) for x, t in self._low)
 
@@ -244,7 +250,15 @@ class DuplicateCounter:
     def __init__(self, bound: int = 400_000) -> None:
         self.bound = bound
         self.level = 0
-        self.seen: dict[int, int] = {}
+        self.seen: Counter[int] = Counter()
+
+    def add_many(self, rows: list[tuple[str, ...]]) -> None:
+        """Rows in order: the same as add(row) for each."""
+        if self.level == 0 and len(self.seen) + len(rows) <= self.bound:  # cannot reach the bound: count at C speed
+            self.seen.update(map(_mix, map(hash, rows)))
+            return
+        for row in rows:
+            self.add(row)
 
     def add(self, row: tuple[str, ...]) -> None:
         h = _mix(hash(row))
@@ -255,7 +269,7 @@ class DuplicateCounter:
         if len(seen) > self.bound:
             self.level += 1
             mask = (1 << self.level) - 1
-            self.seen = {k: c for k, c in seen.items() if not k & mask}
+            self.seen = Counter({k: c for k, c in seen.items() if not k & mask})
 
     @property
     def exact(self) -> bool:
