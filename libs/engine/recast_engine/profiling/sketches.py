@@ -117,7 +117,7 @@ class FrequentItems:
 class QuantileSketch:
     """A KLL sketch: compactors of capacity about k; a quantile's rank error is about 1.7 / k of n."""
 
-    __slots__ = ("k", "levels", "n", "_rng", "_first_capacity")
+    __slots__ = ("k", "levels", "n", "_rng", "_first_capacity", "_level_capacities")
 
     def __init__(self, k: int = 400, seed: int = 7) -> None:
         self.k = k
@@ -125,6 +125,7 @@ class QuantileSketch:
         self.n = 0
         self._rng = random.Random(seed)
         self._first_capacity = self._capacity(0)
+        self._level_capacities = self._capacities()  # they depend on the number of levels only
 
     def _capacity(self, level: int) -> int:
         depth = len(self.levels) - level - 1
@@ -143,18 +144,23 @@ class QuantileSketch:
 
     def _compress(self) -> None:
         """Compact every level that is full, from the bottom up (a compaction may fill the level above)."""
+        capacities = self._level_capacities
         h = 0
         while h < len(self.levels):
             items = self.levels[h]
-            if len(items) >= self._capacity(h):
+            if len(items) >= capacities[h]:
                 if h + 1 == len(self.levels):
                     self.levels.append([])
+                    capacities = self._level_capacities = self._capacities()
                 items.sort()
                 offset = self._rng.getrandbits(1)
                 self.levels[h + 1].extend(items[offset::2])
                 self.levels[h] = []
             h += 1
-        self._first_capacity = self._capacity(0)
+        self._first_capacity = capacities[0]
+
+    def _capacities(self) -> list[int]:
+        return [self._capacity(h) for h in range(len(self.levels))]
 
     def quantiles(self, qs: Iterable[float]) -> list[float | None]:
         weighted = sorted((x, 1 << h) for h, items in enumerate(self.levels) for x in items)
