@@ -605,6 +605,26 @@ def write_batches(target, batches, header_pending, seen=None):
     return header_pending
 
 
+def grouped_in_threads(grouping, batches, seen):
+    """The batches through the row filters into a GroupedRows, aggregated up to THREADS batches at once and merged
+    in order (the filters in the threads too once the header has passed and each has seen its first row)."""
+
+    def partial(batch, filtering):
+        return grouping.partial(keep_rows(batch, [True] * STEPS) if filtering else batch)
+
+    with concurrent.futures.ThreadPoolExecutor(THREADS) as pool:
+        pending = collections.deque()
+        for batch in batches:
+            filtering = all(seen) and not grouping.head_pending
+            if not filtering:
+                batch = grouping.headless(keep_rows(batch, seen))
+            pending.append(pool.submit(partial, batch, filtering))
+            if len(pending) > THREADS:
+                grouping.merge_all(pending.popleft().result())
+        for result in pending:
+            grouping.merge_all(result.result())
+
+
 def input_batches(source, width):
     """The file's record batches, every column a string column; the columns the conversion does not read
     (INPUT_COLUMNS) are left unconverted, null."""
@@ -655,8 +675,11 @@ def convert_batches(source, target):
     if grouping is None:
         header_pending = write_batches(target, batches, header_pending, seen)
     else:
-        for batch in batches:
-            grouping.add(keep_rows(batch, seen))
+        if isinstance(grouping, GroupedRows):
+            grouped_in_threads(grouping, batches, seen)
+        else:
+            for batch in batches:
+                grouping.add(keep_rows(batch, seen))
         if not AFTER_GROUPING_BY_BATCH:
             for row in convert_grouped(grouping.rows()):
                 target.write(csv_line(row))

@@ -199,11 +199,20 @@ class GroupedRows:
         self.groups = {}  # key cells -> one state per aggregate
 
     def add(self, batch):
+        self.merge_all(self.partial(self.headless(batch)))
+
+    def headless(self, batch):
+        """The batch without the header row (kept) when it is still to come."""
         if self.head_pending and batch.num_rows:
             self.head = [column[0].as_py() for column in batch.columns]
             batch, self.head_pending = batch.slice(1), False
+        return batch
+
+    def partial(self, batch):
+        """(key, partial results) per group of the batch, in order of their first row in it (no state changed:
+        batches are aggregated in the conversion threads, merged in order)."""
         if not batch.num_rows:
-            return
+            return []
         columns = {f"key{i}": input_column(batch, k) for i, k in enumerate(self.keys)}
         columns["row"] = pa.array(range(batch.num_rows), pa.int64())
         wanted = [([], "count_all"), ("row", "min")]
@@ -222,10 +231,12 @@ class GroupedRows:
         keys = [f"key{i}" for i in range(len(self.keys))]
         partial = pa.table(columns).group_by(keys, use_threads=False).aggregate(wanted).to_pydict()
         names = [name for name in partial if name not in keys]
-        # the groups in order of their first row in the batch
-        for position in sorted(range(len(partial["row_min"])), key=partial["row_min"].__getitem__):
-            key = tuple(partial[k][position] for k in keys)
-            self.merge(key, {name: partial[name][position] for name in names})
+        return [(tuple(partial[k][position] for k in keys), {name: partial[name][position] for name in names})
+                for position in sorted(range(len(partial["row_min"])), key=partial["row_min"].__getitem__)]
+
+    def merge_all(self, partial):
+        for key, results in partial:
+            self.merge(key, results)
 
     def merge(self, key, partial):
         states = self.groups.get(key)
