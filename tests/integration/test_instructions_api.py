@@ -24,7 +24,8 @@ AMBIGUOUS = {
         "id,region,amount\n6,North,10\n7,South,500\n", [["id", "region", "amount"], ["7", "South", "500"]],
     ),
     "a unit conversion given as a formula": (
-        "city,temp_f\nA,212\nB,32\nC,50\n", "city,temp_c\nA,100\nB,0\nC,10\n", None,
+        # two rows: (x - 32) / 1.8 is one of many rules they fit (three rows pin it down without the formula)
+        "city,temp_f\nA,212\nB,32\n", "city,temp_c\nA,100\nB,0\n", None,
         {"city": "", "temp_c": "(temp_f - 32) * 5 / 9"},
         "city,temp_f\nD,98.6\nE,-40\n", [["city", "temp_c"], ["D", "37"], ["E", "-40"]],
     ),
