@@ -6,15 +6,17 @@ database (dropped afterwards) on DATABASE_URL's server when set, and extra repli
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import secrets
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from recast_common.settings import Settings
@@ -134,3 +136,15 @@ async def _wait_ready(url: str, timeout: float = 60.0) -> None:
 def machine_line() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{os.cpu_count()} cores, load average {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def run_and_report(bench: Coroutine[Any, Any, dict[str, Any]], print_report: Callable[[dict[str, Any]], None],
+                   path: Path | None) -> dict[str, Any]:
+    """A bench's main: quiet logs, the run, its printed table and (when asked) its JSON report."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    report = asyncio.run(bench)
+    print_report(report)
+    if path:
+        path.write_text(json.dumps(report, indent=2))
+    return report

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import logging
 import random
 import sys
 import time
@@ -30,7 +28,7 @@ from pathlib import Path
 import httpx
 from recast_common.kafka import GROUP_TOPICS, queue_status
 
-from recast_devstack.bench_stack import BenchStack, CpuMeter, bench_stack, machine_line
+from recast_devstack.bench_stack import BenchStack, CpuMeter, bench_stack, machine_line, run_and_report
 
 TERMINAL = ("succeeded", "needs_review", "failed")
 _NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "oscar"]
@@ -255,12 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--poll", type=float, default=1.0, help="seconds between a client's status reads")
     parser.add_argument("--report", type=Path, default=None)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    report = asyncio.run(run_bench(args))
-    print_report(report)
-    if args.report:
-        args.report.write_text(json.dumps(report, indent=2))
+    report = run_and_report(run_bench(args), print_report, args.report)
     sys.exit(0 if report["jobs"] == args.jobs else 1)
 
 

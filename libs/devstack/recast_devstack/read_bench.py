@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import logging
 import sys
 import time
 from dataclasses import dataclass, field
@@ -28,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from recast_devstack.bench_stack import BenchStack, CpuMeter, bench_stack, machine_line
+from recast_devstack.bench_stack import BenchStack, CpuMeter, bench_stack, machine_line, run_and_report
 from recast_devstack.pipeline_bench import Client, percentile
 
 GOAL_P99_MS = 50.0
@@ -183,12 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--train-jobs", type=int, default=6, help="jobs the reading client has")
     parser.add_argument("--report", type=Path, default=None)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    report = asyncio.run(run_bench(args))
-    print_report(report)
-    if args.report:
-        args.report.write_text(json.dumps(report, indent=2))
+    report = run_and_report(run_bench(args), print_report, args.report)
     sys.exit(0 if all(r["errors"] == 0 for r in report["runs"]) else 1)
 
 
