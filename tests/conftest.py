@@ -129,14 +129,16 @@ class Pipeline:
 
 
 @pytest.fixture(scope="module")
-def pipeline(stack) -> Pipeline:
+def pipeline(stack, request) -> Pipeline:
+    """Every service and the gateway on the test stack; a test module's PIPELINE_ENV adds to their environment."""
+    extra_env: dict[str, str] = getattr(request.module, "PIPELINE_ENV", {})
     processes = ProcessSet(stack)
     try:
         started: dict[str, ServiceProcess] = {}
         for name, module in BACKGROUND_SERVICES:
             if module_available(module):
-                started[name] = processes.spawn(name, {"RECAST_REPLICA_ID": f"{name}-1"})
-        gateway = processes.spawn_gateway()
+                started[name] = processes.spawn(name, {"RECAST_REPLICA_ID": f"{name}-1", **extra_env})
+        gateway = processes.spawn_gateway(extra_env)
         started["gateway"] = gateway
         yield Pipeline(url=gateway.url, admin_key=stack.settings.admin_api_key, settings=stack.settings,
                        env=dict(stack.env), processes=started)

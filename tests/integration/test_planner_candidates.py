@@ -16,6 +16,9 @@ from test_pipeline_kit import EventLog, create_client, get_object, job_done, new
 
 STORED_NOTE = "the second kept candidate"
 
+# every search says so in its progress, however short (the default publishes only from handlings over 1 s)
+PIPELINE_ENV = {"RECAST_PROGRESS_DELAY_SECONDS": "0"}
+
 
 def copy_program(note: str) -> Program:
     """The passing plan: both columns copied (the note tells where a planned program came from)."""

@@ -7,8 +7,9 @@ import asyncio
 import httpx
 from test_pipeline_kit import API, create_client, train, wait_job
 
-FAHRENHEIT = "fahrenheit\n32\n212\n98.6\n"
-CELSIUS = "celsius\n0.0\n100.0\n37.0\n"
+# words no rule derives from the ids: the best script is a table of the example's answers
+IDS = "id,b\n1,x\n2,y\n3,z\n"
+WORDS = "q\nfoo\nbar\nbaz\n"
 
 
 def post(url: str, key: str, path: str, **kw) -> httpx.Response:
@@ -17,18 +18,18 @@ def post(url: str, key: str, path: str, **kw) -> httpx.Response:
 
 async def test_an_untrusted_script_needs_review_until_the_user_accepts_it(pipeline):
     client_id, key = await asyncio.to_thread(create_client, pipeline.url, pipeline.admin_key)
-    accepted = await asyncio.to_thread(train, pipeline.url, key, FAHRENHEIT, CELSIUS)
+    accepted = await asyncio.to_thread(train, pipeline.url, key, IDS, WORDS)
     job_id = accepted["job_id"]
     job = await asyncio.to_thread(wait_job, pipeline.url, key, client_id, job_id)
     if job["status"] == "failed":  # nothing fits at all: the failure says which column and what to try
-        assert "celsius" in job["error"] and "Try:" in job["error"], job
+        assert "'q'" in job["error"] and "Try:" in job["error"], job
         return
     assert job["status"] == "needs_review", job
     assert "not trusted" in job["message"] and "Try:" in job["message"], job["message"]
     assert job["script"] and "def main" in job["script"]
 
     refused = await asyncio.to_thread(post, pipeline.url, key, "/inference/run",
-                                      json={"job_id": job_id, "input_file": "fahrenheit\n50\n"})
+                                      json={"job_id": job_id, "input_file": "id,b\n4,w\n"})
     assert refused.status_code >= 400, refused.text
 
     done = await asyncio.to_thread(post, pipeline.url, key, f"/jobs/{client_id}/{job_id}/accept")
@@ -38,7 +39,7 @@ async def test_an_untrusted_script_needs_review_until_the_user_accepts_it(pipeli
     assert again.status_code == 409
 
     ran = await asyncio.to_thread(post, pipeline.url, key, "/inference/run",
-                                  json={"job_id": job_id, "input_file": "fahrenheit\n212\n"})
+                                  json={"job_id": job_id, "input_file": "id,b\n2,y\n"})
     assert ran.status_code in (200, 202), ran.text
 
 
