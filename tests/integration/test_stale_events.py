@@ -26,6 +26,8 @@ from test_pipeline_kit import create_client, train, wait_job
 
 pytestmark = pytest.mark.integration
 
+# progress events are stamped too: every handling publishes them, however short
+PIPELINE_ENV = {"RECAST_PROGRESS_DELAY_SECONDS": "0"}
 TRAIN = {"input_file": "name,age\nAda,36\nAlan,41\n", "expected_output_file": "NAME\nADA\nALAN\n"}
 
 
