@@ -11,7 +11,6 @@ import pytest
 from recast_engine.dsl import OutputColumn, Program, Step, call, col, const
 from recast_engine.dsl.guards import count_warnings, guarded_nodes
 from recast_engine.dsl.interpret import run
-from recast_engine.render.script import render_script
 from recast_engine.synthesis.search import learn
 from recast_engine.verify.warnings import (
     ConversionWarning,
@@ -21,6 +20,7 @@ from recast_engine.verify.warnings import (
     merge_warnings,
     read_summary,
 )
+from script_kit import instrumented_script
 
 SIZES = {"S": "small", "M": "medium", "L": "large"}
 
@@ -59,24 +59,12 @@ def write_csv(path: Path, grid: list[list[str]]) -> None:
         csv.writer(handle, lineterminator="\n").writerows(grid)
 
 
-def load_script(source: str) -> dict:
-    namespace: dict = {"__name__": "rendered_script"}
-    exec(compile(source, "<rendered>", "exec"), namespace)  # noqa: S102 - the script under test
-    return namespace
-
-
 def script_summary(program: Program, grid: list[list[str]], tmp_path: Path, backend: str,
                    block_bytes: int | None = None) -> tuple[dict, bytes, bool]:
     """(the summary line the script printed, its output, whether the vectorized script went row by row)."""
     source, target = tmp_path / "in.csv", tmp_path / f"{backend}.csv"
     write_csv(source, grid)
-    script = load_script(render_script(program, backend=backend))
-    fell_back = []
-    if backend == "arrow":
-        if block_bytes:
-            script["BLOCK_BYTES"] = block_bytes
-        main_by_row = script["main_by_row"]
-        script["main_by_row"] = lambda *a: fell_back.append(a) or main_by_row(*a)
+    script, fell_back = instrumented_script(program, backend, block_bytes)
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr):
         assert script["main"]([str(source), str(target)]) == 0

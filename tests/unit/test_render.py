@@ -19,6 +19,7 @@ from recast_engine.dsl.interpret import run
 from recast_engine.render.closure import collect_definitions
 from recast_engine.render.script import literal, render_script
 from recast_engine.runtime import cells, tables
+from script_kit import load_script
 
 GRID = [
     ["name", "date", "amount", "note"],
@@ -33,12 +34,6 @@ GRID = [
 # every row as long as the header, so that the vectorized script (backend "auto") reads it with Arrow
 REGULAR_GRID = [row + [""] * (4 - len(row)) for row in GRID] + [["straße İ", "2024-1-2", "١٢", "a\nb"]]
 BACKENDS = [("cell", "GRID"), ("auto", "GRID"), ("auto", "REGULAR_GRID")]
-
-
-def load_script(source: str) -> dict:
-    namespace: dict = {"__name__": "rendered_script"}
-    exec(compile(source, "<rendered>", "exec"), namespace)  # noqa: S102 - the script under test
-    return namespace
 
 
 def run_rendered(program: Program, grid: list[list[str]], tmp_path: Path, backend: str = "cell") -> list[list[str]]:

@@ -13,6 +13,7 @@ from recast_engine.dsl import OutputColumn, Program, Step, call, col, const
 from recast_engine.render.arrow import kernel_coverage, render_vectorized, vectorizable
 from recast_engine.render.script import render_script
 from recast_engine.runtime import cells
+from script_kit import instrumented_script, load_script
 
 TRICKY = [
     ["name", "date", "amount", "note"],
@@ -25,12 +26,6 @@ TRICKY = [
 ]
 
 
-def load_script(source: str) -> dict:
-    namespace: dict = {"__name__": "rendered_script"}
-    exec(compile(source, "<rendered>", "exec"), namespace)  # noqa: S102 - the script under test
-    return namespace
-
-
 def outputs(
     program: Program, data: bytes, tmp_path: Path, block_bytes: int | None = None, row_by_row: bool | None = False
 ) -> tuple[bytes, bytes]:
@@ -40,13 +35,7 @@ def outputs(
     source.write_bytes(data)
     results = []
     for backend in ("cell", "arrow"):
-        script = load_script(render_script(program, backend=backend))
-        fell_back = []
-        if backend == "arrow":
-            if block_bytes:
-                script["BLOCK_BYTES"] = block_bytes
-            main_by_row = script["main_by_row"]
-            script["main_by_row"] = lambda *a: fell_back.append(a) or main_by_row(*a)
+        script, fell_back = instrumented_script(program, backend, block_bytes)
         target = tmp_path / f"{backend}.csv"
         assert script["main"]([str(source), str(target)]) == 0
         if backend == "arrow" and row_by_row is not None:
