@@ -11,10 +11,12 @@ import pytest
 from recast_engine.dsl import OutputColumn, Program, Step, call, col, const
 from recast_engine.dsl.guards import count_warnings, guarded_nodes
 from recast_engine.dsl.interpret import run
+from recast_engine.runtime.guards import WarningCounter
 from recast_engine.synthesis.search import learn
 from recast_engine.verify.warnings import (
     ConversionWarning,
     ConversionWarnings,
+    SummaryCatcher,
     WarningExample,
     describe_warnings,
     merge_warnings,
@@ -189,7 +191,7 @@ def test_chunk_summaries_merge_into_the_summary_of_the_whole_file() -> None:
     second = ConversionWarnings(warnings=[_warning("unknown_key", 2, 3, [2, 3, 4]),
                                           _warning("unparsed_date", 1, 1, [7]),
                                           _warning("header_mismatch", None, 1, [1])])
-    merged = {(w.kind, w.column): w for w in merge_warnings([(first, 0), (second, 100)]).warnings}
+    merged = {(w.kind, w.column): w for w in merge_warnings([(first, 0, 0), (second, 100, 100)]).warnings}
     assert merged[("unknown_key", 2)].count == 5
     assert [e.row for e in merged[("unknown_key", 2)].examples] == [5, 9, 102]
     assert [e.row for e in merged[("unparsed_date", 1)].examples] == [107]
@@ -227,3 +229,53 @@ def test_a_long_summary_keeps_its_counts_and_drops_examples_to_fit_the_stderr_ta
     assert len(line) <= SUMMARY_CHARACTERS + 1
     summary = read_summary(line)
     assert summary is not None and summary.total == 59 * 4
+
+
+def test_wrong_width_rows_of_a_chunked_run_are_numbered_by_input_row_not_output_row() -> None:
+    from recast_common.db.models import InferenceChunk
+    from tester.chunked import run_warnings
+
+    def chunk(index: int, input_rows: int, output_rows: int, warnings: ConversionWarnings) -> InferenceChunk:
+        return InferenceChunk(run_id="r", chunk_index=index, output_rows=output_rows,
+                              metrics={"warnings": warnings.model_dump(mode="json"), "input_rows": input_rows})
+
+    # a filter: chunk 0 reads a header and 19 rows and writes a header and 4; chunk 1 repeats the header
+    first = ConversionWarnings(warnings=[_warning("unknown_key", 2, 1, [3])])
+    second = ConversionWarnings(warnings=[_warning("wrong_width", None, 1, [3]),
+                                          _warning("unknown_key", 2, 1, [2])])
+    merged = {(w.kind, w.column): w for w in
+              run_warnings([chunk(0, 20, 5, first), chunk(1, 20, 6, second)], drop_first_record=True).warnings}
+    assert [e.row for e in merged[("wrong_width", None)].examples] == [22]  # the 22nd line of the input
+    assert [e.row for e in merged[("unknown_key", 2)].examples] == [3, 6]  # output rows
+
+
+def _summary_line_of(columns: int) -> str:
+    counter = WarningCounter(width=None, header_line=None)
+    counter.named([f"a rather long column name {c}" for c in range(columns)])
+    for column in range(1, columns + 1):
+        counter.note("unknown_key", column, 2, "a value that is not in the table" * 2)
+    stream = io.StringIO()
+    counter.report(stream)
+    return stream.getvalue()
+
+
+def test_the_summary_of_many_columns_is_caught_whole_however_the_stream_is_cut() -> None:
+    line = _summary_line_of(300)
+    assert len(line) > 12_000  # longer than any stderr tail a runner keeps
+    stream = ("noise before\n" + line).encode()
+    for size in (1, 7, 4096):
+        catcher = SummaryCatcher()
+        for at in range(0, len(stream), size):
+            catcher.feed(stream[at:at + size])
+        summary = read_summary(catcher.text())
+        assert summary is not None and len(summary.warnings) == 300
+
+
+def test_only_the_last_summary_line_is_kept_and_an_oversized_one_is_dropped() -> None:
+    catcher = SummaryCatcher()
+    catcher.feed((_summary_line_of(2) + _summary_line_of(3)).encode())
+    summary = read_summary(catcher.text())
+    assert summary is not None and len(summary.warnings) == 3
+    small = SummaryCatcher(cap_bytes=100)
+    small.feed(_summary_line_of(3).encode())
+    assert small.text() == ""

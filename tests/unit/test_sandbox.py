@@ -11,6 +11,7 @@ from typing import ClassVar
 
 import pytest
 from recast_engine.verify.sandbox import Limits, RunResult, network_isolation, run_script
+from recast_engine.verify.warnings import read_summary
 
 HOSTILE = Path(__file__).resolve().parents[1] / "hostile"
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -60,6 +61,23 @@ def test_a_csv_script_runs_and_its_output_is_moved_out(tmp_path: Path, csv_input
     work_folder = Path(result.stderr_tail.strip())
     assert work_folder != tmp_path and not work_folder.exists()  # ran elsewhere, cleaned up after
     assert csv_input.read_text() == "name,amount\nada,3\nbob,4\n"
+
+
+def test_a_summary_line_longer_than_the_stderr_tail_still_reaches_the_caller_whole(tmp_path: Path,
+                                                                                    csv_input: Path) -> None:
+    script = write_script(tmp_path, (
+        "import json, shutil, sys\n"
+        "shutil.copy(sys.argv[1], sys.argv[2])\n"
+        "print('x' * 50000, file=sys.stderr)\n"
+        "warnings = [{'kind': 'unknown_key', 'column': c, 'count': 1, 'examples': []} for c in range(1, 401)]\n"
+        "print(json.dumps({'recast_warnings': {'version': 1, 'warnings': warnings}}), file=sys.stderr)\n"
+        "print('a last word', file=sys.stderr)\n"
+    ))
+    result = run_script(script, csv_input, tmp_path / "out.csv", Limits(**QUICK))
+    assert result.ok, result
+    assert len(result.summary_line) > 8192 and read_summary(result.stderr_tail) is None  # the tail cut it
+    summary = read_summary(result.summary_line)
+    assert summary is not None and [w.column for w in summary.warnings] == list(range(1, 401))
 
 
 def test_a_pandas_script_runs_within_the_default_memory_limit(tmp_path: Path, csv_input: Path) -> None:

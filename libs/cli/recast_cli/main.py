@@ -185,7 +185,7 @@ def apply_command(args: argparse.Namespace, result: dict[str, Any]) -> int:
             file_to_stdout(target)
     where = "stdout" if is_stdio(args.output) else args.output
     _say(args, f"wrote {where} ({outcome.wall_seconds:.1f}s, peak {outcome.peak_rss_mb:.0f} MB)")
-    warnings = read_summary(outcome.stderr_tail)
+    warnings = read_summary(outcome.summary_line)
     if warnings is not None:
         result["warnings"] = warnings.model_dump(mode="json")
         for warning in warnings.warnings:

@@ -126,17 +126,18 @@ def record_end(data: Bytes, position: int, in_quotes: bool = False) -> int:
     return size
 
 
-def count_records(data: Bytes) -> int:
-    """How many CSV records `data` holds (a last record without its newline counts)."""
+def count_records(data: Bytes, start: int = 0) -> int:
+    """How many CSV records `data[start:]` holds (a last record without its newline counts); `start` is a record
+    boundary."""
     size = len(data)
     records, in_quotes = 0, False
-    for offset in range(0, size, BLOCK):
+    for offset in range(start, size, BLOCK):
         pieces = data[offset : min(offset + BLOCK, size)].split(QUOTE)
         for i, piece in enumerate(pieces):
             if (i % 2 == 1) != in_quotes:
                 continue
             records += piece.count(NEWLINE)
         in_quotes ^= (len(pieces) - 1) % 2 == 1
-    if size and data[size - 1 : size] != NEWLINE:
+    if size > start and data[size - 1 : size] != NEWLINE:
         records += 1
     return records

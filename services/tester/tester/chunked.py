@@ -221,8 +221,9 @@ async def convert_chunk(event: InferenceChunkRequested, ctx: HandlerContext) -> 
             raise ChunkFailed(reason)
         metrics: dict[str, Any] = {"wall_seconds": round(run.wall_seconds, 3),
                                    "peak_rss_mb": round(run.peak_rss_mb, 1),
-                                   "input_bytes": event.end - event.start}
-        warnings = read_summary(run.stderr_tail)
+                                   "input_bytes": event.end - event.start,
+                                   "input_rows": await asyncio.to_thread(_records_from, source, event)}
+        warnings = read_summary(run.summary_line)
         metrics["warnings"] = warnings.model_dump(mode="json") if warnings is not None else None
         if event.neutralize_formulas:
             metrics["formulas_neutralized"] = await asyncio.to_thread(neutralize_file, output)
@@ -231,6 +232,15 @@ async def convert_chunk(event: InferenceChunkRequested, ctx: HandlerContext) -> 
     etag = await ctx.storage.upload_part(event.output_key, event.upload_id, event.chunk_index + 1, part)
     return await _finish_chunk(ctx, event, {"etag": etag, "part_size": len(part), "output_rows": records,
                                             "metrics": metrics})
+
+
+def _records_from(source: Path, event: InferenceChunkRequested) -> int:
+    """How many records of the whole input the chunk holds (its range, not the prefix repeated before it)."""
+    skipped = 0 if event.chunk_index == 0 else event.prefix_end
+    if source.stat().st_size <= skipped:
+        return 0
+    with source.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return count_records(data, skipped)
 
 
 def _part_of(output: Path, drop_first_record: bool) -> tuple[bytes, int]:
@@ -317,16 +327,19 @@ def run_totals(run: ChunkedRun, chunks: list[InferenceChunk]) -> dict[str, Any]:
 
 def run_warnings(chunks: list[InferenceChunk], drop_first_record: bool) -> ConversionWarnings | None:
     """What the script could not convert over all the chunks (None when a chunk's script did not say): each
-    chunk's rows renumbered after the rows of the chunks before it (whose header row, repeated in every chunk but
-    the first, is left out)."""
-    parts, before = [], 0
+    chunk's rows renumbered after the rows of the chunks before it, output rows and input rows each (the header
+    row, repeated in every chunk but the first, is left out)."""
+    parts, output_before, input_before = [], 0, 0
     for chunk in chunks:
-        summary = (chunk.metrics or {}).get("warnings")
+        metrics = chunk.metrics or {}
+        summary = metrics.get("warnings")
         if summary is None:
             return None
         repeated_header = 1 if drop_first_record and chunk.chunk_index > 0 else 0
-        parts.append((ConversionWarnings.model_validate(summary), before - repeated_header))
-        before += chunk.output_rows or 0
+        parts.append((ConversionWarnings.model_validate(summary), output_before - repeated_header,
+                      input_before - repeated_header))
+        output_before += chunk.output_rows or 0
+        input_before += metrics.get("input_rows", chunk.output_rows or 0)
     return merge_warnings(parts)
 
 

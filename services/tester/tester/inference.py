@@ -64,7 +64,7 @@ async def handle_inference(event: Event, ctx: HandlerContext) -> list[Event]:
                                     verdict=run_failed(run))]
         if not output.exists():
             return [InferenceFailed(**common, reason="the script wrote no output file")]
-        warnings = read_summary(run.stderr_tail)
+        warnings = read_summary(run.summary_line)
         count_warnings(warnings)
         if event.strict and warnings is not None and warnings.warnings:
             await profiling  # the input's profile is stored all the same

@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from recast_engine.verify.warnings import SummaryCatcher
+
 
 @dataclass
 class Outcome:
@@ -22,6 +24,7 @@ class Outcome:
     wall_seconds: float
     peak_rss_mb: float
     via: str  # "sandbox" or "subprocess"
+    summary_line: str = ""  # the script's warnings summary line, whole ("" when it printed none)
 
 
 def sandbox_available() -> bool:
@@ -53,6 +56,7 @@ def run_learned_script(
         wall_seconds=float(result.wall_seconds),
         peak_rss_mb=float(result.peak_rss_mb),
         via="sandbox",
+        summary_line=str(result.summary_line),
     )
 
 
@@ -101,7 +105,10 @@ def run_plain(
     reader.join(5)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - start
-    stderr_tail = b"".join(stderr_chunks)[-4000:].decode("utf-8", "replace")
+    stderr_all = b"".join(stderr_chunks)
+    summary = SummaryCatcher()
+    summary.feed(stderr_all)
+    stderr_tail = stderr_all[-4000:].decode("utf-8", "replace")
     if timed_out.is_set():
         reason = f"timed out after {timeout_seconds:g}s"
     elif proc.returncode != 0:
@@ -118,4 +125,5 @@ def run_plain(
         wall_seconds=wall,
         peak_rss_mb=usage.ru_maxrss / 1024,
         via="subprocess",
+        summary_line=summary.text(),
     )

@@ -57,6 +57,8 @@ from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
+from recast_engine.verify.warnings import SummaryCatcher
+
 log = logging.getLogger(__name__)
 
 BOOTSTRAP = Path(__file__).with_name("sandbox_bootstrap.py")
@@ -100,6 +102,7 @@ class RunResult:
     returncode: int | None  # negative: killed by that signal
     reason: str  # "ok" or what went wrong, in words
     stderr_tail: str = ""
+    summary_line: str = ""  # the script's warnings summary line, whole (SummaryCatcher); "" when it printed none
     wall_seconds: float = 0.0
     peak_rss_mb: float = 0.0
     output_bytes: int = 0
@@ -262,6 +265,7 @@ class _Run:
     wall_seconds: float = 0.0
     peak_rss_mb: float = 0.0
     stderr_tail: bytes = b""
+    summary: SummaryCatcher = field(default_factory=SummaryCatcher)
     stdout_bytes: int = 0
     stderr_bytes: int = 0
     timed_out: bool = False
@@ -393,6 +397,7 @@ class _Monitor:
         elif stream is proc.stderr:
             state.stderr_bytes += len(data)
             state.stderr_tail = (state.stderr_tail + data)[-STDERR_TAIL_BYTES:]
+            state.summary.feed(data)
         else:
             self.status_bytes = (self.status_bytes + data)[:65536]
 
@@ -459,7 +464,8 @@ def _kill_uid(uid: int | None) -> None:
 def _classify(run: _Run, limits: Limits) -> RunResult:
     tail = run.stderr_tail.decode("utf-8", "replace")
     result = RunResult(ok=False, returncode=run.returncode, reason="", stderr_tail=tail,
-                       wall_seconds=round(run.wall_seconds, 3), peak_rss_mb=round(run.peak_rss_mb, 1),
+                       summary_line=run.summary.text(), wall_seconds=round(run.wall_seconds, 3),
+                       peak_rss_mb=round(run.peak_rss_mb, 1),
                        stdout_bytes=run.stdout_bytes, isolation=list(run.status.get("applied", [])),
                        unavailable=dict(run.status.get("unavailable", {})))
     result.reason = _reason(run, limits, tail)
