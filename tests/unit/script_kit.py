@@ -6,9 +6,15 @@ from recast_engine.dsl import Program
 from recast_engine.render.script import render_script
 
 
-def load_script(source: str) -> dict:
+def load_script(source: str, *, small_files_by_batch: bool = True) -> dict:
+    """The script's namespace. A vectorized script's helpers are callable (pyarrow imported) and, with
+    small_files_by_batch, it converts the tests' small files by record batches too (not row by row, as it does
+    files under VECTORIZE_FROM_BYTES): what the tests compare with the per-cell script."""
     namespace: dict = {"__name__": "rendered_script"}
     exec(compile(source, "<rendered>", "exec"), namespace)  # noqa: S102 - the script under test
+    if "import_pyarrow" in namespace and small_files_by_batch:
+        namespace["VECTORIZE_FROM_BYTES"] = 0
+        namespace["import_pyarrow"]()
     return namespace
 
 

@@ -5,6 +5,7 @@ import csv
 import inspect
 import io
 import random
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -150,6 +151,34 @@ def test_files_arrow_reads_differently_are_converted_row_by_row(data: bytes, tmp
     program = program_of(call("upper", col(0)), call("concat", col(1), const("!")))
     per_cell, vectorized = outputs(program, data, tmp_path, row_by_row=None)
     assert vectorized == per_cell
+
+
+def test_a_file_under_the_threshold_is_converted_row_by_row_without_importing_pyarrow(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    program = program_of(col(0), call("upper", col(1)), call("date_part", col(2), formats=["%Y-%m-%d"], part="MMM"))
+    source = tmp_path / "in.csv"
+    source.write_bytes(as_csv([["id", "name", "date"], ["1", "ann lee", "2024-03-05"], ["2", "Çelik", "1999-12-31"]]))
+    per_cell = load_script(render_script(program, backend="cell"))
+    assert per_cell["main"]([str(source), str(tmp_path / "cell.csv")]) == 0
+    script = load_script(render_script(program, backend="arrow"), small_files_by_batch=False)
+    assert script["VECTORIZE_FROM_BYTES"] > source.stat().st_size
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # any import of pyarrow (or its modules) now fails
+    assert script["main"]([str(source), str(tmp_path / "arrow.csv")]) == 0
+    assert (tmp_path / "arrow.csv").read_bytes() == (tmp_path / "cell.csv").read_bytes()
+    assert script["pa"] is None
+
+
+def test_a_file_of_the_threshold_or_more_is_converted_by_record_batches(tmp_path: Path) -> None:
+    program = program_of(col(0), call("upper", col(1)))
+    source = tmp_path / "in.csv"
+    source.write_bytes(as_csv([["id", "name"], ["1", "ann lee"], ["2", "Çelik"]]))
+    script = load_script(render_script(program, backend="arrow"), small_files_by_batch=False)
+    script["VECTORIZE_FROM_BYTES"] = source.stat().st_size
+    script["main_by_row"] = None  # the vectorized path must convert this file itself
+    assert script["main"]([str(source), str(tmp_path / "arrow.csv")]) == 0
+    per_cell = load_script(render_script(program, backend="cell"))
+    assert per_cell["main"]([str(source), str(tmp_path / "cell.csv")]) == 0
+    assert (tmp_path / "arrow.csv").read_bytes() == (tmp_path / "cell.csv").read_bytes()
 
 
 def test_random_csv_text_gives_the_same_bytes(tmp_path: Path) -> None:

@@ -3,7 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recast_cli.speed_bench import duckdb_available, generate_csv, print_speed, run_speed_bench, vectorized_differs
+from recast_cli.speed_bench import (
+    checked_vectorized_script,
+    duckdb_available,
+    generate_csv,
+    print_speed,
+    run_speed_bench,
+    vectorized_differs,
+)
 from recast_engine.dsl import OutputColumn, Program, Step, call, col
 
 
@@ -37,3 +44,8 @@ def test_speed_bench_times_each_runner_on_the_same_file(tmp_path: Path, capsys) 
     print_speed(report)
     assert "learned (vectorized)" in capsys.readouterr().out
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_render_check_runs_the_vectorized_path_on_files_of_any_size() -> None:
+    program = Program(columns=[OutputColumn(value=call("upper", col(1)))])
+    assert "\nVECTORIZE_FROM_BYTES = 0\n" in checked_vectorized_script(program)

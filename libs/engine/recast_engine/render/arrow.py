@@ -8,7 +8,10 @@ The script is the per-cell script (recast_engine.render.script) plus a faster pa
   across batches);
 - each batch is written as CSV text built by kernels, quoted exactly as csv.writer quotes;
 - a file that Arrow's reader does not read as csv.reader does (rows of different lengths, an unterminated quote,
-  an empty file) is converted again from the start, row by row, by the per-cell path.
+  an empty file) is converted again from the start, row by row, by the per-cell path;
+- a file under VECTORIZE_FROM_BYTES (a train input, a small inference) is converted row by row without importing
+  pyarrow at all: the import alone costs more CPU (~0.2 s) than converting such a file row by row, and the
+  tester pays it on every attempt. The render check forces the vectorized path (`vectorize_from_bytes=0`).
 
 Output bytes equal the per-cell script's. Programs with table steps or negative column indices (which depend on
 each row's own length) are not vectorized: `vectorizable` says so and the renderer keeps the per-cell script.
@@ -38,6 +41,9 @@ from recast_engine.render.arrow_tables import (
 from recast_engine.render.closure import Definitions
 
 BACKENDS = ("cell", "arrow", "auto")
+# inputs smaller than this are converted row by row: importing pyarrow (~0.2 s of CPU) costs more than converting
+# a file of up to about a MiB that way (measured on a date-formatting conversion: 0.9 MB in 0.4 s row by row)
+VECTORIZE_FROM_BYTES = 1 << 20
 
 
 def _plan(program: Program) -> tuple[int, Step | None] | None:
@@ -78,6 +84,7 @@ def _own_names() -> frozenset[str]:
     bound = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     bound |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
     return frozenset(bound | {"output_columns", "keep_rows", "STEPS", "main_by_row", "pa", "pc", "pa_csv", "io",
+                              "VECTORIZE_FROM_BYTES",
                               "start_grouping", "convert_grouped", "decimal", "heapq", "tempfile", "collections",
                               "concurrent",
                               "AFTER_GROUPING_BY_BATCH", "batch_warnings", "INPUT_COLUMNS"})
@@ -94,7 +101,9 @@ def kernel_coverage(program: Program) -> tuple[int, int]:
     return kernels, len(program.columns)
 
 
-def render_vectorized(program: Program, *, title: str = "") -> str:
+def render_vectorized(program: Program, *, title: str = "",
+                      vectorize_from_bytes: int = VECTORIZE_FROM_BYTES) -> str:
+    """The vectorized script; it converts inputs under `vectorize_from_bytes` row by row (0: none)."""
     if not vectorizable(program):
         raise ValueError("only programs of output columns reading columns by non-negative index are vectorized")
     text = per_cell.render_script(program, title=title, backend="cell")
@@ -111,8 +120,8 @@ def render_vectorized(program: Program, *, title: str = "") -> str:
                                       "import functools", "import heapq", "import io", "import os", "import re",
                                       "import tempfile"})
     sections, _, table_names = per_cell.copied_operators(program)
-    vector = [_HELPERS.strip("\n"), NUMBER_HELPERS.strip("\n"), GROUP_HELPERS.strip("\n"),
-              GUARD_HELPERS.strip("\n"), _steps_function(program, table_names),
+    vector = [_threshold(vectorize_from_bytes), _HELPERS.strip("\n"), NUMBER_HELPERS.strip("\n"),
+              GROUP_HELPERS.strip("\n"), GUARD_HELPERS.strip("\n"), _steps_function(program, table_names),
               _grouping_functions(program, table_names, sections)]
     warnings = batch_warnings_source(program, compiler.compile)
     vector += [f.strip("\n") for f in compiler.functions]
@@ -249,13 +258,20 @@ def _grouping_functions(program: Program, table_names: dict[str, str], sections:
     return "\n".join(lines)
 
 
+def _threshold(vectorize_from_bytes: int) -> str:
+    return ("# Inputs smaller than this are converted row by row (main_by_row): importing pyarrow alone costs more\n"
+            "# CPU than converting them that way.\n"
+            f"VECTORIZE_FROM_BYTES = {vectorize_from_bytes:_}")
+
+
 def _with_imports(block: str, needed: set[str]) -> str:
-    """The per-cell script's import block with `needed` standard modules and pyarrow added."""
+    """The per-cell script's import block with `needed` standard modules, and pyarrow's names, which main binds
+    (import_pyarrow) only when it converts a file by record batches."""
     lines = block.split("\n")
     plain = sorted({line for line in lines if line.startswith("import ")} | needed)
     first = next(i for i, line in enumerate(lines) if line.startswith("import "))
     rest = [line for line in lines[first:] if not line.startswith("import ")]
-    pyarrow = ["import pyarrow as pa", "import pyarrow.compute as pc", "import pyarrow.csv as pa_csv"]
+    pyarrow = ["pa = pc = pa_csv = None  # pyarrow, imported by main() for a large input only (import_pyarrow)"]
     return "\n".join(lines[:first] + plain + rest + [""] + pyarrow)
 
 
@@ -333,10 +349,19 @@ def _doc(expr: Expr) -> str:
 _DOC_NOTE = """
 Vectorized (pyarrow): the input is read in record batches and each output column is computed over whole columns,
 by pyarrow.compute kernels where they give exactly the per-cell result, else by the per-cell function once per
-distinct value. A file whose rows differ in length is converted row by row (main_by_row), with the same result.
+distinct value. A file whose rows differ in length is converted row by row (main_by_row), with the same result,
+and so is a file under VECTORIZE_FROM_BYTES, without importing pyarrow.
 """
 
 _HELPERS = r'''
+def import_pyarrow():
+    """Bind pa, pc and pa_csv: the vectorized conversion's modules."""
+    global pa, pc, pa_csv
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
+
+
 # The per-cell script writes rows with csv.writer(lineterminator="\r\n"), each row then ending in "\n":
 # a field holding the delimiter, the quote character, a CR or a LF is quoted (asked of this Python's csv).
 def _quoting_characters():
@@ -371,9 +396,11 @@ def input_column(batch, index):
     return pc.utf8_slice_codeunits(batch.column(0), 0, 0)
 
 
-def per_value(function, *columns, kind=pa.string(), key=None):
-    """function over the rows' values. Over one column: once per distinct value, the results kept across
-    batches (up to MEMO_SIZE values) and looked up by a kernel; over several: once per row."""
+def per_value(function, *columns, kind=None, key=None):
+    """function over the rows' values (of type kind, a string by default). Over one column: once per distinct
+    value, the results kept across batches (up to MEMO_SIZE values) and looked up by a kernel; over several:
+    once per row."""
+    kind = pa.string() if kind is None else kind
     if not columns:
         return pa.scalar(function(), kind)
     if len(columns) > 1:
@@ -519,16 +546,14 @@ def csv_text(columns, blank):
     if not quoting and len(fields) > 1 and all(isinstance(f, pa.StringArray) for f in fields):
         text = pa.BufferOutputStream()
         names = [f"c{i}" for i in range(len(fields))]
-        pa_csv.write_csv(pa.RecordBatch.from_arrays(fields, names=names), text, UNQUOTED)
+        unquoted = pa_csv.WriteOptions(include_header=False, quoting_style="none", eol="\n")
+        pa_csv.write_csv(pa.RecordBatch.from_arrays(fields, names=names), text, unquoted)
         return text.getvalue()
     fields[-1] = pc.binary_join_element_wise(fields[-1], "\n", "")
     line = pc.binary_join_element_wise(*fields, ",")
     if isinstance(line, pa.Scalar):  # constants only: the same line on every row
         line = pc.binary_join_element_wise(blank, line, "")
     return line
-
-
-UNQUOTED = pa_csv.WriteOptions(include_header=False, quoting_style="none", eol="\n")
 
 
 def quoted_characters_in(value):
@@ -694,6 +719,9 @@ def main(argv=None):
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2 or not os.path.isfile(args[0]):
         return main_by_row(args)  # usage; or a pipe, which cannot be read twice (a first look, a restart)
+    if os.path.getsize(args[0]) < VECTORIZE_FROM_BYTES:
+        return main_by_row(args)  # a small file: done row by row sooner than pyarrow is imported
+    import_pyarrow()
     csv.field_size_limit(2**31 - 1)
     try:
         with open(args[1], "wb") as target:
