@@ -22,7 +22,7 @@ import httpx
 from recast_common.settings import Settings
 
 from recast_devstack.ports import free_port
-from recast_devstack.procstat import child_pids, cpu_seconds
+from recast_devstack.procstat import child_pids, cpu_seconds, descendant_pids
 from recast_devstack.run import service_specs
 from recast_devstack.stack import Stack, StackConfig
 from recast_devstack.supervisor import ServiceSpec, Supervisor
@@ -49,8 +49,8 @@ class BenchStack:
         if pg is not None and pg.embedded and pg.postmaster_pid:
             parts["postgres"] = [pg.postmaster_pid, *child_pids(pg.postmaster_pid)]
         for name, entry in self.supervisor.services.items():
-            if entry.process is not None:
-                parts[name] = [entry.process.pid]
+            if entry.process is not None:  # with its worker processes (the planner's search pool)
+                parts[name] = [entry.process.pid, *descendant_pids(entry.process.pid)]
         return parts
 
     async def client_key(self, http: httpx.AsyncClient, client_id: str) -> str:

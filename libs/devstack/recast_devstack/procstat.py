@@ -35,5 +35,16 @@ def child_pids(pid: int) -> list[int]:
     return found
 
 
+def descendant_pids(pid: int) -> list[int]:
+    """Every live process below a process: e.g. a service's worker pool (the planner's search runs in one), whose
+    CPU time its parent only counts once it has reaped it."""
+    found, pending = [], child_pids(pid)
+    while pending:
+        child = pending.pop()
+        found.append(child)
+        pending.extend(child_pids(child))
+    return found
+
+
 def load_average() -> tuple[float, float, float]:
     return os.getloadavg()
