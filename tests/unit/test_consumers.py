@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +97,22 @@ def test_service_apps_subscribe_from_the_table() -> None:
     assert [(loop.group, loop.topics) for loop in loops(settings)] == [
         (c.group, c.topics) for c in (consumer("tester"), consumer("tester-inference"))
     ]
+    assert [loop.handle.name for loop in loops(settings)] == [consumer("tester").handler,
+                                                               consumer("tester-inference").handler]
+
+
+@pytest.mark.parametrize("entry", CONSUMERS, ids=lambda c: c.group)
+def test_the_lazy_handler_loads_the_tables_handler(entry: Consumer) -> None:
+    lazy = entry.lazy()
+    assert entry.check(lazy.load()) is lazy.load()
+
+
+@pytest.mark.parametrize("service", ["profiler", "planner", "coder", "tester"])
+def test_a_consumer_service_joins_its_groups_before_importing_its_handlers(service: str) -> None:
+    """What `python -m <service>` imports before its group join: no handler module, no SQLAlchemy (they are
+    imported in a thread while the join waits at the broker)."""
+    probe = (f"import sys, {service}.__main__; from {service}.app import create_app; create_app(); "
+             f"print(sorted(m for m in ('{service}.handlers', 'tester.inference', 'sqlalchemy', 'aiobotocore') "
+             "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

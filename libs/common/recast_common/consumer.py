@@ -244,8 +244,9 @@ class Consumer:
         self._starting = asyncio.ensure_future(self.start(broker))
 
     async def start(self, broker: KafkaBroker | None) -> None:
-        # SQLAlchemy and aiobotocore take a second or more to import: in a thread, while the loop joins the group
-        await asyncio.to_thread(_import_clients)
+        # SQLAlchemy, aiobotocore and a lazy handler's module take a second or more to import: in a thread, while
+        # the loop joins the group
+        await asyncio.to_thread(_import_clients, self.handle)
         from recast_common.db import session_factory
         from recast_common.storage import Storage
 
@@ -265,6 +266,10 @@ class Consumer:
                 await session.execute(text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001
             log.info("%s: no database connection yet (%s)", self.name, exc)
+
+    async def started(self) -> None:
+        if self._starting is not None:
+            await asyncio.shield(self._starting)
 
     async def stop(self) -> None:
         if self._starting is not None and not self._starting.done():  # stopped while starting
@@ -478,6 +483,8 @@ def build_loops_app(loops: list[Loop], settings: Settings | None = None) -> tupl
         serve_metrics_from_env()  # only when RECAST_METRICS_PORT is set
 
     async def after_startup() -> None:
+        # the groups are joined; a start that failed (a handler that cannot be imported) ends the service here
+        await asyncio.gather(*(consumer.started() for consumer in consumers))
         for loop in loops:
             log.info("%s replica %s consuming %s (group %s)", loop.name, replica_id(), ", ".join(loop.topics),
                      loop.group or loop.name)
@@ -507,9 +514,13 @@ def _subscribe(broker: KafkaBroker, loop: Loop, settings: Settings) -> Consumer:
     return consumer
 
 
-def _import_clients() -> None:
+def _import_clients(handle: Handler) -> None:
     import recast_common.db
     import recast_common.storage  # noqa: F401
+
+    load = getattr(handle, "load", None)  # recast_common.consumers.LazyHandler
+    if load is not None:
+        load()
 
 
 def _ids_of(body: Any) -> tuple[str | None, str | None]:

@@ -6,6 +6,7 @@ topic), so a topic added here is consumed, reported and scaled on, or a test fai
 """
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,35 @@ class Consumer:
         if qualified != self.handler:
             raise ValueError(f"group {self.group} is handled by {self.handler}, not {qualified}")
         return handle
+
+    def lazy(self) -> LazyHandler:
+        """The table's handler, imported only when its consumer starts (recast_common.consumer imports it in a
+        thread while the group join waits at the broker), not before the service joins its group: a restarted
+        service consumes again sooner (the tester's handlers pull in SQLAlchemy and the engine's chunking)."""
+        return LazyHandler(self.handler)
+
+
+class LazyHandler:
+    """A handler named "module:function", imported by `load()` (or on the first call)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._handle: Callable[..., Any] | None = None
+
+    def load(self) -> Callable[..., Any]:
+        if self._handle is None:
+            module, _, attribute = self.name.partition(":")
+            handle: Any = importlib.import_module(module)
+            for part in attribute.split("."):
+                handle = getattr(handle, part)
+            self._handle = handle
+        return self._handle
+
+    async def __call__(self, *args: Any) -> Any:
+        return await self.load()(*args)
+
+    def __repr__(self) -> str:
+        return f"LazyHandler({self.name!r})"
 
 
 CONSUMERS: tuple[Consumer, ...] = (

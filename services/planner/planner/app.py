@@ -5,8 +5,6 @@ from recast_common.consumer import build_app
 from recast_common.consumers import consumer
 from recast_common.settings import Settings
 
-from planner.handlers import handle
-
 CONSUMER = consumer("planner")
 
 
@@ -14,5 +12,5 @@ def create_app(settings: Settings | None = None):
     settings = settings or Settings()
     # one message may run a search of search_timeout_seconds (plus an LLM call)
     budget = settings.search_timeout_seconds
-    app, _ = build_app(CONSUMER.name, CONSUMER.topics, CONSUMER.check(handle), settings, handler_budget_seconds=budget)
+    app, _ = build_app(CONSUMER.name, CONSUMER.topics, CONSUMER.lazy(), settings, handler_budget_seconds=budget)
     return app

@@ -5,11 +5,9 @@ from recast_common.consumer import build_app
 from recast_common.consumers import consumer
 from recast_common.settings import Settings
 
-from profiler.handlers import handle
-
 CONSUMER = consumer("profiler")
 
 
 def create_app(settings: Settings | None = None):
-    app, _ = build_app(CONSUMER.name, CONSUMER.topics, CONSUMER.check(handle), settings)
+    app, _ = build_app(CONSUMER.name, CONSUMER.topics, CONSUMER.lazy(), settings)
     return app

@@ -15,11 +15,6 @@ from recast_common.consumer import Loop, build_loops_app
 from recast_common.consumers import consumer
 from recast_common.metrics import SANDBOX_ISOLATION
 from recast_common.settings import Settings
-from recast_engine.verify.sandbox import network_isolation
-
-from tester.handlers import handle_coded
-from tester.inference import handle_inference
-from tester.report import report_isolation
 
 log = logging.getLogger("tester")
 
@@ -35,8 +30,8 @@ def loops(settings: Settings, roles: Iterable[str] = ROLES) -> list[Loop]:
     # one message may run the sandbox for sandbox_timeout_seconds
     budget = settings.sandbox_timeout_seconds
     available = {
-        role: Loop(entry.name, entry.topics, entry.check(handle), group=entry.group, handler_budget_seconds=budget)
-        for role, entry, handle in (("train", TRAIN, handle_coded), ("inference", INFERENCE, handle_inference))
+        role: Loop(entry.name, entry.topics, entry.lazy(), group=entry.group, handler_budget_seconds=budget)
+        for role, entry in (("train", TRAIN), ("inference", INFERENCE))
     }
     wanted = list(dict.fromkeys(roles))
     unknown = [role for role in wanted if role not in available]
@@ -53,6 +48,10 @@ def create_app(settings: Settings | None = None, roles: Iterable[str] = ROLES):
     @app.after_startup
     async def report_sandbox() -> None:
         # What this tester's sandbox really gets here: its metric, and a row the gateway's /health shows.
+        from recast_engine.verify.sandbox import network_isolation
+
+        from tester.report import report_isolation
+
         layers = await asyncio.to_thread(network_isolation)
         SANDBOX_ISOLATION.labels(layers).set(1)
         log.info("sandbox isolation: %s", layers)
