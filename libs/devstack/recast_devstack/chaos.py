@@ -56,6 +56,9 @@ class Plan:
     grace_seconds: float = 20.0  # the sweeper's orphan grace period in the run
     sweep_interval_seconds: float = 5.0
     service_kills: int = 1  # each service killed this often
+    # the sweeper re-drives a job whose row did not change this long: a job merely queued behind a long backlog
+    # must not be (its stage would run twice, and the job end twice)
+    stuck_after_seconds: float = 180.0
 
 
 # `make test`'s chaos run (tests/integration/test_chaos.py): about two minutes on 2 cores, every kind of fault once.
@@ -134,7 +137,7 @@ class ChaosRun:
             "RECAST_MAX_ACTIVE_JOBS_PER_CLIENT": "1000",
             "RECAST_SWEEPER_INTERVAL_SECONDS": str(self.plan.sweep_interval_seconds),
             "RECAST_SWEEPER_ORPHAN_GRACE_SECONDS": str(self.plan.grace_seconds),
-            "RECAST_SWEEPER_STUCK_AFTER_SECONDS": "180",
+            "RECAST_SWEEPER_STUCK_AFTER_SECONDS": str(self.plan.stuck_after_seconds),
         }
         # database_url=None: embedded Postgres in data_dir, whatever DATABASE_URL says (the run crashes it)
         return StackConfig(data_dir=self.data_dir, database_url=None, admin_api_key=self.admin_key, extra_env=extra)
@@ -337,7 +340,8 @@ async def main_async(args: argparse.Namespace) -> int:
     results = []
     for n in range(1, args.runs + 1):
         plan = Plan(jobs=args.jobs, unlearnable=args.unlearnable, seed=args.seed + n - 1,
-                    submit_seconds=args.submit_seconds, settle_seconds=args.settle_seconds)
+                    submit_seconds=args.submit_seconds, settle_seconds=args.settle_seconds,
+                    stuck_after_seconds=max(180.0, 4.5 * (args.jobs + args.unlearnable)))
         # not tempfile's default 0700 folder under a shared parent: the embedded Postgres runs as its own user
         data_dir = Path(tempfile.mkdtemp(prefix=f"recast-chaos-{uuid.uuid4().hex[:6]}-"))
         data_dir.chmod(0o755)
