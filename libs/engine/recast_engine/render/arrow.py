@@ -62,7 +62,7 @@ def vectorizable(program: Program) -> bool:
     """Whether the vectorized script can run this program: row filters (ONE_CELL_FILTERS), then output columns
     read by non-negative index, or a group_rows step Arrow computes (arrow_tables) and whatever follows it."""
     plan = _plan(program)
-    if plan is None or plan[1] is None and not program.columns:
+    if plan is None:
         return False
     indices = set().union(*(per_cell._columns_read(c.value) | per_cell._columns_read(c.header)
                             for c in program.columns))
@@ -131,10 +131,21 @@ def render_vectorized(program: Program, *, title: str = "",
     for j, source in enumerate(columns, 1):
         lines.append(f"        {per_cell._indent_continuation(source, '        ')},  # column {j}")
     lines.append("    ]")
+    if not program.columns:
+        lines = _AS_THEY_STAND
     vector.append("\n".join(lines))
     parts = [head, imports, definitions, main_by_row, "# ---- vectorized conversion ----", *vector,
              _MAIN.strip("\n")]
     return "\n\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
+
+
+# The output of a program without output columns: the rows as they stand after its steps.
+_AS_THEY_STAND = ["def convert_header(row):", '    """The header row as it stands."""', "    return row", "", "",
+                  "def output_columns(batch):", '    """The rows of the batch as they stand."""',
+                  '    blank = functools.reduce(pc.and_, [pc.equal(column, "") for column in batch.columns])',
+                  "    if pc.any(blank).as_py():  # an empty line (a row of no cells) reads as a row of empty cells",
+                  '        raise RowsDiffer("a row of empty cells, or an empty line")',
+                  "    return list(batch.columns)"]
 
 
 # Row filters whose decision reads the cell in `column` only (and passes the first row when `header`): the
@@ -196,6 +207,8 @@ def input_columns(program: Program) -> list[int] | None:
         if step.op == "filter_rows" or type(column) is not int:
             return None  # undecided rows go whole through the step's own function
         read.add(column)
+    if grouping is None and not program.columns:
+        return None  # the rows as they stand
     if grouping is None:
         read |= set().union(*(per_cell._columns_read(c.value) | per_cell._columns_read(c.header)
                               for c in program.columns))
@@ -235,7 +248,7 @@ def _grouping_functions(program: Program, table_names: dict[str, str], sections:
     if grouping is None:
         lines.append("    return None")
         return "\n".join(lines)
-    by_batch = grouping.op == "sort_by" and len(program.steps) == filters + 1 and bool(program.columns)
+    by_batch = grouping.op == "sort_by" and len(program.steps) == filters + 1
     if grouping.op == "sort_by":
         source = collecting_source(grouping, _copied_name(sections, "relational", "_number"),
                                    _copied_name(sections, "relational", "_moment"))

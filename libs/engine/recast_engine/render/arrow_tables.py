@@ -300,34 +300,30 @@ class GroupedRows:
         return "0" if text in ("-0", "") else text
 
 
-MEMORY_BYTES = 1 << 30  # rows a sort holds in memory (Arrow bytes); beyond, sorted runs spill to disk
+MEMORY_BYTES = 1 << 28  # rows a sort holds in memory (Arrow bytes, about a third of its peak); beyond, runs spill
 OUTPUT_ROWS = 1 << 16  # rows per record batch of a sort's output
 
 
-class Descending:
-    """A sort key in reverse order (for the merge of sorted runs)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = value
-
-    def __lt__(self, other):
-        return other.value < self.value
-
-    def __eq__(self, other):
-        return self.value == other.value
+def millionths(value):
+    """A number (Decimal) as an integer count of millionths, None for None; RowsDiffer when that is not exact."""
+    if value is None:
+        return None
+    scaled = value.scaleb(6)
+    if scaled != scaled.to_integral_value() or not -(2**63) < scaled < 2**63:
+        raise RowsDiffer("a sort key with more than six decimals or eighteen digits")
+    return int(scaled)
 
 
 class SortedRows:
     """sort_by over record batches: Arrow's stable sort_indices over key columns (missing values last) of the
     rows held in memory; past MEMORY_BYTES, each sorted run is written to a temporary Arrow file and the runs are
-    merged (heapq.merge, stable: ties in input order)."""
+    merged batch by batch. Every row carries its input position ("seq"), the last sort key: ties keep input order
+    across runs too."""
 
     def __init__(self, keys, header, number, moment):
         self.keys, self.number, self.moment = keys, number, moment
         self.head_pending, self.head = header, None
-        self.held, self.held_bytes, self.runs, self.names = [], 0, [], None
+        self.held, self.held_bytes, self.runs, self.names, self.seen = [], 0, [], None, 0
 
     def add(self, batch):
         if self.head_pending and batch.num_rows:
@@ -335,9 +331,11 @@ class SortedRows:
         if not batch.num_rows:
             return
         self.names = batch.schema.names
+        seq = pc.add(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), batch.num_rows)), self.seen - 1)
+        self.seen += batch.num_rows
         keyed = pa.RecordBatch.from_arrays(
-            batch.columns + [self.key_column(batch, key) for key in self.keys],
-            names=self.names + [f"key{i}" for i in range(len(self.keys))])
+            batch.columns + [self.key_column(batch, key) for key in self.keys] + [seq],
+            names=self.names + [f"key{i}" for i in range(len(self.keys))] + ["seq"])
         self.held.append(keyed)
         self.held_bytes += keyed.nbytes
         if self.held_bytes > MEMORY_BYTES:
@@ -351,28 +349,43 @@ class SortedRows:
             formats, moment = key["formats"], self.moment
             return per_value(lambda text: moment(text, formats), column, kind=pa.timestamp("us"),
                              key=("moment", tuple(formats)))
+        # numbers as integers of millionths: exact for plainly written numbers (at most 12 + 6 digits)
         plain = pc.match_substring_regex(column, PLAIN_NUMBER)
-        numbers = pc.cast(pc.if_else(plain, column, None), pa.decimal128(38, 12))
+        point = pc.find_substring(column, ".")
+        places = pc.if_else(pc.and_(plain, pc.greater_equal(point, 0)),
+                            pc.subtract(pc.subtract(pc.utf8_length(column), point), 1), 0)
+        units = pc.cast(pc.replace_substring(pc.if_else(plain, column, "0"), ".", ""), pa.int64())
+        numbers = pc.if_else(plain, pc.multiply(units, pc.cast(pc.power(10, pc.subtract(6, places)), pa.int64())),
+                             pa.scalar(None, pa.int64()))
         others = pc.invert(plain)
         if pc.any(others).as_py():
             chosen = pc.indices_nonzero(others)
-            values = [self.number(text) for text in pc.take(column, chosen).to_pylist()]
-            numbers = pc.replace_with_mask(numbers, others, pa.array(values, pa.decimal128(38, 12)))
+            values = [millionths(self.number(text)) for text in pc.take(column, chosen).to_pylist()]
+            numbers = pc.replace_with_mask(numbers, others, pa.array(values, pa.int64()))
         return numbers
 
-    def sorted_table(self):
-        table = pa.Table.from_batches(self.held)
-        order = pc.sort_indices(table, sort_keys=[(f"key{i}", "descending" if key["descending"] else "ascending")
-                                                  for i, key in enumerate(self.keys)])  # missing values last
-        return table.take(order)
+    def order(self, table):
+        return pc.sort_indices(table, sort_keys=[(f"key{i}", "descending" if key["descending"] else "ascending")
+                                                 for i, key in enumerate(self.keys)] + [("seq", "ascending")])
+
+    def sorted(self, table):
+        return table.take(self.order(table))  # missing values last
+
+    def in_order(self, table, columns=None):
+        """The table's rows sorted, as record batches taken a slice of the order at a time (no sorted copy)."""
+        order = self.order(table)
+        table = table if columns is None else table.select(columns)
+        for start in range(0, len(order), OUTPUT_ROWS):
+            yield from table.take(order.slice(start, OUTPUT_ROWS)).combine_chunks().to_batches()
 
     def spill(self):
         handle, path = tempfile.mkstemp(prefix="recast-sort-", suffix=".arrow")
         os.close(handle)
         self.runs.append(path)
-        table = self.sorted_table()
+        table = pa.Table.from_batches(self.held)
         with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table, max_chunksize=OUTPUT_ROWS)
+            for batch in self.in_order(table):
+                writer.write_batch(batch)
         self.held, self.held_bytes = [], 0
 
     def batches(self):
@@ -381,8 +394,7 @@ class SortedRows:
             yield self.head
         if not self.runs:
             if self.held:
-                table = self.sorted_table()
-                yield from table.select(self.names).to_batches(max_chunksize=OUTPUT_ROWS)
+                yield from self.in_order(pa.Table.from_batches(self.held), self.names)
             return
         if self.held:
             self.spill()
@@ -393,31 +405,36 @@ class SortedRows:
                 os.remove(path)
 
     def merged(self):
-        width = len(self.names)
-        rows = []
-        for row in heapq.merge(*[self.run_rows(path) for path in self.runs], key=lambda row: row[0]):
-            rows.append(row[1])
-            if len(rows) == OUTPUT_ROWS:
-                yield self.as_batch(rows, width)
-                rows = []
-        if rows:
-            yield self.as_batch(rows, width)
+        """The sorted runs merged: the rows read so far are sorted together, and those up to the least of the
+        last rows read of the runs not yet finished are final (every unread row of a run sorts after the run's
+        last read row); that run reads its next batch, the others' rows wait for the next round."""
+        readers = [pa.ipc.open_file(pa.OSFile(path, "rb")) for path in self.runs]  # read, not mapped: RSS
+        unread = {run: 0 for run in range(len(readers))}  # run -> its next batch, for runs with batches left
+        waiting, last = [], {}  # rows read and not written; run -> seq of its last row read
 
-    def run_rows(self, path):
-        """(sort key, cells) of a sorted run's rows, read batch by batch."""
-        width = len(self.names)
-        with pa.OSFile(path, "rb") as source:
-            reader = pa.ipc.open_file(source)
-            for i in range(reader.num_record_batches):
-                columns = [column.to_pylist() for column in reader.get_batch(i).columns]
-                for row in zip(*columns):
-                    key = tuple((1,) if value is None else (0, Descending(value) if spec["descending"] else value)
-                                for value, spec in zip(row[width:], self.keys))
-                    yield key, row[:width]
+        def read(run):
+            batch = readers[run].get_batch(unread[run])
+            unread[run] += 1
+            if unread[run] == readers[run].num_record_batches:
+                del unread[run]
+            last[run] = batch.column(batch.num_columns - 1)[-1].as_py()
+            waiting.append(batch)
 
-    def as_batch(self, rows, width):
-        return pa.RecordBatch.from_arrays([pa.array([row[i] for row in rows], pa.string()) for i in range(width)],
-                                          names=self.names)
+        for run in list(unread):
+            read(run)
+        while waiting:
+            table = self.sorted(pa.Table.from_batches(waiting))
+            pending = [seq for run, seq in last.items() if run in unread]
+            if not pending:
+                yield from table.select(self.names).to_batches(max_chunksize=OUTPUT_ROWS)
+                return
+            bounds = pc.indices_nonzero(pc.is_in(table.column("seq"), value_set=pa.array(pending, pa.int64())))
+            cut = bounds[0].as_py() + 1
+            yield from table.slice(0, cut).select(self.names).to_batches(max_chunksize=OUTPUT_ROWS)
+            rest = table.slice(cut)
+            waiting = rest.combine_chunks().to_batches() if rest.num_rows else []
+            bound = table.column("seq")[cut - 1].as_py()
+            read(next(run for run, seq in last.items() if seq == bound))
 
     def rows(self):
         for batch in self.batches():
