@@ -11,8 +11,10 @@ conversion, every pair different), each client keeping `--in-flight` jobs queued
   terminal updated_at: queueing included, so by Little's law about in-flight x clients / throughput);
 - the same per window of `--window` jobs in the order they ended (flat or not over many jobs);
 - consumer-group lag sampled every `--lag-seconds` (max and mean per group);
-- CPU seconds per job of every process (S3, broker, each service; Postgres when embedded) and the load average,
-  since the machine may be shared.
+- CPU seconds per job of every process (S3, broker, each service and its worker processes; Postgres when
+  embedded) and the load average, since the machine may be shared;
+- S3 requests per job by bucket and type (SeaweedFS's counters: `tansu` is the broker's own storage, so Kafka
+  traffic shows there) and the job events per job by type (as projected: what the stages sent on Kafka).
 """
 from __future__ import annotations
 
@@ -169,6 +171,27 @@ def windows(finished: list[Finished], size: int) -> list[dict]:
     return result
 
 
+def s3_requests(bench: BenchStack) -> dict[str, float]:
+    """SeaweedFS's S3 request counters ({} when S3 is not the stack's own SeaweedFS)."""
+    seaweed = bench.stack.seaweed
+    if seaweed is None or seaweed.process is None:
+        return {}
+    try:
+        return seaweed.s3_requests()
+    except OSError:
+        return {}
+
+
+async def events_by_type(bench: BenchStack, job_ids: list[str]) -> dict[str, int]:
+    """The projected job events of these jobs by type."""
+    from recast_common.db import session_factory
+    from sqlalchemy import text
+
+    query = text("SELECT type, count(*) FROM job_events WHERE job_id = ANY(:ids) GROUP BY type ORDER BY type")
+    async with session_factory(bench.settings)() as session:
+        return {row[0]: int(row[1]) for row in (await session.execute(query, {"ids": job_ids})).all()}
+
+
 async def run_bench(args: argparse.Namespace) -> dict:
     replicas = dict(item.split("=") for item in args.replicas)
     async with bench_stack({k: int(v) for k, v in replicas.items()}) as bench, \
@@ -183,6 +206,7 @@ async def run_bench(args: argparse.Namespace) -> dict:
             c.finished.clear()
         meter = CpuMeter(bench)
         meter.start()
+        requests_before = await asyncio.to_thread(s3_requests, bench)
         lag, stop = LagSamples(), asyncio.Event()
         sampler = asyncio.create_task(sample_lag(bench, lag, args.lag_seconds, stop))
         load_before = machine_line()
@@ -192,8 +216,10 @@ async def run_bench(args: argparse.Namespace) -> dict:
         stop.set()
         await sampler
         cpu = meter.since_start()
+        requests_after = await asyncio.to_thread(s3_requests, bench)
         load_after = machine_line()
-    finished = [f for c in clients for f in c.finished]
+        finished = [f for c in clients for f in c.finished]
+        events = await events_by_type(bench, [f.job_id for f in finished])
     first = min(f.created_at for f in finished)
     last = max(f.ended_at for f in finished)
     latencies = [f.latency for f in finished]
@@ -216,6 +242,10 @@ async def run_bench(args: argparse.Namespace) -> dict:
         "cpu_seconds_per_job": {part: round(seconds / len(finished), 3)
                                 for part, seconds in sorted(cpu.items(), key=lambda kv: -kv[1])},
         "cpu_cores_busy": {part: round(seconds / (last - first), 2) for part, seconds in cpu.items()},
+        "s3_requests_per_job": {kind: round((count - requests_before.get(kind, 0.0)) / len(finished), 2)
+                                for kind, count in sorted(requests_after.items())
+                                if count > requests_before.get(kind, 0.0)},
+        "events_per_job": {kind: round(count / len(finished), 2) for kind, count in events.items()},
         "machine_before": load_before,
         "machine_after": load_after,
     }
@@ -236,6 +266,11 @@ def print_report(report: dict) -> None:
     print("CPU seconds per job (cores busy):")
     for part, seconds in report["cpu_seconds_per_job"].items():
         print(f"  {part:<12} {seconds:.3f} s  ({report['cpu_cores_busy'][part]:.2f})")
+    if report["s3_requests_per_job"]:
+        print("S3 requests per job (bucket tansu: the broker's storage):")
+        print("  " + ", ".join(f"{kind} {n}" for kind, n in report["s3_requests_per_job"].items()))
+    print("job events per job (projected, i.e. sent on Kafka): "
+          + ", ".join(f"{kind} {n}" for kind, n in report["events_per_job"].items()))
     print(f"machine: before {report['machine_before']}; after {report['machine_after']}")
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import sys
 import urllib.error
@@ -63,7 +64,22 @@ def weed_argv(binary: str, data: Path, config: Path, ports: dict[str, int]) -> l
         "-volume.max=100", "-master.volumeSizeLimitMB=256",
         # One master, no peers to wait for (saves ~2 s of startup); volume server stops without its 10 s pause.
         "-master.peers=none", "-volume.preStopSeconds=0",
+        f"-metricsPort={ports['metrics']}",  # Prometheus counters, e.g. S3 requests by bucket (the pipeline bench)
     ]
+
+
+_S3_REQUESTS = re.compile(r"^SeaweedFS_s3_request_total\{(.*)\} (\S+)$", re.MULTILINE)
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
+
+
+def s3_request_counts(metrics: str) -> dict[str, float]:
+    """SeaweedFS_s3_request_total summed by bucket and request type ("bucket TYPE"), from Prometheus text."""
+    counts: dict[str, float] = {}
+    for labels, value in _S3_REQUESTS.findall(metrics):
+        named = dict(_LABEL.findall(labels))
+        key = f"{named.get('bucket') or '-'} {named.get('type', '?')}"
+        counts[key] = counts.get(key, 0.0) + float(value)
+    return counts
 
 
 def s3_client(endpoint: str, creds: S3Credentials):
@@ -80,7 +96,8 @@ def s3_client(endpoint: str, creds: S3Credentials):
 
 
 class SeaweedFS:
-    PORT_NAMES = ("master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3", "s3_grpc")
+    PORT_NAMES = ("master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3", "s3_grpc",
+                  "metrics")
 
     def __init__(self, data_dir: Path, creds: S3Credentials, logs: Path, s3_port: int | None = None):
         self.data_dir = data_dir
@@ -95,6 +112,11 @@ class SeaweedFS:
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.ports['s3']}"
+
+    def s3_requests(self) -> dict[str, float]:
+        """S3 requests served so far, by "bucket TYPE" (e.g. "tansu PUT"), from the Prometheus metrics."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.ports['metrics']}/metrics", timeout=5) as answer:
+            return s3_request_counts(answer.read().decode())
 
     def start(self) -> None:
         data = self.data_dir / "seaweedfs"
