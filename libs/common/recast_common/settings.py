@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     max_active_jobs: int = 100
     max_active_jobs_per_client: int = 20  # one client cannot fill the whole queue
     max_api_keys_per_client: int = 20  # active (not revoked) keys
+    # How long a gateway process trusts a key it verified without asking the database again (gateway.key_cache):
+    # the bound on a revoked key being accepted when the revocation's notification does not arrive. 0: no cache.
+    api_key_cache_seconds: float = Field(default=5.0, ge=0)
     neutralize_formulas: bool = False  # inference outputs: cells starting with = + - @ get a ' (per request too)
     strict_inference: bool = False  # a run whose script could not convert something fails (per request too)
 

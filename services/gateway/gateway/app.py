@@ -18,6 +18,7 @@ from gateway.api.routes import health, probes
 from gateway.api.routes.inference import STREAM_ROUTE
 from gateway.checks import BackingChecks
 from gateway.errors import install_error_handlers
+from gateway.key_cache import KEYS_CHANNEL, KeyCache
 from gateway.limits import BodySizeLimit
 from gateway.metrics import install_metrics
 from gateway.notify import INFERENCE_CHANNEL, Notifications
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 # Multipart framing and form fields on top of two files of max_upload_bytes each.
 FORM_OVERHEAD_BYTES = 1024 * 1024
+# A pooled connection idle this long is pinged before use; busier ones are not (recast_common.db.session).
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,9 +43,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, ping_after_idle=PING_AFTER_IDLE_SECONDS)
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
-        notifications = Notifications(settings.database_url, INFERENCE_CHANNEL)
+        keys = app.state.keys
+        notifications = Notifications(settings.database_url, INFERENCE_CHANNEL,
+                                      also={KEYS_CHANNEL: lambda _key_id: keys.clear()})
         await notifications.start()
         app.state.notifications = notifications
         async with Storage(settings) as storage:
@@ -72,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
+    app.state.keys = KeyCache(settings.api_key_cache_seconds)  # verified API keys (gateway.key_cache)
     install_error_handlers(app)
     app.add_middleware(
         BodySizeLimit,

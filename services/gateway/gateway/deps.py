@@ -12,21 +12,24 @@ from recast_common.db.models import ApiKey, Job
 from recast_common.settings import Settings
 from recast_common.storage import Storage
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from gateway.core.ids import is_valid_id
 from gateway.core.keys import hash_key, key_prefix, same_secret
+from gateway.key_cache import KeyCache
 
 T = TypeVar("T")
 
 api_key_header = APIKeyHeader(name="X-API-KEY", auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies are coroutines even when they do not await: FastAPI runs a plain function in a worker thread,
+# a hop that costs more than the function.
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_sessionmaker(request: Request) -> async_sessionmaker:
+async def get_sessionmaker(request: Request) -> async_sessionmaker:
     return request.app.state.sessionmaker
 
 
@@ -35,8 +38,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_storage(request: Request) -> Storage:
+async def get_storage(request: Request) -> Storage:
     return request.app.state.storage
+
+
+async def single_statements(session: AsyncSession) -> AsyncConnection:
+    """The session's connection, running its next statements each on its own (autocommit), not in a transaction:
+    for a request that reads with one statement, which is consistent alone, BEGIN and COMMIT would be two more
+    database round trips. Call it before the session's first statement, or after a commit."""
+    return await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -57,24 +67,33 @@ class Principal:
 
 
 async def get_principal(
-    session: SessionDep, settings: SettingsDep, key: Annotated[str | None, Security(api_key_header)] = None
+    request: Request, session: SessionDep, settings: SettingsDep,
+    key: Annotated[str | None, Security(api_key_header)] = None,
 ) -> Principal:
     if not key:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing X-API-KEY header")
     if settings.admin_api_key and same_secret(key, settings.admin_api_key):
         return Principal(client_id=None, is_admin=True)
+    digest = hash_key(key)
+    keys: KeyCache[Principal] = request.app.state.keys
+    cached = keys.get(digest)
+    if cached is not None:
+        return cached
+    generation = keys.generation
+    await single_statements(session)
     rows = list(
         await session.scalars(
             select(ApiKey).where(ApiKey.prefix == key_prefix(key), ApiKey.revoked.is_(False))
         )
     )
-    # End the read-only transaction: the request may spend a long time on S3 or waiting for a result, and
-    # must not hold a pooled connection "idle in transaction" meanwhile.
+    # Give the connection back: the request may spend a long time on S3 or waiting for a result, and must not hold
+    # a pooled connection meanwhile (its next statement checks one out again).
     await session.commit()
-    digest = hash_key(key)
     for row in rows:
         if same_secret(row.key_hash, digest):
-            return Principal(client_id=row.client_id, is_admin=row.is_admin, key_id=row.id)
+            principal = Principal(client_id=row.client_id, is_admin=row.is_admin, key_id=row.id)
+            keys.put(digest, principal, generation)
+            return principal
     raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 
 import asyncpg
 from recast_common.db.session import asyncpg_dsn
@@ -16,11 +17,13 @@ JOB_CHANNEL = "recast_job"
 
 
 class Notifications:
-    """One dedicated connection LISTENing on a channel; `wait(key, timeout)` returns early when notified."""
+    """One dedicated connection LISTENing on a channel; `wait(key, timeout)` returns early when notified. The
+    same connection also listens on the channels of `also`, calling each one's callback with the payload."""
 
-    def __init__(self, database_url: str, channel: str):
+    def __init__(self, database_url: str, channel: str, also: dict[str, Callable[[str], None]] | None = None):
         self.dsn = asyncpg_dsn(database_url)
         self.channel = channel
+        self.also = also or {}
         self._conn: asyncpg.Connection | None = None
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
 
@@ -28,6 +31,8 @@ class Notifications:
         try:
             self._conn = await asyncpg.connect(self.dsn, timeout=10)
             await self._conn.add_listener(self.channel, self._on_notify)
+            for channel, callback in self.also.items():
+                await self._conn.add_listener(channel, lambda _c, _p, _ch, payload, call=callback: call(payload))
         except Exception as exc:  # the callers still poll, so this only costs latency
             log.warning("LISTEN %s unavailable, polling only: %s", self.channel, exc)
             self._conn = None

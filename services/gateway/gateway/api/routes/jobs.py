@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter
 from recast_common.api import ArtifactOut, AttemptOut, JobDetail, JobOut, shown_column_instructions
 from recast_common.db.models import JOB_STATUSES, Artifact, Attempt, Job
-from sqlalchemy import and_, delete, func, literal, or_, select
+from sqlalchemy import Row, Select, and_, bindparam, delete, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 
 from gateway.core.cursor import BadCursor, decode_cursor, encode_cursor
@@ -22,6 +23,7 @@ from gateway.deps import (
     job_not_found,
     load_job,
     require_valid_id,
+    single_statements,
 )
 
 router = APIRouter(tags=["jobs"])
@@ -35,7 +37,18 @@ def attempt_of_key(key: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def job_out(job: Job) -> dict:
+# Reads select the jobs table's columns, not Job entities: rows cost a fraction of ORM objects, and job_out reads
+# either by attribute name. The answers are serialized here (pydantic, to bytes) and returned as a Response, so
+# that FastAPI does not validate them a second time against the route's response model.
+JOB_COLUMNS = tuple(Job.__table__.columns)
+_JOB_PAGE = TypeAdapter(list[JobOut])
+
+
+def json_response(body: bytes, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def job_out(job: Job | Row) -> dict:
     return dict(
         job_id=job.public_id,
         user_id=job.client_id,
@@ -64,6 +77,19 @@ def next_link(request: Request, cursor: str) -> str:
     return f'<{url.path}?{url.query}>; rel="next"'
 
 
+@cache
+def _page_query(by_status: bool, after_cursor: bool) -> Select:
+    """A page of a client's jobs, newest first, built once per shape (the statement's cache key is computed once):
+    parameters client_id and limit, and status or created and last_id when filtered or after a cursor."""
+    query = select(*JOB_COLUMNS).where(Job.client_id == bindparam("client_id"))
+    if by_status:
+        query = query.where(Job.status == bindparam("status"))
+    if after_cursor:
+        created, last_id = bindparam("created"), bindparam("last_id")
+        query = query.where(or_(Job.created_at < created, and_(Job.created_at == created, Job.id < last_id)))
+    return query.order_by(Job.created_at.desc(), Job.id.desc()).limit(bindparam("limit"))
+
+
 @router.get(
     "/users/{client_id}/jobs",
     response_model=list[JobOut],
@@ -78,29 +104,29 @@ async def list_jobs(
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     cursor: str | None = None,
     status_filter: Annotated[str | None, Query(alias="status")] = None,
-) -> JSONResponse:
+) -> Response:
     authorize_client(principal, client_id)
-    query = select(Job).where(Job.client_id == client_id)
+    params: dict = {"client_id": client_id, "limit": limit + 1}
     if status_filter is not None:
         if status_filter not in JOB_STATUSES:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_ENTITY,
                 f"unknown status {status_filter!r}; one of {', '.join(JOB_STATUSES)}",
             )
-        query = query.where(Job.status == status_filter)
+        params["status"] = status_filter
     if cursor:
         try:
-            created, last_id = decode_cursor(cursor)
+            params["created"], params["last_id"] = decode_cursor(cursor)
         except BadCursor:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "invalid cursor") from None
-        query = query.where(or_(Job.created_at < created, and_(Job.created_at == created, Job.id < last_id)))
-    rows = list(await session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)))
-    page = [JobOut(**job_out(j)).model_dump(mode="json") for j in rows[:limit]]
+    connection = await single_statements(session)
+    rows = (await connection.execute(_page_query(status_filter is not None, bool(cursor)), params)).all()
+    page = _JOB_PAGE.dump_json([JobOut(**job_out(j)) for j in rows[:limit]])
     headers = {}
     if len(rows) > limit:
         next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id)
         headers = {"Link": next_link(request, next_cursor), "X-Next-Cursor": next_cursor}
-    return JSONResponse(page, headers=headers)
+    return json_response(page, headers)
 
 
 @router.delete("/delete/job/{user_id}/{job_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -143,6 +169,8 @@ _ARTIFACTS = _rows_as_json(
     {"kind": Artifact.kind, "key": Artifact.s3_key, "size": Artifact.size, "sha256": Artifact.sha256},
     (Artifact.created_at, Artifact.id), Artifact.job_id == Job.id,
 )
+_JOB_READ = select(*JOB_COLUMNS, _ATTEMPTS.label("attempts"), _ARTIFACTS.label("artifacts")).where(
+    Job.client_id == bindparam("client_id"), Job.public_id == bindparam("job_id"))
 
 
 @router.get(
@@ -152,20 +180,19 @@ _ARTIFACTS = _rows_as_json(
 )
 async def get_job(
     client_id: str, job_id: str, request: Request, session: SessionDep, principal: PrincipalDep
-) -> JobDetail | dict:
+) -> Response:
     require_valid_id(client_id, "user_id")
     require_valid_id(job_id, "job_id")
     row = None
     if principal.may_access(client_id):
-        row = (await session.execute(
-            select(Job, _ATTEMPTS, _ARTIFACTS).where(Job.client_id == client_id, Job.public_id == job_id)
-        )).first()
-        await session.commit()  # read: no pooled connection stays in a transaction while the script is read
+        connection = await single_statements(session)
+        row = (await connection.execute(_JOB_READ, {"client_id": client_id, "job_id": job_id})).first()
+        await session.commit()  # no pooled connection stays taken while the script is read
         if row is None:
-            return {}
+            return json_response(b"{}")
     if row is None:
         raise job_not_found(job_id)  # never 403 on a job route: it would tell another client's job ids apart
-    job, attempts, artifacts = row
+    job, attempts, artifacts = row, row.attempts, row.artifacts
     detail = JobDetail(
         **job_out(job),
         attempts=[AttemptOut(**a) for a in attempts],
@@ -179,4 +206,4 @@ async def get_job(
             detail.script = await request.app.state.scripts.get(job.script_key, digest, storage.get_bytes)
         except Exception:
             detail.script = None
-    return detail
+    return json_response(detail.model_dump_json().encode())

@@ -3,14 +3,16 @@
 A client has at most RECAST_MAX_API_KEYS_PER_CLIENT active keys (429 beyond), the admin's creations included.
 
 GET /keys, POST /keys and DELETE /keys/{key_id}. A client reaches its own keys only (403 otherwise); the admin
-reaches every client's, naming it with `client_id`. A revoked key answers 401 from the next request on.
+reaches every client's, naming it with `client_id`. A revoked key answers 401 from the next request on: every
+gateway process forgets the keys it verified when told of the revocation (gateway.key_cache), and at worst
+after RECAST_API_KEY_CACHE_SECONDS.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi import Path as FastAPIPath
 from recast_common.api import ClientCreated, KeyCreate, KeyInfo, KeyList
 from recast_common.db.models import ApiKey, Client
@@ -20,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.core.keys import generate_key, hash_key, key_prefix
 from gateway.deps import Principal, PrincipalDep, SessionDep, SettingsDep, require_valid_id
+from gateway.key_cache import KEYS_CHANNEL
 
 router = APIRouter(prefix="/keys", tags=["keys"])
 
@@ -83,12 +86,16 @@ async def add_key(session: SessionDep, principal: PrincipalDep, settings: Settin
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_key(
-    key_id: Annotated[int, FastAPIPath(ge=1, le=MAX_KEY_ID)], session: SessionDep, principal: PrincipalDep
+    key_id: Annotated[int, FastAPIPath(ge=1, le=MAX_KEY_ID)], request: Request, session: SessionDep,
+    principal: PrincipalDep,
 ) -> Response:
     """Revokes the key for good (it stays listed, marked revoked). Revoking the calling key itself is allowed."""
     row = await session.get(ApiKey, key_id)
     if row is None or not principal.may_access(row.client_id):  # another client's key: as if it did not exist
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"key {key_id} not found")
     await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(revoked=True))
+    # delivered at commit to every gateway process, which forgets the keys it has verified
+    await session.execute(select(func.pg_notify(KEYS_CHANNEL, str(key_id))))
     await session.commit()
+    request.app.state.keys.clear()  # this process at once, without waiting for its own notification
     return Response(status_code=status.HTTP_204_NO_CONTENT)
