@@ -1,4 +1,5 @@
-"""Contracts other services rely on: migrations in code, inbox.claim, outbox.enqueue (+NOTIFY), Storage."""
+"""Contracts other services rely on: migrations in code, inbox.claim, outbox.enqueue (+NOTIFY), Storage, and the
+pool's ping of idle connections."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ import pytest
 from alembic.script import ScriptDirectory
 from recast_common.db import inbox, migrate, outbox, session_factory
 from recast_common.db.outbox import NOTIFY_CHANNEL
-from recast_common.db.session import asyncpg_dsn
+from recast_common.db.session import asyncpg_dsn, make_engine
+from recast_common.errors import is_transient
 from recast_common.events import JobProgress
 from recast_common.storage import Storage
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 pytestmark = pytest.mark.integration
 
@@ -92,3 +96,42 @@ async def test_storage_round_trip(stack, tmp_path):
         with pytest.raises(ValueError):
             await storage.delete_prefix("")
         await storage.delete_prefix(prefix)
+
+
+async def _backend_pid(engine) -> int:
+    async with engine.connect() as connection:
+        return await connection.scalar(text("SELECT pg_backend_pid()"))
+
+
+async def _terminate(stack, pid: int) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(stack.settings.database_url))
+    try:
+        assert await conn.fetchval("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await conn.close()
+
+
+async def test_a_pooled_connection_idle_past_the_ping_delay_is_pinged_and_replaced_when_dead(stack):
+    engine = make_engine(stack.settings.database_url, ping_after_idle=0.2, pool_size=1, max_overflow=0)
+    try:
+        first = await _backend_pid(engine)
+        await _terminate(stack, first)
+        await asyncio.sleep(0.4)
+        assert await _backend_pid(engine) != first  # no error: the ping found it dead, the pool opened another
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_in_steady_use_is_not_pinged_and_its_death_fails_one_statement_only(stack):
+    engine = make_engine(stack.settings.database_url, ping_after_idle=60.0, pool_size=2, max_overflow=0)
+    try:
+        async with engine.connect() as a, engine.connect() as b:  # two pooled connections, both soon dead
+            pids = [await c.scalar(text("SELECT pg_backend_pid()")) for c in (a, b)]
+        for pid in pids:
+            await _terminate(stack, pid)
+        with pytest.raises(DBAPIError) as failed:
+            await _backend_pid(engine)
+        assert failed.value.connection_invalidated and is_transient(failed.value)  # a 503 at the gateway
+        assert await _backend_pid(engine) not in pids  # the failure invalidated the whole pool
+    finally:
+        await engine.dispose()
