@@ -1,4 +1,4 @@
-"""Gateway and projector metrics: HTTP requests (middleware), GET /metrics, and end-to-end job durations.
+"""Gateway metrics: HTTP requests (middleware), GET /metrics, and (gateway.job_metrics) end-to-end job durations.
 
 `route` is the route template ("/api/v1/{client_id}/{job_id}"), never the raw path, so that the number of
 series stays bounded whatever clients request; requests no route matches share the label "unmatched".
@@ -10,7 +10,6 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -18,6 +17,8 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.job_metrics import JOB_DURATION, job_duration_seconds, observe_job_finished  # noqa: F401 - re-exported
 
 UNMATCHED_ROUTE = "unmatched"
 
@@ -31,12 +32,6 @@ HTTP_REQUEST_DURATION = Histogram(
     "Time to serve one HTTP request (inference requests may wait for their result).",
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0),
-)
-JOB_DURATION = Histogram(
-    "recast_job_duration_seconds",
-    "From a job's creation to its terminal event (job.succeeded or job.failed), once per job.",
-    ["outcome"],
-    buckets=(1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0),
 )
 
 # Sampled by gateway.pipeline_metrics (every replica the same figures: take max over pods).
@@ -135,16 +130,3 @@ def install_metrics(app: FastAPI) -> None:
     """GET /metrics (no auth, not in the OpenAPI schema) and request counting; call after other middleware."""
     app.include_router(router)
     app.add_middleware(RequestMetrics, routes_of=app)
-
-
-def job_duration_seconds(created_at: datetime, finished_at: datetime) -> float:
-    """Seconds from job creation to its terminal event (never negative, whatever the clocks did)."""
-    if created_at.tzinfo is None:  # a naive timestamp is UTC here (the database stores timestamptz)
-        created_at = created_at.replace(tzinfo=timezone.utc)
-    if finished_at.tzinfo is None:
-        finished_at = finished_at.replace(tzinfo=timezone.utc)
-    return max(0.0, (finished_at - created_at).total_seconds())
-
-
-def observe_job_finished(outcome: str, created_at: datetime, finished_at: datetime) -> None:
-    JOB_DURATION.labels(outcome).observe(job_duration_seconds(created_at, finished_at))

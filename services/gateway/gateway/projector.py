@@ -36,7 +36,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.core.projection import TERMINAL, JobView, Projection, is_stale, project
-from gateway.metrics import observe_job_finished
+from gateway.job_metrics import observe_job_finished
 from gateway.notify import INFERENCE_CHANNEL, JOB_CHANNEL
 from gateway.startup import start_with_retry
 
