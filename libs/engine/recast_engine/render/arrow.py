@@ -116,7 +116,7 @@ def render_vectorized(program: Program, *, title: str = "",
     body, _, main_by_row = rest.rpartition("\n\n\ndef main(")
     main_by_row = "def main_by_row(" + main_by_row.partition('\n\n\nif __name__ == "__main__":')[0]
     imports, _, definitions = body.partition("\n\n\n")
-    imports = _with_imports(imports, {"import collections", "import concurrent.futures", "import decimal",
+    imports = _with_imports(imports, {"import collections", "import decimal",
                                       "import functools", "import heapq", "import io", "import os", "import re",
                                       "import tempfile"})
     sections, _, table_names = per_cell.copied_operators(program)
@@ -284,7 +284,8 @@ def _with_imports(block: str, needed: set[str]) -> str:
     plain = sorted({line for line in lines if line.startswith("import ")} | needed)
     first = next(i for i, line in enumerate(lines) if line.startswith("import "))
     rest = [line for line in lines[first:] if not line.startswith("import ")]
-    pyarrow = ["pa = pc = pa_csv = None  # pyarrow, imported by main() for a large input only (import_pyarrow)"]
+    pyarrow = ["# pyarrow, and the threads converting its batches: imported by main() for a large input only",
+               "concurrent = pa = pc = pa_csv = None  # (import_pyarrow)"]
     return "\n".join(lines[:first] + plain + rest + [""] + pyarrow)
 
 
@@ -368,8 +369,9 @@ and so is a file under VECTORIZE_FROM_BYTES, without importing pyarrow.
 
 _HELPERS = r'''
 def import_pyarrow():
-    """Bind pa, pc and pa_csv: the vectorized conversion's modules."""
-    global pa, pc, pa_csv
+    """Bind pa, pc, pa_csv and concurrent.futures: the modules only the vectorized conversion uses."""
+    global concurrent, pa, pc, pa_csv
+    import concurrent.futures
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pa_csv
