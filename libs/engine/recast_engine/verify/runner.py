@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from recast_engine.verify.warnings import SummaryCatcher
+from recast_engine.verify.summary_line import SummaryCatcher
 
 
 @dataclass

@@ -57,7 +57,7 @@ from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
-from recast_engine.verify.warnings import SummaryCatcher
+from recast_engine.verify.summary_line import SummaryCatcher
 
 log = logging.getLogger(__name__)
 
