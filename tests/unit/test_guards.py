@@ -12,8 +12,8 @@ from recast_engine.dsl import OutputColumn, Program, Step, call, col, const
 from recast_engine.dsl.guards import count_warnings, guarded_nodes
 from recast_engine.dsl.interpret import run
 from recast_engine.runtime.guards import WarningCounter
-from recast_engine.verify.summary_line import SummaryCatcher
 from recast_engine.synthesis.search import learn
+from recast_engine.verify.summary_line import SummaryCatcher
 from recast_engine.verify.warnings import (
     ConversionWarning,
     ConversionWarnings,
