@@ -1,6 +1,7 @@
 """The `recast` CLI (learn, apply, --version) and the benchmark's scoring and task runner."""
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -233,3 +234,43 @@ def test_a_test_answer_ordering_columns_unlike_the_train_answer_contradicts_it_b
     # the train answer cannot tell the two columns apart: swapping them is a wrong program, not a contradiction
     twins = [["a", "a", "1"], ["b", "b", "2"]]
     assert not contradicting_column_order([["x", "y", "1"]], [["y", "x", "1"]], twins)
+
+
+def test_learn_trusts_a_threshold_the_example_leaves_open_once_the_user_gives_it_as_a_constant(tmp_path: Path) -> None:
+    train_in = write(tmp_path / "in.csv", "id,total\n1,92.40\n2,104.99\n3,250.00\n4,72.10\n5,130.00\n")
+    train_out = write(tmp_path / "out.csv", "id,total\n2,104.99\n3,250.00\n5,130.00\n")
+    script = tmp_path / "script.py"
+    common = ["learn", str(train_in), str(train_out), "-o", str(script), "--timeout", "10", "--header", "yes"]
+    assert main(common) == EXIT_NOT_TRUSTED
+    assert main([*common, "--constant", "100", "--aggregation", "max"]) == EXIT_OK
+    new_input = write(tmp_path / "new.csv", "id,total\n6,99.50\n7,100.50\n")
+    output = tmp_path / "result.csv"
+    assert main(["apply", str(script), str(new_input), "-o", str(output)]) == EXIT_OK
+    assert output.read_text(encoding="utf-8") == "id,total\n7,100.50\n"
+
+
+def test_learn_refuses_an_aggregation_hint_it_does_not_know(reorder_pair, tmp_path: Path, capsys) -> None:
+    train_in, train_out = reorder_pair
+    code = main(["learn", str(train_in), str(train_out), "-o", str(tmp_path / "s.py"), "--aggregation", "median"])
+    assert code == EXIT_USAGE
+    assert "unknown aggregation 'median'" in capsys.readouterr().err
+
+
+def test_a_suite_giving_hints_is_learned_without_and_with_them_on_two_labelled_lines(tmp_path: Path) -> None:
+    pair = {"train_input.csv": "id,total\n1,92.40\n2,104.99\n3,250.00\n4,72.10\n5,130.00\n",
+            "train_expected.csv": "id,total\n2,104.99\n3,250.00\n5,130.00\n",
+            "test_input.csv": "id,total\n6,99.50\n7,100.50\n", "test_expected.csv": "id,total\n7,100.50\n"}
+    make_task(tmp_path, "sql", "threshold", pair)
+    meta = tmp_path / "sql" / "threshold" / "meta.json"
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "constants": ["100:Int"],
+                                "aggregation_functions": ["avg"]}))
+    tasks = bench.discover(tmp_path, ["sql"])
+    assert tasks[0].hints == {"constants": ["100"], "aggregations": ["avg"]}
+    runs = [bench._plain(t) for t in tasks] + bench.hinted_runs(tasks)
+    assert [(t.suite, t.hints is not None) for t in runs] == [("sql", False), ("sql+hints", True)]
+    results = bench.run_all(runs, timeout=10, jobs=1, header_mode="meta")
+    summary = bench.summarize(results)
+    assert [(row["suite"], row["solved"], row["ambiguous"]) for row in summary] == [("sql", 0, 1), ("sql+hints", 1, 0)]
+    printed = io.StringIO()
+    bench.print_summary(summary, out=printed)
+    assert "sql+hints: the same tasks learned with meta.json's constants" in printed.getvalue()

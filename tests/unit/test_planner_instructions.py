@@ -51,3 +51,30 @@ def test_the_instruction_report_of_a_plan_or_a_failure_is_projected_onto_the_job
     assert project(JobView("succeeded", 1), planned).job == {"instructions": report}
     plain = JobPlanned(job_id="j", client_id="c", input_key="i", expected_key="e")
     assert "instructions" not in project(JobView("planning", 1), plain).job
+
+
+ORDERS = b"id,total\n1,92.40\n2,104.99\n3,250.00\n4,72.10\n5,130.00\n"
+KEPT = b"id,total\n2,104.99\n3,250.00\n5,130.00\n"
+
+
+def test_search_candidates_passes_the_stored_hints_to_the_search_and_a_hinted_threshold_is_trusted():
+    plain = search_candidates(ORDERS, KEPT, "yes", 10, [])
+    assert plain.trust is not None and plain.trust["confidence"] == "ambiguous"
+    document = {"general_instructions": None, "column_instructions": None, "built_from_instructions": False,
+                "hints": {"constants": ["100"], "aggregations": []}}
+    hinted = search_candidates(ORDERS, KEPT, "yes", 10, [], instructions=document)
+    assert hinted.trust is not None and hinted.trust["confidence"] == "trusted"
+    assert hinted.instruction_report is None  # hints alone are no instructions to report on
+    program = Program.model_validate(hinted.programs[0])
+    assert run(program, [["id", "total"], ["6", "99.99"], ["7", "100"]]) == [["id", "total"], ["7", "100"]]
+
+
+def test_the_train_request_takes_hints_and_refuses_an_unknown_aggregation():
+    import pytest
+    from pydantic import ValidationError
+    from recast_common.api import TrainRequest
+
+    body = TrainRequest(input_file="a\n1\n", hints={"constants": ["100"], "aggregations": ["avg"]})
+    assert body.hints is not None and body.hints.aggregations == ["mean"]
+    with pytest.raises(ValidationError):
+        TrainRequest(input_file="a\n1\n", hints={"aggregations": ["median"]})

@@ -11,6 +11,10 @@ answer contradicts the train answer: the script following the train answer is ri
 what is run and
 scored (as a subprocess). A task is solved when its script is right AND the engine trusted it; precision is the
 share of trusted scripts that are right.
+
+Hints: a suite whose meta.json files give `constants` and `aggregation_functions` (the hints PATSQL's evaluation
+gives its users, e.g. sql) is learned twice, without them (its own line) and with them (the line `<suite>+hints`),
+so that the figure without hints stays visible; --no-hints skips the second run.
 """
 from __future__ import annotations
 
@@ -18,12 +22,13 @@ import argparse
 import json
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import tempfile
 import time
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from multiprocessing.connection import wait
 from pathlib import Path
 
@@ -58,10 +63,23 @@ class Task:
     folder: Path
     header: bool
     unordered: bool = False
+    hints: dict | None = None  # recast_engine.hints.Hints fields, for the suite's hinted run
 
     @property
     def has_test_pair(self) -> bool:
         return (self.folder / "test_input.csv").is_file() and (self.folder / "test_expected.csv").is_file()
+
+
+HINTED = "+hints"  # the suffix of a suite's line learned with meta.json's hints
+_TYPED_CONSTANT = re.compile(r"^(.*):(Str|Int|Double|Date)$")  # PATSQL writes '05:Str' for the text "05"
+
+
+def meta_hints(meta: dict) -> dict | None:
+    """The hints a task's meta.json gives (None when it gives none): constants without PATSQL's type suffix."""
+    if "constants" not in meta and "aggregation_functions" not in meta:
+        return None
+    constants = [_TYPED_CONSTANT.sub(r"\1", str(c)) for c in meta.get("constants") or []]
+    return {"constants": constants, "aggregations": list(meta.get("aggregation_functions") or [])}
 
 
 @dataclass
@@ -89,13 +107,25 @@ def discover(root: Path, suites: list[str]) -> list[Task]:
             meta = json.loads(meta_path.read_text())
             name = meta.get("name") or str(meta_path.parent.relative_to(root / suite))
             tasks.append(Task(meta.get("suite", suite), name, meta_path.parent, bool(meta.get("header")),
-                              bool(meta.get("unordered"))))
+                              bool(meta.get("unordered")), meta_hints(meta)))
     return tasks
+
+
+def hinted_runs(tasks: list[Task]) -> list[Task]:
+    """Each task of a suite that gives hints, again, as a task of the suite's hinted line (every task of the suite,
+    those without hints too, so that both lines count the same tasks)."""
+    suites = {t.suite for t in tasks if t.hints is not None}
+    return [replace(t, suite=t.suite + HINTED) for t in tasks if t.suite in suites]
+
+
+def _plain(task: Task) -> Task:
+    return task if task.suite.endswith(HINTED) else replace(task, hints=None)
 
 
 def run_task(task: Task, timeout: float, header_mode: str) -> TaskResult:
     """Learn, render, run and score one task (runs in a child process)."""
     from recast_engine.dsl.interpret import run
+    from recast_engine.hints import Hints
     from recast_engine.synthesis.search import learn
 
     confidence, trust_reason = "none", ""
@@ -130,7 +160,8 @@ def run_task(task: Task, timeout: float, header_mode: str) -> TaskResult:
     header = header_mode if header_mode != "meta" else ("yes" if task.header else "no")
     start = time.monotonic()
     try:
-        search = learn(train_in, train_out, header=header, timeout=timeout)
+        hints = Hints.model_validate(task.hints) if task.hints else None
+        search = learn(train_in, train_out, header=header, timeout=timeout, hints=hints)
     except Exception as e:  # noqa: BLE001 - a crashing engine scores the task unsolved, the bench goes on
         seconds = time.monotonic() - start
         return result(False, seconds, f"learn raised {type(e).__name__}: {e}"[:300])
@@ -262,7 +293,8 @@ def _kill_group(process) -> None:
 
 def summarize(results: list[TaskResult]) -> list[dict]:
     rows = []
-    for suite in sorted({r.suite for r in results}, key=lambda s: (SUITES + (s,)).index(s)):
+    for suite in sorted({r.suite for r in results}, key=lambda s: ((SUITES + (s,)).index(s.removesuffix(HINTED)),
+                                                                 s.endswith(HINTED))):
         mine = [r for r in results if r.suite == suite]
         seconds = [r.learn_seconds for r in mine]
         solved = sum(r.solved for r in mine)
@@ -296,6 +328,9 @@ def print_summary(rows: list[dict], out=sys.stdout) -> None:
               f"{r['median_learn_seconds']:>10.2f}{r['p95_learn_seconds']:>8.2f}{r['timeouts']:>10}", file=out)
         if r["render_mismatches"]:
             print(f"  warning: {r['render_mismatches']} scripts disagree with the reference interpreter", file=out)
+        if r["suite"].endswith(HINTED):
+            print(f"  ({r['suite']}: the same tasks learned with meta.json's constants and aggregation functions as "
+                  "hints; the line above has none)", file=out)
         if r.get("vectorized_mismatches"):
             print(f"  warning: {r['vectorized_mismatches']} of {r['vectorized_checked']} vectorized scripts write "
                   "other bytes than the per-cell ones", file=out)
@@ -325,6 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-speed", action="store_true", help="skip the speed bench (recast_cli.speed_bench)")
     parser.add_argument("--no-profile", action="store_true", help="skip the profiler bench (recast_cli.profile_bench)")
     parser.add_argument("--profile-mb", type=int, default=1024, help="size of the profiled CSV, MB")
+    parser.add_argument("--no-hints", action="store_true",
+                        help="skip the second run, with meta.json's hints, of suites that give them (sql)")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per task")
     return parser
 
@@ -335,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     tasks = discover(args.root, suites)
     if args.limit:
         tasks = [t for s in suites for t in [t for t in tasks if t.suite == s][: args.limit]]
+    tasks = [_plain(t) for t in tasks] + ([] if args.no_hints else hinted_runs(tasks))
     report: dict = {"timeout_seconds": args.timeout, "jobs": args.jobs, "header": args.header}
     if tasks:
         done = [0]

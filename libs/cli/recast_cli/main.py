@@ -1,11 +1,14 @@
 """`recast`: learn a CSV conversion from one example pair, and apply a learned script to new files.
 
     recast learn TRAIN_INPUT TRAIN_EXPECTED -o SCRIPT [--header auto|yes|no] [--timeout S] [--verbose] [--json]
+                 [--constant V ...] [--aggregation count|count_distinct|sum|avg|min|max ...]
     recast apply SCRIPT INPUT -o OUTPUT [--timeout S] [--memory MB] [--json]
 
 `-` stands for standard input (one of the train files, or apply's INPUT) or standard output (-o -: then the
 messages go to stderr). --json prints one JSON object with the result on stdout instead of the messages. On a
 terminal a progress line shows the time spent (and for apply, the output written); --no-progress hides it.
+--constant names a value a filter or threshold may use (repeatable: a hint that settles what the example leaves
+open); --aggregation an aggregation function to consider (repeatable).
 
 The engine runs in-process; no servers are needed. `learn` exits 0 only when it trusts the script to generalize,
 3 when it wrote a script it does not trust (ambiguous, or it memorizes the example: the reason says which part),
@@ -66,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     learn.add_argument("-v", "--verbose", action="store_true", help="also print what the search tried")
     learn.add_argument("--backend", choices=["cell", "arrow", "auto"], default=None,
                        help="script kind: cell (csv rows), arrow (pyarrow batches), auto (arrow when it can)")
+    learn.add_argument("--constant", action="append", default=[], metavar="V",
+                       help="a value a filter or threshold may use, e.g. 2013-02-01 (repeatable)")
+    learn.add_argument("--aggregation", action="append", default=[], metavar="F",
+                       help="an aggregation function to consider: count, count_distinct, sum, avg, min, max "
+                            "(repeatable; none given: all)")
 
     apply = sub.add_parser("apply", help="run a learned script on a CSV file (sandboxed)")
     apply.add_argument("script", type=Path, metavar="SCRIPT")
@@ -99,16 +107,23 @@ def learn_command(args: argparse.Namespace, result: dict[str, Any]) -> int:
 
 
 def _learn(args: argparse.Namespace, result: dict[str, Any], train_input: Path, train_expected: Path) -> int:
+    from pydantic import ValidationError
+    from recast_engine.hints import Hints
     from recast_engine.synthesis.search import learn
     from recast_engine.synthesis.trust import explain_failure
 
+    try:
+        hints = Hints(constants=args.constant, aggregations=args.aggregation)
+    except ValidationError as e:
+        return _fail("bad hint: " + "; ".join(str(err["msg"]) for err in e.errors()), EXIT_USAGE, result)
     try:
         input_grid = read_export_grid(train_input, what="train input")
         expected_grid = read_export_grid(train_expected, what="expected output")
     except CsvError as e:
         return _fail(str(e), EXIT_USAGE, result)
     with progress("learning", wants_progress(args.no_progress, args.json), limit=args.timeout):
-        learned = learn(input_grid, expected_grid, header=args.header, timeout=args.timeout)
+        learned = learn(input_grid, expected_grid, header=args.header, timeout=args.timeout,
+                        hints=None if hints.empty else hints)
     result["elapsed_seconds"] = round(learned.elapsed, 3)
     title = f"Converts CSV files like {_name(args.train_input)} into CSV files like {_name(args.train_expected)}."
     chosen, rejected = choose_script(learned.programs, input_grid, expected_grid, title=title,

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
+from recast_engine.hints import Hints
 from recast_engine.verify.warnings import ConversionWarnings
 
 from recast_common.events import DriftWarning
@@ -53,6 +54,10 @@ class TrainRequest(JobDescription):
     job_id: str | None = Field(default=None, description="Replace this existing job (its rows and files)")
     header: HeaderMode = "auto"
     user_id: str | None = Field(default=None, description="Client id; defaults to the API key's client")
+    hints: Hints | None = Field(
+        default=None, description="Constants a filter or threshold may use and aggregation functions to consider, "
+        "e.g. {\"constants\": [\"2013-02-01\"], \"aggregations\": [\"max\"]}: they settle what the example "
+        "leaves open")
 
 
 

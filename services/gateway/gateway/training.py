@@ -19,6 +19,7 @@ from recast_common.settings import Settings
 from recast_common.stage_files import instructions_key
 from recast_common.storage import Storage
 from recast_engine.csvgrid import parse_grid
+from recast_engine.hints import Hints
 from recast_engine.instructions import Instructions, read_instructions
 from recast_engine.instructions.compile import CompileError, check_program, compile_program
 from sqlalchemy import delete, func, select
@@ -113,6 +114,7 @@ async def submit_training(
     description: JobDescription | None = None,
     report: InstructionReport | None = None,
     file_formats: dict[str, FileFormat] | None = None,
+    hints: Hints | None = None,
 ) -> Job:
     description = description or JobDescription()
     async with sessions() as session:
@@ -137,12 +139,15 @@ async def submit_training(
         storage.put_bytes(input_key, input_csv, "text/csv"),
         storage.put_bytes(expected_key, expected_csv, "text/csv"),
     ]
-    if report is not None:  # the planner reads the instructions beside the train pair
+    if report is not None or (hints is not None and not hints.empty):
+        # the planner reads the instructions and the hints beside the train pair
         document = {
             "general_instructions": description.general_instructions,
             "column_instructions": description.column_instructions,
-            "built_from_instructions": report.built_from_instructions,
+            "built_from_instructions": bool(report and report.built_from_instructions),
         }
+        if hints is not None and not hints.empty:
+            document["hints"] = hints.model_dump(mode="json")
         stored.append(instructions_key(input_key))
         writes.append(storage.put_bytes(stored[-1], json.dumps(document).encode(), "application/json"))
     try:

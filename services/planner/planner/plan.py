@@ -45,7 +45,9 @@ def search_candidates(
     instructions: dict[str, Any] | None = None,
 ) -> SearchOutcome:
     """Run the by-example search on a train pair given as CSV bytes, shaped by the job's instructions when it
-    has any (`instructions`: the stored {general_instructions, column_instructions} document)."""
+    has any (`instructions`: the stored {general_instructions, column_instructions, hints} document; hints are
+    the user's constants and aggregation functions, recast_engine.hints.Hints)."""
+    from recast_engine.hints import Hints
     from recast_engine.instructions import read_instructions
     from recast_engine.instructions.guide import guided_learn
     from recast_engine.synthesis.trust import explain_failure
@@ -59,10 +61,12 @@ def search_candidates(
     guided = guided_learn(
         input_grid, expected_grid, read, header=header if header in ("auto", "yes", "no") else "auto",
         timeout=timeout, exclude=frozenset(exclude), max_candidates=max_candidates,
+        hints=Hints.model_validate(document["hints"]) if document.get("hints") else None,
     )
     result = guided.search
     programs = [p.model_dump(mode="json") for p in result.programs if p.fingerprint() not in set(exclude)]
-    report = instruction_report(document, read, guided.contradictions) if instructions else None
+    instructed = any(document.get(k) is not None for k in ("general_instructions", "column_instructions"))
+    report = instruction_report(document, read, guided.contradictions) if instructed else None
     outcome = SearchOutcome(programs, list(result.tried), list(result.unexplained), float(result.elapsed),
                             instruction_report=report, trust=search_trust(result, programs))
     if not result.programs:

@@ -19,6 +19,7 @@ from typing import Literal
 from recast_engine.dsl import OutputColumn, Program, col, const
 from recast_engine.dsl.guards import training_shape
 from recast_engine.dsl.interpret import eval_expr, run
+from recast_engine.hints import Hints
 from recast_engine.instructions.compile import Columns, CompileError, column_expr, table_steps
 from recast_engine.instructions.model import ColumnRule, FillColumn, Filter, Instructions
 from recast_engine.synthesis.search import SearchResult, learn
@@ -122,13 +123,14 @@ def guided_learn(
     timeout: float = 10.0,
     exclude: frozenset[str] = frozenset(),
     max_candidates: int = 5,
+    hints: Hints | None = None,
 ) -> GuidedResult:
-    """`learn` shaped by the instructions; the contradictions name the example rows that disagree (numbered as
-    in the file, the header being row 1)."""
+    """`learn` shaped by the instructions (and the user's hints, passed to the search); the contradictions name
+    the example rows that disagree (numbered as in the file, the header being row 1)."""
     plain = instructions.empty or header == "no" or not input_grid or not expected_grid
     if plain or not (instructions.columns or instructions.table):
         return GuidedResult(learn(input_grid, expected_grid, header=header, timeout=timeout, exclude=exclude,
-                                  max_candidates=max_candidates))
+                                  max_candidates=max_candidates, hints=hints))
     expected = [list(r) for r in expected_grid]
     columns = Columns([c.strip() for c in input_grid[0]])
     contradictions = _filter_contradictions(instructions, expected)
@@ -190,7 +192,8 @@ def guided_learn(
     if not free:
         return GuidedResult(SearchResult([], unexplained=["the instructed columns do not reproduce the example"]),
                             contradictions, applied)
-    result = learn(grid_mid, target, header="yes", timeout=timeout, exclude=exclude, max_candidates=max_candidates)
+    result = learn(grid_mid, target, header="yes", timeout=timeout, exclude=exclude, max_candidates=max_candidates,
+                   hints=hints)
     shaped: list[Program] = []
     for program in result.programs:
         candidate = _spliced(program, pinned, free, len(grid_mid[0]) if grid_mid else 0) if pinned else program
@@ -205,7 +208,7 @@ def guided_learn(
             columns=instructions.columns, table=[t for t in instructions.table if t.kind in ("column", "fill_column")]
         )
         fallback = guided_learn(input_grid, expected_grid, columns_only, header=header, timeout=timeout,
-                                exclude=exclude, max_candidates=max_candidates)
+                                exclude=exclude, max_candidates=max_candidates, hints=hints)
         fallback.contradictions[:0] = contradictions + [
             f"the rows the instructions ({described}) leave do not give the example's rows (the example was followed)"
         ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from recast_engine.dsl import Expr, Program, Step
+from recast_engine.hints import NO_HINTS, Hints
 from recast_engine.synthesis.relational import relational_program_cost, relational_step_cost, step_constants
 
 
@@ -36,9 +37,9 @@ def _literals(expr: Expr) -> int:
     return own + sum(_literals(i) for i in expr.inputs)
 
 
-def is_clean(program: Program) -> bool:
+def is_clean(program: Program, hints: Hints = NO_HINTS) -> bool:
     """No column memorizes the example (lookup tables, constant data values), no filter needs two constants."""
-    return all(step_constants(s) <= 1 for s in program.steps) and all(
+    return all(step_constants(s, hints) <= 1 for s in program.steps) and all(
         _literals(c.value) <= 2
         and c.value.op != "lookup"
         and not (c.value.op == "const" and str(c.value.args.get("value", "")).strip())
@@ -50,16 +51,19 @@ def only_copies(program: Program) -> bool:
     return all(c.value.op == "col" for c in program.columns)
 
 
-def step_cost(step: Step) -> int:
-    """A table step's share of a program's cost: structure plus its arguments (data constants cost more)."""
-    return relational_step_cost(step) or 3 + len(step.args)
+def step_cost(step: Step, hints: Hints = NO_HINTS) -> int:
+    """A table step's share of a program's cost: structure plus its arguments (data constants cost more, hinted
+    ones do not)."""
+    return relational_step_cost(step, hints) or 3 + len(step.args)
 
 
-def program_cost(program: Program, input_cells: frozenset[str] = frozenset()) -> tuple[int, int]:
+def program_cost(
+    program: Program, input_cells: frozenset[str] = frozenset(), hints: Hints = NO_HINTS
+) -> tuple[int, int]:
     """Simplicity rank: literals and computed cells cost most, then steps and their arguments."""
     cells = sum(
         _expr_cost(c.value, False, input_cells) + _expr_cost(c.header, True, input_cells) for c in program.columns
     )
-    steps = sum(step_cost(s) for s in program.steps)
+    steps = sum(step_cost(s, hints) for s in program.steps)
     reorder = sum(1 for j, c in enumerate(program.columns) if c.value.op != "col" or c.value.args["index"] != j)
     return cells * 4 + steps + reorder + relational_program_cost(program), program.size()

@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from recast_engine.dsl import Program, Step
+from recast_engine.hints import NO_HINTS, Hints
 from recast_engine.runtime import relational as rt
 from recast_engine.synthesis.dates import learn_formats
 from recast_engine.synthesis.table_proposals import Context
@@ -159,7 +160,10 @@ def _number_text(value: Decimal) -> str:
     return rt._written(value)
 
 
-def _atoms(body: list[Row], mask: list[bool], kinds: list[ColumnKind]) -> list[Atom]:
+HINTED_COST = 1.0  # a test against a constant the user gave comes before any constant taken from the data
+
+
+def _atoms(body: list[Row], mask: list[bool], kinds: list[ColumnKind], hints: Hints = NO_HINTS) -> list[Atom]:
     n = len(body)
     kept = [i for i in range(n) if mask[i]]
     dropped = [i for i in range(n) if not mask[i]]
@@ -195,6 +199,13 @@ def _atoms(body: list[Row], mask: list[bool], kinds: list[ColumnKind]) -> list[A
             add({"column": c, "test": "in", "values": sorted(k_set)}, 2.5 + len(k_set))
         if kind.as_ in ("number", "date"):
             atoms.extend(_threshold_atoms(body, c, kind, kept, dropped))
+        read_as: dict[str, Any] = {} if kind.as_ == "text" else {"as": kind.as_}
+        if kind.formats:
+            read_as["formats"] = kind.formats
+        for value in hints.constant_as(kind.as_, kind.formats):
+            tests = ("eq", "ne", "ge", "gt", "le", "lt") if kind.as_ != "text" else ("eq", "ne")
+            for rank, test in enumerate(tests):
+                add({"column": c, "test": test, "value": value, **read_as}, HINTED_COST + 0.01 * rank + 0.01 * c)
     for (c1, k1), (c2, k2) in itertools.permutations(list(enumerate(kinds)), 2):
         if k1.as_ == k2.as_ and k1.as_ in ("number", "date") and c1 < c2:
             for test in ("lt", "le", "gt", "ge", "eq", "ne"):
@@ -215,8 +226,9 @@ def picks_one_row(value: str, occurrences: int, test: str) -> bool:
     return test != "ne" or rt._number(value) is not None or any(ch.isdigit() for ch in value)
 
 
-def memorizing_filters(program: Program, input_grid: list[Row]) -> list[tuple[str, str]]:
-    """(reason, suggestion) for each filter of the program testing a value one row of the example holds."""
+def memorizing_filters(program: Program, input_grid: list[Row], hints: Hints = NO_HINTS) -> list[tuple[str, str]]:
+    """(reason, suggestion) for each filter of the program testing a value one row of the example holds (unless
+    the user gave that value as a hint: then it names the rows meant)."""
     findings: list[tuple[str, str]] = []
     grid = [list(r) for r in input_grid]
     from recast_engine.dsl.interpret import apply_steps  # noqa: PLC0415 - the interpreter imports the registry
@@ -227,7 +239,7 @@ def memorizing_filters(program: Program, input_grid: list[Row]) -> list[tuple[st
         for atom in _tested_values(step.args.get("where") or {}) + _tested_values(step.args.get("having") or {}):
             column, test, value = atom
             occurrences = sum(1 for r in body if _cell(r, column) == value)
-            if test in ("eq", "ne") and picks_one_row(value, occurrences, test):
+            if test in ("eq", "ne") and picks_one_row(value, occurrences, test) and not hints.hinted(value):
                 findings.append((
                     f"step {step.op} tests column {column + 1} against {value!r}, a value only one row of the "
                     "example holds: it picks that row rather than a kind of row",
@@ -286,11 +298,12 @@ def _threshold_atoms(body: list[Row], c: int, kind: ColumnKind, kept: list[int],
     return found
 
 
-def learn_predicates(body: list[Row], mask: list[bool], limit: int = 3) -> list[dict[str, Any]]:
+def learn_predicates(body: list[Row], mask: list[bool], limit: int = 3,
+                     hints: Hints = NO_HINTS) -> list[dict[str, Any]]:
     """Predicates true exactly on the kept rows, simplest first: one atom, then and/or of two."""
     width = min(_width(body), MAX_COLUMNS)
     kinds = [column_kind([_cell(r, c) for r in body]) for c in range(width)]
-    atoms = _atoms(body, mask, kinds)
+    atoms = _atoms(body, mask, kinds, hints)
     target = _bits(mask)
     everything = (1 << len(body)) - 1
     found: list[tuple[float, dict[str, Any]]] = []
@@ -311,13 +324,14 @@ def learn_predicates(body: list[Row], mask: list[bool], limit: int = 3) -> list[
     return [w for _, w in sorted(found, key=lambda x: x[0])[:limit]]
 
 
-def superset_predicates(body: list[Row], mask: list[bool], limit: int = 3) -> list[dict[str, Any]]:
+def superset_predicates(body: list[Row], mask: list[bool], limit: int = 3,
+                        hints: Hints = NO_HINTS) -> list[dict[str, Any]]:
     """Single atoms true on every kept row and false on some dropped ones (a filter another step completes)."""
     width = min(_width(body), MAX_COLUMNS)
     kinds = [column_kind([_cell(r, c) for r in body]) for c in range(width)]
     target = _bits(mask)
     everything = (1 << len(body)) - 1
-    atoms = [a for a in _atoms(body, mask, kinds) if a.truth & target == target and a.truth != everything]
+    atoms = [a for a in _atoms(body, mask, kinds, hints) if a.truth & target == target and a.truth != everything]
     atoms.sort(key=lambda a: (a.cost, -bin(everything & ~a.truth).count("1")))
     return [a.where for a in atoms[:limit]]
 
@@ -347,11 +361,11 @@ def propose_filter(grid: list[Row], ctx: Context) -> Iterator[Step]:
     if found is None or found[5] is None:
         return
     body, mask = found[1], found[5][0]
-    predicates = learn_predicates(body, mask)
+    predicates = learn_predicates(body, mask, hints=ctx.hints)
     for where in predicates:
         yield Step(op="filter_rows", args={"where": where, "header": ctx.header})
     if not ctx.last:
-        for where in superset_predicates(body, mask, limit=3 if not predicates else 2):
+        for where in superset_predicates(body, mask, limit=3 if not predicates else 2, hints=ctx.hints):
             yield Step(op="filter_rows", args={"where": where, "header": ctx.header})
 
 
@@ -578,7 +592,7 @@ def propose_group(grid: list[Row], ctx: Context) -> Iterator[Step]:
             if j in key_out:
                 continue
             want = [_cell(r, j) for r in out_body]
-            match = _find_aggregate(body, groups, out_keys, want, kinds, width)
+            match = _find_aggregate(body, groups, out_keys, want, kinds, width, ctx.hints)
             if match is None:
                 break
             aggregates.append(match)
@@ -596,9 +610,9 @@ def propose_group(grid: list[Row], ctx: Context) -> Iterator[Step]:
 
 def _find_aggregate(
     body: list[Row], groups: dict[tuple[str, ...], list[int]], out_keys: list[tuple[str, ...]], want: list[str],
-    kinds: list[ColumnKind], width: int,
+    kinds: list[ColumnKind], width: int, hints: Hints = NO_HINTS,
 ) -> dict[str, Any] | None:
-    for func in _AGGREGATES:
+    for func in hints.first(_AGGREGATES):
         for c in range(width):
             kind = kinds[c]
             if func in ("sum", "mean") and kind.as_ != "number":
@@ -720,16 +734,18 @@ _STRUCTURAL_COST = {"keep_extremes": 5, "keep_top": 7, "keep_groups": 5, "distin
 CONSTANT_COST = 4
 
 
-def _constants(value: Any) -> int:
+def _constants(value: Any, hints: Hints = NO_HINTS) -> int:
     if isinstance(value, dict):
-        return sum(_constants(v) for k, v in value.items() if k in ("value", "values", "all", "any", "not", "some",
-                                                                     "every"))
+        if "column" in value and hints.hinted(value.get("value"), value.get("as", "text"), value.get("formats")):
+            return 0  # the user named this constant: not a guess from the data
+        return sum(_constants(v, hints) for k, v in value.items()
+                   if k in ("value", "values", "all", "any", "not", "some", "every"))
     if isinstance(value, list):
-        return sum(_constants(v) for v in value)
+        return sum(_constants(v, hints) for v in value)
     return 1 if isinstance(value, str) and value.strip() else 0
 
 
-def relational_step_cost(step: Step) -> int | None:
+def relational_step_cost(step: Step, hints: Hints = NO_HINTS) -> int | None:
     """The ranking cost of a relational step (None for other operators)."""
     base = _STRUCTURAL_COST.get(step.op)
     if base is None:
@@ -741,14 +757,15 @@ def relational_step_cost(step: Step) -> int | None:
     # each aggregate the output needs is one more fitted choice; the max of a text column a rarer one
     aggregates = sum(2 + 2 * (a.get("func") in ("min", "max") and a.get("as", "text") == "text")
                      for a in step.args.get("aggregates", []))
-    return (base + CONSTANT_COST * step_constants(step) + combined + len(step.args.get("keys", []) or [])
+    return (base + CONSTANT_COST * step_constants(step, hints) + combined + len(step.args.get("keys", []) or [])
             + aggregates)
 
 
-def step_constants(step: Step) -> int:
-    """Data constants in a relational step's predicates (a count threshold of a HAVING is not one)."""
+def step_constants(step: Step, hints: Hints = NO_HINTS) -> int:
+    """Data constants in a relational step's predicates (a count threshold of a HAVING is not one, nor is a
+    constant the user hinted)."""
     having = step.args.get("having", {})
-    return _constants(step.args.get("where", {})) + (0 if "rows" in having else _constants(having))
+    return _constants(step.args.get("where", {}), hints) + (0 if "rows" in having else _constants(having, hints))
 
 
 def relational_program_cost(program: Program) -> int:

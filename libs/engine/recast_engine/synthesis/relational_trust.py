@@ -9,6 +9,9 @@ the next file another reading of the same example may be the intended one. Two k
   row order, dates compared as text, a running total over rows that already come sorted, a filter whose kept
   rows are one per group, an equality filter another column explains as well. Each such rival program is run
   on the example plus one row made of its own cells; the first row on which the two disagree is reported.
+
+A constant the user hinted (recast_engine.hints) is no parameter left open, and a rival that tests an unhinted
+constant where the program tests hinted ones, or picks with a function the hints leave out, is no other reading.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from typing import Any
 
 from recast_engine.dsl import Program, Step
 from recast_engine.dsl.interpret import run
+from recast_engine.hints import NO_HINTS, Hints
 from recast_engine.runtime import relational as rt
 
 Row = list[str]
@@ -58,8 +62,8 @@ def _name(head: list[Row], c: int) -> str:
     return f"column {c + 1}" + (f" ({name!r})" if name else "")
 
 
-def relational_doubt(program: Program, input_grid: list[Row]) -> Doubt | None:
-    """The first doubt about the program's relational steps (None: they are pinned by the example)."""
+def relational_doubt(program: Program, input_grid: list[Row], hints: Hints = NO_HINTS) -> Doubt | None:
+    """The first doubt about the program's relational steps (None: they are pinned by the example and hints)."""
     grid = [list(r) for r in input_grid]
     grids: list[list[Row]] = []
     for step in program.steps:
@@ -70,10 +74,12 @@ def relational_doubt(program: Program, input_grid: list[Row]) -> Doubt | None:
             return None
     grids.append(grid)
     for index in range(len(program.steps)):
-        doubt = _open_parameter(program, index, grids)
+        doubt = _open_parameter(program, index, grids, hints)
         if doubt is not None:
             return doubt
     for rival, why in _rivals(program, grids):
+        if contradicts_hints(rival, program, hints):
+            continue
         doubt = _disagreement(program, rival, why, input_grid)
         if doubt is not None:
             return doubt
@@ -83,7 +89,7 @@ def relational_doubt(program: Program, input_grid: list[Row]) -> Doubt | None:
 # ---------------------------------------------------------------- parameters the example leaves open
 
 
-def _open_parameter(program: Program, index: int, grids: list[list[Row]]) -> Doubt | None:
+def _open_parameter(program: Program, index: int, grids: list[list[Row]], hints: Hints = NO_HINTS) -> Doubt | None:
     step = program.steps[index]
     grid = grids[index]
     head, body = _split(step, grid)
@@ -99,7 +105,8 @@ def _open_parameter(program: Program, index: int, grids: list[list[Row]]) -> Dou
         )
     if step.op == "filter_rows":
         where = step.args.get("where") or {}
-        return _loose_threshold(program, index, where, head, body, grid) or _single_exception(where, head, body)
+        return (_loose_threshold(program, index, where, head, body, grid, hints)
+                or _single_exception(where, head, body, hints))
     if step.op == "group_rows" and index == len(program.steps) - 1:
         return _constant_aggregate(program, step, grid)
     if step.op in ("keep_extremes", "keep_top") and step.args.get("as_") == "text":
@@ -222,11 +229,15 @@ def _written_like(value: Any, where: Where, written: list[str]) -> str:
 
 
 def _loose_threshold(
-    program: Program, index: int, where: Where, head: list[Row], body: list[Row], grid: list[Row]
+    program: Program, index: int, where: Where, head: list[Row], body: list[Row], grid: list[Row],
+    hints: Hints = NO_HINTS,
 ) -> Doubt | None:
-    """A threshold whose cut could lie anywhere in the gap between the values on either side of it."""
+    """A threshold whose cut could lie anywhere in the gap between the values on either side of it (unless the
+    user hinted that cut)."""
     for atom in _atoms(where):
         if atom.get("test") not in THRESHOLD_TESTS or "other" in atom or "value" not in atom:
+            continue
+        if hints.hinted(atom["value"], atom.get("as", "text"), atom.get("formats")):
             continue
         c = atom["column"]
         as_, formats = atom.get("as", "text"), atom.get("formats", [])
@@ -317,12 +328,14 @@ def _first_difference(program: Program, other: Program, grid: list[Row], start: 
     return [mine[i] if i < len(mine) else [], theirs[i] if i < len(theirs) else []]
 
 
-def _single_exception(where: Where, head: list[Row], body: list[Row]) -> Doubt | None:
+def _single_exception(where: Where, head: list[Row], body: list[Row], hints: Hints = NO_HINTS) -> Doubt | None:
     """A conjunction with a part that only drops one example row the other parts keep: a rule from one case."""
     parts = where.get("all")
     if not parts or len(parts) < 2:
         return None
     for k, part in enumerate(parts):
+        if hints.hinted(part.get("value"), part.get("as", "text"), part.get("formats")):
+            continue
         others = [p for j, p in enumerate(parts) if j != k]
         passing = [r for r in body if all(rt._holds(r, p) for p in others)]
         dropped = [r for r in passing if not rt._holds(r, part)]
@@ -596,3 +609,45 @@ def _disagreement(program: Program, rival: Program, why: str, input_grid: list[R
                 outputs,
             )
     return None
+
+
+# ---------------------------------------------------------------- the user's hints
+
+
+def _tested_constants(program: Program) -> list[Where]:
+    """The predicate atoms of the program's filters and group tests that compare with a constant."""
+    found: list[Where] = []
+    for step in program.steps:
+        for key in ("where", "having"):
+            part = step.args.get(key) or {}
+            for nested in [part] + [part[k] for k in ("some", "every") if k in part]:
+                found += [a for a in _atoms(nested) if "value" in a and "other" not in a]
+    return found
+
+
+def _functions(program: Program) -> list[str]:
+    """The aggregate and pick functions of the program's steps."""
+    found = []
+    for step in program.steps:
+        found += [a.get("func", "") for a in step.args.get("aggregates", [])]
+        if step.op in ("keep_extremes",):
+            found.append(step.args.get("which", ""))
+    return found
+
+
+def contradicts_hints(rival: Program, program: Program, hints: Hints) -> bool:
+    """Whether the rival departs from the hints where the program follows them: it tests a constant the user did
+    not give while every constant the program tests is hinted, or uses an aggregation function the hints leave
+    out while the program uses only hinted ones."""
+    if hints.empty:
+        return False
+    if hints.constants:
+        mine = [hints.hinted(a["value"], a.get("as", "text"), a.get("formats")) for a in _tested_constants(program)]
+        theirs = [hints.hinted(a["value"], a.get("as", "text"), a.get("formats")) for a in _tested_constants(rival)]
+        if mine and all(mine) and not all(theirs):
+            return True
+    if hints.aggregations:
+        mine_ok = all(hints.allows(f) for f in _functions(program) if f not in ("first", "last"))
+        if mine_ok and not all(hints.allows(f) for f in _functions(rival) if f not in ("first", "last")):
+            return True
+    return False

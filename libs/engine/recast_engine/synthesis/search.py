@@ -20,6 +20,7 @@ from recast_engine import operators
 from recast_engine.dsl import Expr, OutputColumn, Program, Step, col, const
 from recast_engine.dsl.guards import training_shape
 from recast_engine.dsl.interpret import eval_expr, run
+from recast_engine.hints import NO_HINTS, Hints
 from recast_engine.kinds import looks_like_header
 from recast_engine.synthesis import workclock
 from recast_engine.synthesis.columns import learn_column
@@ -76,15 +77,16 @@ class _Search:
     best_unexplained: list[str] | None = None
     grid_in: list[Row] = field(default_factory=list)
     memorizes: dict[str, bool] = field(default_factory=dict)  # fingerprint -> trust.memorizing found something
+    hints: Hints = NO_HINTS
 
     def has_clean(self) -> bool:
-        return any(is_clean(p) and self.sound(p) for p in self.found)
+        return any(is_clean(p, self.hints) and self.sound(p) for p in self.found)
 
     def sound(self, program: Program) -> bool:
         """Whether the program does not merely line up with the rows shown (see trust.memorizing); cached."""
         fp = program.fingerprint()
         if fp not in self.memorizes:
-            self.memorizes[fp] = _memorizes(program, self.grid_in)
+            self.memorizes[fp] = _memorizes(program, self.grid_in, self.hints)
         return not self.memorizes[fp]
 
     def learning_deadline(self) -> float:
@@ -293,7 +295,7 @@ def _grid_key(grid: list[Row]) -> int:
 
 
 def _search_depths(search: _Search, grid_in: list[Row], header: bool, max_depth: int) -> None:
-    ctx = Context.build(search.expected, header)
+    ctx = Context.build(search.expected, header, search.hints)
     found_before = len(search.found)
     frontier: list[tuple[list[Step], list[Row]]] = [([], grid_in)]
     seen = {_grid_key(grid_in): 0}  # grid -> cost of the cheapest step sequence reaching it
@@ -310,7 +312,7 @@ def _search_depths(search: _Search, grid_in: list[Row], header: bool, max_depth:
                     continue
                 key = _grid_key(new_grid)
                 new_steps = steps + [step]
-                cost = sum(step_cost(s) for s in new_steps)
+                cost = sum(step_cost(s, search.hints) for s in new_steps)
                 if not new_grid or seen.get(key, cost + 1) <= cost:
                     continue
                 seen[key] = cost
@@ -347,6 +349,7 @@ def learn(
     exclude: frozenset[str] = frozenset(),
     max_candidates: int = 5,
     sample_rows: int | None = None,
+    hints: Hints | None = None,
 ) -> SearchResult:
     """Programs mapping input_grid to expected_grid, simplest first (never longer than `timeout` seconds).
 
@@ -354,10 +357,12 @@ def learn(
     exclude: fingerprints of programs that failed in the tester; they are skipped.
     sample_rows: cell expressions are learned on this many rows of the intermediate table (default 40),
     then every candidate is verified on all rows of the train pair before it is returned.
+    hints: constants a filter may use and aggregation functions to consider, from the user (recast_engine.hints).
     """
     wall_start = time.monotonic()
     with workclock.counting() as work:
-        result = _learn(input_grid, expected_grid, header, timeout, exclude, max_candidates, sample_rows, wall_start)
+        result = _learn(input_grid, expected_grid, header, timeout, exclude, max_candidates, sample_rows, wall_start,
+                        hints or NO_HINTS)
     result.programs = [training_shape(p, input_grid) for p in result.programs]  # for the script's warnings
     result.elapsed, result.work = time.monotonic() - wall_start, work.units
     return result
@@ -365,7 +370,7 @@ def learn(
 
 def _learn(
     input_grid: list[Row], expected_grid: list[Row], header: str, timeout: float, exclude: frozenset[str],
-    max_candidates: int, sample_rows: int | None, wall_start: float,
+    max_candidates: int, sample_rows: int | None, wall_start: float, hints: Hints = NO_HINTS,
 ) -> SearchResult:
     start = workclock.now()
     search = _Search(
@@ -375,6 +380,7 @@ def _learn(
         exclude=frozenset(exclude),
         max_candidates=max_candidates,
         sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS,
+        hints=hints,
     )
     search.soft_deadline = start + timeout * 0.2
     grid_in = search.grid_in = [list(r) for r in input_grid]
@@ -396,18 +402,19 @@ def _learn(
     input_cells = frozenset(c for r in grid_in[1:2000] for c in r)
     # a candidate that only fits the rows shown (a reshape lining cells up by coincidence) goes after those that
     # do not, however simple it looks
-    search.found.sort(key=lambda p: (not search.sound(p), program_cost(p, input_cells)))
+    search.found.sort(key=lambda p: (not search.sound(p), program_cost(p, input_cells, hints)))
     unexplained = [] if search.found else (search.best_unexplained or ["row count: no step sequence matched"])
     tried = search.tried[:50]
     result = SearchResult(search.found[:max_candidates], tried, unexplained)
     if search.found:
-        _judge(result, search.found, input_cells, grid_in, search.expected, start + timeout, wall_start + timeout)
+        _judge(result, search.found, input_cells, grid_in, search.expected, start + timeout, wall_start + timeout,
+               hints)
     return result
 
 
-def _memorizes(program: Program, grid_in: list[Row]) -> bool:
+def _memorizes(program: Program, grid_in: list[Row], hints: Hints = NO_HINTS) -> bool:
     try:
-        return bool(memorizing(program, grid_in))
+        return bool(memorizing(program, grid_in, hints))
     except Exception:  # noqa: BLE001 - a program failing on its own train input is left to the verifier
         return False
 
@@ -417,7 +424,7 @@ RELEARN_SECONDS = 0.5  # one column learned again on part of the rows, to check 
 
 def _judge(
     result: SearchResult, found: list[Program], input_cells: frozenset[str], grid_in: list[Row],
-    expected: list[Row], deadline: float, wall_deadline: float,
+    expected: list[Row], deadline: float, wall_deadline: float, hints: Hints = NO_HINTS,
 ) -> None:
     """The confidence in the best program (see trust): trusted, ambiguous or memorizes, with reason and suggestion."""
 
@@ -425,7 +432,7 @@ def _judge(
         exprs = _learn_value(rows, outputs, deadline, len(rows), RELEARN_SECONDS, wall_deadline)
         return exprs[0] if exprs else None
 
-    costs = [program_cost(p, input_cells) for p in found]
-    verdict = assess(found, costs, grid_in, expected, relearn=relearn)
+    costs = [program_cost(p, input_cells, hints) for p in found]
+    verdict = assess(found, costs, grid_in, expected, relearn=relearn, hints=hints)
     result.confidence, result.reason, result.suggestion = verdict.confidence, verdict.reason, verdict.suggestion
     result.distinguishing_row, result.candidate_outputs = verdict.distinguishing_row, verdict.candidate_outputs

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from recast_engine.dsl import Step
+from recast_engine.hints import NO_HINTS, Hints
 from recast_engine.operators import proposers
 from recast_engine.runtime.tables import _FLOAT_TEXT, pandas_float_text
 
@@ -31,13 +32,14 @@ class Context:
     # per-column facts, reused across the grids of one search
     memo: dict[tuple[str, ...], bool] = field(default_factory=dict)
     last: bool = False  # no step may follow the one proposed (the search's last depth)
+    hints: Hints = NO_HINTS  # the user's constants and aggregation functions (recast_engine.hints)
 
     @classmethod
-    def build(cls, expected: list[Row], header: bool) -> Context:
+    def build(cls, expected: list[Row], header: bool, hints: Hints = NO_HINTS) -> Context:
         cells = {c for r in expected for c in r}
         width = max((len(r) for r in expected), default=0)
         numeric = any(_looks_like_float_repr(c) for c in itertools.islice(cells, 20000))
-        return cls(expected, header, cells, width, numeric)
+        return cls(expected, header, cells, width, numeric, hints=hints)
 
 
 def _looks_like_float_repr(text: str) -> bool:

@@ -19,9 +19,10 @@ from typing import Any, Literal
 
 from recast_engine.dsl import Expr, Program, Step
 from recast_engine.dsl.interpret import apply_steps, eval_expr, run
+from recast_engine.hints import NO_HINTS, Hints
 from recast_engine.synthesis.arithmetic import refit_linear
 from recast_engine.synthesis.relational import memorizing_filters
-from recast_engine.synthesis.relational_trust import relational_doubt
+from recast_engine.synthesis.relational_trust import contradicts_hints, relational_doubt
 
 Row = list[str]
 Confidence = Literal["trusted", "ambiguous", "memorizes"]
@@ -49,14 +50,16 @@ def assess(
     input_grid: list[Row],
     expected_grid: list[Row],
     relearn: Callable[[list[Row], list[str]], Expr | None] | None = None,
+    hints: Hints = NO_HINTS,
 ) -> Assessment:
     """The confidence in programs[0] (candidates best first; costs their ranking keys, first item compared).
 
-    relearn(rows, outputs) learns one column again on part of the rows (None: no such validation).
+    relearn(rows, outputs) learns one column again on part of the rows (None: no such validation). hints: the
+    user's constants and aggregation functions; a test against a hinted constant is not a guess.
     """
     best = programs[0]
     try:
-        findings = memorizing(best, input_grid)
+        findings = memorizing(best, input_grid, hints)
     except Exception:  # noqa: BLE001 - a program failing on its own train input is left to the verifier
         findings = []
     if findings:
@@ -76,12 +79,13 @@ def assess(
         failed = _held_out_failure(best, input_grid, relearn)
         if failed:
             return Assessment("memorizes", *failed)
-    doubt = _safe_relational_doubt(best, input_grid)
+    doubt = _safe_relational_doubt(best, input_grid, hints)
     if doubt is not None:
         return Assessment("ambiguous", doubt.reason, doubt.suggestion, doubt.row, doubt.outputs)
     rivals = [
         p for p, c in zip(programs[1:], costs[1:])
         if _cost_head(c) - _cost_head(costs[0]) <= RIVAL_COST_MARGIN and not _safe_memorizing(p, input_grid)
+        and not contradicts_hints(p, best, hints)
     ]
     if rivals:
         ambiguous = _disagreement(best, rivals, input_grid)
@@ -90,9 +94,9 @@ def assess(
     return Assessment("trusted")
 
 
-def _safe_relational_doubt(program: Program, input_grid: list[Row]) -> Any:
+def _safe_relational_doubt(program: Program, input_grid: list[Row], hints: Hints = NO_HINTS) -> Any:
     try:
-        return relational_doubt(program, input_grid)
+        return relational_doubt(program, input_grid, hints)
     except Exception:  # noqa: BLE001 - a check that cannot run on this example raises no doubt
         return None
 
@@ -176,7 +180,7 @@ def _input_label(c: int, head: Row | None | Literal[False]) -> str:
     return f"input column {c + 1}"
 
 
-def memorizing(program: Program, input_grid: list[Row]) -> list[tuple[str, str]]:
+def memorizing(program: Program, input_grid: list[Row], hints: Hints = NO_HINTS) -> list[tuple[str, str]]:
     """(reason, suggestion) for each part of the program that only works for the rows shown."""
     findings: list[tuple[str, str]] = []
     grid = list(apply_steps(program, [list(r) for r in input_grid]))
@@ -190,7 +194,7 @@ def memorizing(program: Program, input_grid: list[Row]) -> list[tuple[str, str]]
             if found:
                 findings.append(found)
                 break
-    findings += memorizing_filters(program, input_grid)
+    findings += memorizing_filters(program, input_grid, hints)
     return findings + _sized_reshapes(program, input_grid) + _reshape_chain(program, input_grid)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
 from pydantic import TypeAdapter, ValidationError
 from recast_common.api import FileFormat, JobDescription, TrainAccepted, TrainRequest
+from recast_engine.hints import Hints
 
 from gateway.core.content import csv_text
 from gateway.core.csvcheck import CsvProblem, accept_csv
@@ -39,6 +40,7 @@ async def _train(
     job_id: str | None,
     user_id: str | None,
     description: JobDescription,
+    hints: Hints | None = None,
 ) -> TrainAccepted:
     client_id = resolve_client(principal, user_id)
     if job_id is not None:
@@ -62,6 +64,7 @@ async def _train(
         description=description,
         report=report,
         file_formats=formats,
+        hints=hints,
     )
     return TrainAccepted(
         job_id=job.public_id,
@@ -100,11 +103,24 @@ async def train(
     description = JobDescription.model_validate(body.model_dump(include=set(JobDescription.model_fields)))
     return await _train(
         request, principal, settings, storage, input_csv, expected_csv, body.header, body.job_id, body.user_id,
-        description,
+        description, body.hints,
     )
 
 
 _COLUMN_INSTRUCTIONS = TypeAdapter(dict[str, str | None])
+
+
+def _hints_form(text: str | None) -> Hints | None:
+    if not text:
+        return None
+    try:
+        return Hints.model_validate_json(text)
+    except ValidationError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            'hints must be a JSON object like {"constants": ["100"], "aggregations": ["max"]}: '
+            + "; ".join(str(e["msg"]) for e in exc.errors()),
+        ) from None
 
 
 def _column_instructions_form(text: str | None) -> dict[str, str | None] | None:
@@ -137,6 +153,8 @@ async def train_upload(
     owner: Annotated[str | None, Form()] = None,
     general_instructions: Annotated[str | None, Form()] = None,
     column_instructions: Annotated[str | None, Form(description="A JSON object: column name to instruction")] = None,
+    hints: Annotated[str | None, Form(description='A JSON object: {"constants": [...], "aggregations": [...]}')]
+    = None,
 ) -> TrainAccepted:
     limit = settings.max_upload_bytes
     input_csv = await read_upload(input_file, limit, "input_file")
@@ -161,4 +179,5 @@ async def train_upload(
         job_id or None,
         user_id or None,
         job_description,
+        _hints_form(hints),
     )

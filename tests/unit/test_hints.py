@@ -1,0 +1,90 @@
+"""Hints given with a learn request: constants a filter may use settle a threshold the example leaves open, and
+aggregation functions put those readings first. A hint never makes the search accept what the example denies."""
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+from recast_engine.dsl.interpret import run
+from recast_engine.hints import Hints
+from recast_engine.synthesis.search import learn
+
+# Orders over 100 are kept; the example's totals jump from 92.40 to 104.99, so any cut in between fits.
+ORDERS = [["id", "total"], ["1", "92.40"], ["2", "104.99"], ["3", "250.00"], ["4", "72.10"], ["5", "130.00"]]
+KEPT = [["id", "total"], ["2", "104.99"], ["3", "250.00"], ["5", "130.00"]]
+NEW_ORDERS = [["id", "total"], ["6", "99.50"], ["7", "100.50"], ["8", "101.00"]]
+
+TERMS = [["term", "start", "end"], ["A3", "2012-09-24", "2012-12-10"], ["A1", "2013-01-07", "2013-03-20"],
+         ["A4", "2013-01-02", "2013-02-10"], ["A2", "2013-01-28", "2013-04-01"], ["A5", "2013-02-18", "2013-05-01"]]
+
+
+def filter_values(result) -> list[str]:
+    where = result.programs[0].steps[0].args["where"]
+    parts = where.get("all", [where])
+    return sorted(p["value"] for p in parts)
+
+
+def test_without_hints_a_threshold_in_a_wide_gap_is_left_ambiguous() -> None:
+    result = learn(ORDERS, KEPT, header="yes", timeout=10)
+    assert result.programs and result.confidence == "ambiguous"
+    assert "between 92.40 and 104.99" in result.reason
+
+
+def test_a_hinted_constant_that_separates_the_rows_is_the_threshold_and_is_trusted() -> None:
+    result = learn(ORDERS, KEPT, header="yes", timeout=10, hints=Hints(constants=["100"]))
+    assert result.confidence == "trusted", result.reason
+    assert filter_values(result) == ["100"]
+    assert run(result.programs[0], NEW_ORDERS) == [["id", "total"], ["7", "100.50"], ["8", "101.00"]]
+
+
+def test_a_hinted_constant_that_does_not_separate_the_rows_is_not_used() -> None:
+    result = learn(ORDERS, KEPT, header="yes", timeout=10, hints=Hints(constants=["200"]))
+    assert result.programs and run(result.programs[0], ORDERS) == KEPT
+    assert "200" not in filter_values(result)
+    assert result.confidence == "ambiguous"
+
+
+def test_hinted_dates_settle_both_ends_of_a_date_range() -> None:
+    # terms running over the whole of 1 to 15 February 2013
+    expected = [["term"], ["A1"], ["A2"]]
+    hints = Hints(constants=["2013-02-01", "2013-02-15"])
+    result = learn(TERMS, expected, header="yes", timeout=10, hints=hints)
+    assert result.confidence == "trusted", result.reason
+    assert filter_values(result) == ["2013-02-01", "2013-02-15"]
+
+
+def test_a_hinted_date_is_written_in_the_columns_own_format() -> None:
+    grid = [["term", "start"], ["A1", "07/01/2013"], ["A2", "04/02/2013"], ["A3", "24/09/2012"], ["A4", "10/03/2013"],
+            ["A5", "11/11/2012"]]
+    expected = [["term"], ["A2"], ["A4"]]
+    result = learn(grid, expected, header="yes", timeout=10, hints=Hints(constants=["2013-02-01"]))
+    assert result.confidence == "trusted", result.reason
+    assert filter_values(result) == ["01/02/2013"]
+
+
+def test_an_equality_on_a_hinted_value_only_one_row_holds_is_not_memorizing() -> None:
+    grid = [["name", "kind"], ["d", "Jar"], ["b", "Cup"], ["a", "Box"], ["c", "Tin"]]
+    expected = [["name"], ["b"]]
+    plain = learn(grid, expected, header="yes", timeout=10)
+    assert plain.confidence != "trusted"
+    hinted = learn(grid, expected, header="yes", timeout=10, hints=Hints(constants=["Cup"]))
+    assert hinted.confidence == "trusted", hinted.reason
+    assert hinted.programs[0].steps[0].args["where"] == {"column": 1, "test": "eq", "value": "Cup"}
+
+
+def test_aggregation_names_are_read_as_the_engines_functions() -> None:
+    hints = Hints(aggregations=["AVG", "count-distinct", "max", "max"])
+    assert hints.aggregations == ["mean", "count_distinct", "max"]
+    assert hints.allows("max") and not hints.allows("min")
+    assert Hints(aggregations=["count"]).allows("rows")
+    with pytest.raises(ValidationError):
+        Hints(aggregations=["median"])
+
+
+def test_hinted_aggregation_functions_are_tried_first() -> None:
+    hints = Hints(aggregations=["max"])
+    assert hints.first(("rows", "count", "sum", "min", "max"))[0] == "max"
+    assert Hints().first(("rows", "max")) == ("rows", "max")
+
+
+def test_blank_and_repeated_constants_are_dropped() -> None:
+    assert Hints(constants=["3", " ", "3", "x"]).constants == ["3", "x"]
