@@ -37,9 +37,16 @@ def _literals(expr: Expr) -> int:
     return own + sum(_literals(i) for i in expr.inputs)
 
 
+def unhinted_constants(program: Program, hints: Hints) -> int:
+    """Constants of the data the program's steps test that the user did not hint."""
+    return sum(step_constants(s, hints) for s in program.steps)
+
+
 def is_clean(program: Program, hints: Hints = NO_HINTS) -> bool:
-    """No column memorizes the example (lookup tables, constant data values), no filter needs two constants."""
-    return all(step_constants(s, hints) <= 1 for s in program.steps) and all(
+    """No column memorizes the example (lookup tables, constant data values), no filter needs two constants (none
+    at all that the user did not give, when the user gave constants)."""
+    most = 0 if hints.constants else 1
+    return all(step_constants(s, hints) <= most for s in program.steps) and all(
         _literals(c.value) <= 2
         and c.value.op != "lookup"
         and not (c.value.op == "const" and str(c.value.args.get("value", "")).strip())

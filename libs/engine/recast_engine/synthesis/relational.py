@@ -161,6 +161,7 @@ def _number_text(value: Decimal) -> str:
 
 
 HINTED_COST = 1.0  # a test against a constant the user gave comes before any constant taken from the data
+MAX_HINTED_SUPERSETS = 8
 
 
 def _atoms(body: list[Row], mask: list[bool], kinds: list[ColumnKind], hints: Hints = NO_HINTS) -> list[Atom]:
@@ -333,7 +334,9 @@ def superset_predicates(body: list[Row], mask: list[bool], limit: int = 3,
     everything = (1 << len(body)) - 1
     atoms = [a for a in _atoms(body, mask, kinds, hints) if a.truth & target == target and a.truth != everything]
     atoms.sort(key=lambda a: (a.cost, -bin(everything & ~a.truth).count("1")))
-    return [a.where for a in atoms[:limit]]
+    # every test on a hinted constant is worth a try (the next step tells them apart), then the usual few
+    hinted = [a for a in atoms if a.cost < HINTED_COST + 0.5][:MAX_HINTED_SUPERSETS]
+    return [a.where for a in hinted] + [a.where for a in atoms[len(hinted):len(hinted) + limit]]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -356,17 +359,31 @@ def _pair(grid: list[Row], ctx: Context) -> Pair | None:
 
 def propose_filter(grid: list[Row], ctx: Context) -> Iterator[Step]:
     """filter_rows with a predicate learned from the rows the output keeps (and, when none separates them
-    exactly, a few filters that keep every kept row for a later step to finish)."""
+    exactly, a few filters that keep every kept row for a later step to finish). With hinted constants, every
+    test on one that drops some rows too, for a later step: which input rows an aggregated output stands for
+    does not show."""
     found = _pair(grid, ctx)
-    if found is None or found[5] is None:
-        return
-    body, mask = found[1], found[5][0]
-    predicates = learn_predicates(body, mask, hints=ctx.hints)
-    for where in predicates:
+    yielded: list[dict[str, Any]] = []
+    if found is not None and found[5] is not None:
+        body, mask = found[1], found[5][0]
+        predicates = learn_predicates(body, mask, hints=ctx.hints)
+        yielded += predicates
+        if not ctx.last:
+            yielded += superset_predicates(body, mask, limit=3 if not predicates else 2, hints=ctx.hints)
+    if ctx.hints.constants and not ctx.last and 0 < len(grid) <= MAX_ROWS:
+        yielded += [w for w in hinted_predicates(_split(grid, ctx.header)[1], ctx.hints) if w not in yielded]
+    for where in yielded:
         yield Step(op="filter_rows", args={"where": where, "header": ctx.header})
-    if not ctx.last:
-        for where in superset_predicates(body, mask, limit=3 if not predicates else 2, hints=ctx.hints):
-            yield Step(op="filter_rows", args={"where": where, "header": ctx.header})
+
+
+def hinted_predicates(body: list[Row], hints: Hints) -> list[dict[str, Any]]:
+    """Tests on the hinted constants that keep some rows and drop others."""
+    width = min(_width(body), MAX_COLUMNS)
+    kinds = [column_kind([_cell(r, c) for r in body]) for c in range(width)]
+    everything = (1 << len(body)) - 1
+    atoms = _atoms(body, [False] * len(body), kinds, hints)
+    hinted = [a for a in atoms if a.cost < HINTED_COST + 0.5 and 0 < a.truth < everything]
+    return [a.where for a in sorted(hinted, key=lambda a: a.cost)[:MAX_HINTED_SUPERSETS]]
 
 
 MAX_KEY_OPTIONS = 40
@@ -550,6 +567,9 @@ def _having_steps(
 _AGGREGATES = ("rows", "count", "count_distinct", "sum", "mean", "min", "max", "first", "last", "concat")
 
 
+_UNAGGREGATED = ("first", "last", "concat")  # no aggregation function the user would name: never left out
+
+
 def _same_value(got: str, want: str) -> bool:
     if got == want:
         return True
@@ -613,6 +633,8 @@ def _find_aggregate(
     kinds: list[ColumnKind], width: int, hints: Hints = NO_HINTS,
 ) -> dict[str, Any] | None:
     for func in hints.first(_AGGREGATES):
+        if func not in _UNAGGREGATED and not hints.allows(func):
+            continue
         for c in range(width):
             kind = kinds[c]
             if func in ("sum", "mean") and kind.as_ != "number":
@@ -757,7 +779,9 @@ def relational_step_cost(step: Step, hints: Hints = NO_HINTS) -> int | None:
     # each aggregate the output needs is one more fitted choice; the max of a text column a rarer one
     aggregates = sum(2 + 2 * (a.get("func") in ("min", "max") and a.get("as", "text") == "text")
                      for a in step.args.get("aggregates", []))
-    return (base + CONSTANT_COST * step_constants(step, hints) + combined + len(step.args.get("keys", []) or [])
+    # the user named the constants the rows are told apart by: another one taken from the data is a worse guess
+    per_constant = CONSTANT_COST * (2 if hints.constants else 1)
+    return (base + per_constant * step_constants(step, hints) + combined + len(step.args.get("keys", []) or [])
             + aggregates)
 
 

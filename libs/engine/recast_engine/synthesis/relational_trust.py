@@ -95,6 +95,8 @@ def _open_parameter(program: Program, index: int, grids: list[list[Row]], hints:
     head, body = _split(step, grid)
     if step.op == "head_rows":
         count = step.args.get("count")
+        if hints.hinted(str(count), "number"):
+            return None  # the user gave the count
         return Doubt(
             f"step head_rows keeps the first {count} rows because the example's output has {count}: on a longer "
             "file the count is a guess (the rows kept may rather be those passing a test, or per group)",
@@ -108,6 +110,8 @@ def _open_parameter(program: Program, index: int, grids: list[list[Row]], hints:
         return (_loose_threshold(program, index, where, head, body, grid, hints)
                 or _single_exception(where, head, body, hints))
     if step.op == "group_rows" and index == len(program.steps) - 1:
+        if any(_hinted_filter(s, hints) for s in program.steps[:index]):
+            return None  # which rows are aggregated is what the user's constant says
         return _constant_aggregate(program, step, grid)
     if step.op in ("keep_extremes", "keep_top") and step.args.get("as_") == "text":
         doubt = _alphabetical_pick(step, head, body)
@@ -393,6 +397,8 @@ def _filtered_pick(filter_step: Step, pick: Step, unfiltered: list[Row], filtere
             continue
         probe = list(row)
         probe[c] = extreme[key]
+        if rt._holds(probe, filter_step.args.get("where") or {}):
+            continue  # the filter keeps such a row (it tests the picked column): no dropped row ties
         return Doubt(
             f"the rows a filter drops are left out before each group's {pick.args.get('which')} of "
             f"{_name(full_head, c)} is picked; whether a dropped row holding that same value is kept is not shown "
@@ -550,8 +556,11 @@ def _filter_rivals(program: Program, index: int, step: Step, head: list[Row],
                        f"the kept rows are also those where {_name(head, other['column'])} "
                        f"{_SYMBOL.get(other.get('test', ''), other.get('test', ''))} "
                        f"{other.get('value', other.get('values', ''))}")
-    # a threshold whose kept rows are one per group: each group's extreme is as likely a reading
-    if "column" in where and where.get("test") in THRESHOLD_TESTS and "other" not in where and len(kept) > 1:
+    # a threshold whose kept rows are one per group: each group's extreme is as likely a reading (unless a later
+    # step already picks or aggregates per group: a second pick would change nothing the example could show)
+    picked_later = any(s.op in ("keep_extremes", "keep_top", "group_rows") for s in program.steps[index + 1:])
+    if ("column" in where and where.get("test") in THRESHOLD_TESTS and "other" not in where and len(kept) > 1
+            and not picked_later):
         width = max((len(r) for r in body), default=0)
         for k in range(width):
             if k == where["column"]:
@@ -618,6 +627,11 @@ def _tested_constants(program: Program) -> list[Where]:
     """The predicate atoms of the program's filters and group tests that compare with a constant."""
     found: list[Where] = []
     for step in program.steps:
+        having = step.args.get("having") or {}
+        if "rows" in having:
+            found.append({"value": str(having.get("value", "")), "as": "number"})
+        if step.op == "head_rows":
+            found.append({"value": str(step.args.get("count", "")), "as": "number"})
         for key in ("where", "having"):
             part = step.args.get(key) or {}
             for nested in [part] + [part[k] for k in ("some", "every") if k in part]:
@@ -635,16 +649,25 @@ def _functions(program: Program) -> list[str]:
     return found
 
 
+def _hinted_filter(step: Step, hints: Hints) -> bool:
+    """A filter whose every tested constant the user gave."""
+    if step.op != "filter_rows" or not hints.constants:
+        return False
+    tested = _tested_constants(Program(steps=[step]))
+    return bool(tested) and all(hints.hinted(a["value"], a.get("as", "text"), a.get("formats")) for a in tested)
+
+
 def contradicts_hints(rival: Program, program: Program, hints: Hints) -> bool:
     """Whether the rival departs from the hints where the program follows them: it tests a constant the user did
-    not give while every constant the program tests is hinted, or uses an aggregation function the hints leave
-    out while the program uses only hinted ones."""
+    not give, or fewer of the hinted ones, while every constant the program tests (a count of rows kept or grouped
+    too) is hinted; or it uses an aggregation function the hints leave out while the program uses only hinted
+    ones."""
     if hints.empty:
         return False
     if hints.constants:
         mine = [hints.hinted(a["value"], a.get("as", "text"), a.get("formats")) for a in _tested_constants(program)]
         theirs = [hints.hinted(a["value"], a.get("as", "text"), a.get("formats")) for a in _tested_constants(rival)]
-        if mine and all(mine) and not all(theirs):
+        if mine and all(mine) and (not all(theirs) or sum(theirs) < sum(mine)):
             return True
     if hints.aggregations:
         mine_ok = all(hints.allows(f) for f in _functions(program) if f not in ("first", "last"))

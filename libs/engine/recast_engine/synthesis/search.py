@@ -24,7 +24,8 @@ from recast_engine.hints import NO_HINTS, Hints
 from recast_engine.kinds import looks_like_header
 from recast_engine.synthesis import workclock
 from recast_engine.synthesis.columns import learn_column
-from recast_engine.synthesis.ranking import is_clean, only_copies, program_cost, step_cost
+from recast_engine.synthesis.ranking import is_clean, only_copies, program_cost, step_cost, unhinted_constants
+from recast_engine.synthesis.relational import step_constants
 from recast_engine.synthesis.table_proposals import Context, propose
 from recast_engine.synthesis.trust import assess, memorizing
 
@@ -81,6 +82,11 @@ class _Search:
 
     def has_clean(self) -> bool:
         return any(is_clean(p, self.hints) and self.sound(p) for p in self.found)
+
+    def settled(self, program: Program) -> bool:
+        """Sound, and when the user gave constants, testing no constant of the data instead (a deeper program
+        using the hinted ones is then worth searching for)."""
+        return self.sound(program) and not (self.hints.constants and unhinted_constants(program, self.hints))
 
     def sound(self, program: Program) -> bool:
         """Whether the program does not merely line up with the rows shown (see trust.memorizing); cached."""
@@ -325,7 +331,15 @@ def _search_depths(search: _Search, grid_in: list[Row], header: bool, max_depth:
                     continue
                 if depth < max_depth and len(next_frontier) < MAX_NODES_PER_DEPTH:
                     next_frontier.append((new_steps, new_grid))
+        if search.hints.constants:
+            # the user's constants name the rows meant: step sequences testing them are explored first
+            next_frontier.sort(key=lambda node: -_hinted(node[0], search.hints))
         frontier = next_frontier
+
+
+def _hinted(steps: list[Step], hints: Hints) -> int:
+    """How many of the steps' tested constants the user hinted."""
+    return sum(step_constants(s) - step_constants(s, hints) for s in steps)
 
 
 def _header_modes(header: str, input_grid: list[Row], expected_grid: list[Row]) -> list[bool]:
@@ -394,7 +408,7 @@ def _learn(
                 share = LEARNING_SHARE / 2 if depth == 1 else LEARNING_SHARE
                 search.learning_until = start + timeout * share
                 _learning_pass(search, grid_in)
-            if any(only_copies(p) and search.sound(p) for p in search.found) or (
+            if any(only_copies(p) and search.settled(p) for p in search.found) or (
                     depth >= 1 and search.has_clean()):
                 break
     except _Timeout:
