@@ -88,3 +88,40 @@ def test_hinted_aggregation_functions_are_tried_first() -> None:
 
 def test_blank_and_repeated_constants_are_dropped() -> None:
     assert Hints(constants=["3", " ", "3", "x"]).constants == ["3", "x"]
+
+
+READINGS = [["sensor", "day", "temp"], ["100", "2009-02-27", "12"], ["100", "2009-02-26", "14"],
+            ["200", "2009-02-28", "20"], ["200", "2009-02-25", "19"], ["100", "2009-02-24", "13"],
+            ["200", "2009-02-24", "18"], ["400", "2009-02-24", "12"], ["400", "2009-02-23", "10"]]
+
+
+def test_a_hinted_date_cut_before_each_groups_latest_row_is_found_and_trusted() -> None:
+    # each sensor's latest reading after 24 February: sensor 400 has none, though its latest is on the 24th
+    expected = [["sensor", "day", "temp"], ["100", "2009-02-27", "12"], ["200", "2009-02-28", "20"]]
+    result = learn(READINGS, expected, header="yes", timeout=10, hints=Hints(constants=["2009-02-24"],
+                                                                          aggregations=["max"]))
+    assert result.confidence == "trusted", result.reason
+    assert [s.op for s in result.programs[0].steps] == ["filter_rows", "keep_extremes"]
+    later = [["sensor", "day", "temp"], ["100", "2009-02-26", "9"], ["400", "2009-02-25", "1"]]
+    assert run(result.programs[0], READINGS + later[1:]) == [
+        ["sensor", "day", "temp"], ["100", "2009-02-27", "12"], ["200", "2009-02-28", "20"], ["400", "2009-02-25", "1"]]
+
+
+def test_a_count_per_group_of_the_rows_a_hinted_constant_picks_is_found_and_trusted() -> None:
+    grid = [["id", "name", "status", "kind"], ["1", "a", "Error", "url"], ["2", "b", "Error", "url"],
+            ["3", "a", "Done", "url"], ["4", "a", "Done", "doc"], ["5", "a", "Error", "doc"], ["6", "c", "Error", "doc"]]
+    expected = [["kind", "errors"], ["url", "2"], ["doc", "2"]]
+    result = learn(grid, expected, header="yes", timeout=10, hints=Hints(constants=["Error"], aggregations=["count"]))
+    assert result.confidence == "trusted", result.reason
+    new = [["id", "name", "status", "kind"], ["7", "a", "Error", "url"], ["8", "a", "Done", "doc"]]
+    assert run(result.programs[0], new) == [["kind", "errors"], ["url", "1"]]
+
+
+def test_a_hinted_row_count_of_a_top_n_is_not_a_guess() -> None:
+    grid = [["name", "paid"], ["a", "10"], ["b", "40"], ["c", "30"], ["d", "5"], ["e", "20"]]
+    expected = [["name", "paid"], ["b", "40"], ["c", "30"], ["e", "20"]]
+    plain = learn(grid, expected, header="yes", timeout=10)
+    assert plain.confidence == "ambiguous"
+    hinted = learn(grid, expected, header="yes", timeout=10, hints=Hints(constants=["3"]))
+    assert hinted.confidence == "trusted", hinted.reason
+    assert run(hinted.programs[0], grid + [["f", "50"]])[1:] == [["f", "50"], ["b", "40"], ["c", "30"]]

@@ -153,3 +153,16 @@ def test_an_equality_filter_no_other_column_follows_is_trusted() -> None:
     grid = [["order", "status", "carrier"], ["1", "shipped", "UPS"], ["2", "open", "UPS"], ["3", "shipped", "DHL"],
             ["4", "open", "DHL"], ["5", "shipped", "UPS"]]
     assert filtered({"column": 1, "test": "eq", "value": "shipped"}, grid).confidence == "trusted"
+
+
+def test_a_filter_on_the_picked_column_ahead_of_each_groups_max_raises_no_doubt_about_dropped_ties() -> None:
+    # rows under 8 only, then each user's largest: a dropped row cannot hold that largest value (it would pass)
+    grid = [["usr", "value"], ["p", "1"], ["p", "3"], ["q", "3"], ["q", "7"], ["q", "8"]]
+    steps = [Step(op="filter_rows", args={"where": {"column": 1, "test": "lt", "value": "8", "as": "number"},
+                                          "header": True}),
+             Step(op="keep_extremes", args={"keys": [0], "column": 1, "which": "max", "as_": "number", "ties": "all",
+                                            "header": True})]
+    from recast_engine.synthesis.relational_trust import relational_doubt
+
+    doubt = relational_doubt(Program(steps=steps, header_rows=1), grid)
+    assert doubt is None
