@@ -109,7 +109,8 @@ def test_a_hinted_date_cut_before_each_groups_latest_row_is_found_and_trusted() 
 
 def test_a_count_per_group_of_the_rows_a_hinted_constant_picks_is_found_and_trusted() -> None:
     grid = [["id", "name", "status", "kind"], ["1", "a", "Error", "url"], ["2", "b", "Error", "url"],
-            ["3", "a", "Done", "url"], ["4", "a", "Done", "doc"], ["5", "a", "Error", "doc"], ["6", "c", "Error", "doc"]]
+            ["3", "a", "Done", "url"], ["4", "a", "Done", "doc"], ["5", "a", "Error", "doc"],
+            ["6", "c", "Error", "doc"]]
     expected = [["kind", "errors"], ["url", "2"], ["doc", "2"]]
     result = learn(grid, expected, header="yes", timeout=10, hints=Hints(constants=["Error"], aggregations=["count"]))
     assert result.confidence == "trusted", result.reason
