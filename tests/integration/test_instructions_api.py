@@ -131,3 +131,18 @@ def test_unread_instructions_of_a_job_with_an_example_are_reported_not_ignored(p
     assert "Make it look professional" in response.json()["message"]
     job = wait_job(pipeline.url, key, client_id, response.json()["job_id"], timeout=300)
     assert job["instructions"]["not_understood"] == ["Make it look professional"]
+
+
+def test_a_hinted_constant_settles_the_threshold_the_example_leaves_open(pipeline, client):
+    # any cut between 92.40 and 104.99 keeps the same rows: alone the job awaits review, with the hint it is trusted
+    client_id, key = client
+    body = {"input_file": "id,total\n1,92.40\n2,104.99\n3,250.00\n4,72.10\n5,130.00\n",
+            "expected_output_file": "id,total\n2,104.99\n3,250.00\n5,130.00\n", "header": "yes"}
+    plain = train_and_wait(pipeline.url, key, client_id, body)
+    assert plain["status"] != "succeeded", plain
+    hinted = train_and_wait(pipeline.url, key, client_id, {**body, "hints": {"constants": ["95"]}})
+    assert hinted["status"] == "succeeded", hinted
+    assert convert(pipeline.url, key, hinted["job_id"], "id,total\n6,94.00\n7,97.00\n") == [["id", "total"],
+                                                                                         ["7", "97.00"]]
+    refused = post_train(pipeline.url, key, {**body, "hints": {"aggregations": ["median"]}})
+    assert refused.status_code == 422 and "median" in refused.text

@@ -126,3 +126,17 @@ def test_a_hinted_row_count_of_a_top_n_is_not_a_guess() -> None:
     hinted = learn(grid, expected, header="yes", timeout=10, hints=Hints(constants=["3"]))
     assert hinted.confidence == "trusted", hinted.reason
     assert run(hinted.programs[0], grid + [["f", "50"]])[1:] == [["f", "50"], ["b", "40"], ["c", "30"]]
+
+
+def test_a_program_ignoring_the_hinted_constant_and_function_ranks_after_one_using_them() -> None:
+    from recast_engine.dsl import Program, Step
+    from recast_engine.synthesis.ranking import program_cost
+
+    uses = Program(header_rows=1, steps=[
+        Step(op="filter_rows", args={"where": {"column": 0, "test": "eq", "value": "Bottle"}, "header": True}),
+        Step(op="keep_extremes", args={"keys": [], "column": 2, "which": "max", "as_": "number", "ties": "all",
+                                       "header": True})])
+    ignores = Program(header_rows=1, steps=[Step(op="transpose")])
+    hints = Hints(constants=["Bottle"], aggregations=["max"])
+    assert program_cost(ignores)[0] < program_cost(uses)[0]
+    assert program_cost(uses, hints=hints)[0] < program_cost(ignores, hints=hints)[0]

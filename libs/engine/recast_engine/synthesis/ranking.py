@@ -9,7 +9,13 @@ from typing import Any
 
 from recast_engine.dsl import Expr, Program, Step
 from recast_engine.hints import NO_HINTS, Hints
-from recast_engine.synthesis.relational import relational_program_cost, relational_step_cost, step_constants
+from recast_engine.synthesis.relational import (
+    CONSTANT_COST,
+    ignored_hints,
+    relational_program_cost,
+    relational_step_cost,
+    step_constants,
+)
 
 
 def _expr_cost(expr: Expr | None, is_header: bool, input_cells: frozenset[str]) -> int:
@@ -73,4 +79,5 @@ def program_cost(
     )
     steps = sum(step_cost(s, hints) for s in program.steps)
     reorder = sum(1 for j, c in enumerate(program.columns) if c.value.op != "col" or c.value.args["index"] != j)
-    return cells * 4 + steps + reorder + relational_program_cost(program), program.size()
+    ignored = 2 * CONSTANT_COST * ignored_hints(program, hints) if not hints.empty else 0
+    return cells * 4 + steps + reorder + relational_program_cost(program) + ignored, program.size()

@@ -792,6 +792,16 @@ def step_constants(step: Step, hints: Hints = NO_HINTS) -> int:
     return _constants(step.args.get("where", {}), hints) + (0 if "rows" in having else _constants(having, hints))
 
 
+def ignored_hints(program: Program, hints: Hints) -> int:
+    """How many kinds of hint the program ignores (0 to 2): it tests none of the hinted constants (nor keeps a
+    hinted number of rows), or uses none of the hinted aggregation functions. The user said the conversion uses
+    them: a program that does not is a worse reading of the example."""
+    from recast_engine.synthesis.relational_trust import hinted_uses  # noqa: PLC0415 - it imports this module's users
+
+    constants, functions = hinted_uses(program, hints)
+    return (bool(hints.constants) and not constants) + (bool(hints.aggregations) and not functions)
+
+
 def relational_program_cost(program: Program) -> int:
     """Extra cost of a program whose last step keeps the rows holding a group's extreme of a column the output
     does not show: the extreme of a shown column is the likelier intent."""

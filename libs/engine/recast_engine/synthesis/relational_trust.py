@@ -630,7 +630,7 @@ def _tested_constants(program: Program) -> list[Where]:
         having = step.args.get("having") or {}
         if "rows" in having:
             found.append({"value": str(having.get("value", "")), "as": "number"})
-        if step.op == "head_rows":
+        if step.op in ("head_rows", "keep_top"):
             found.append({"value": str(step.args.get("count", "")), "as": "number"})
         for key in ("where", "having"):
             part = step.args.get(key) or {}
@@ -655,6 +655,15 @@ def _hinted_filter(step: Step, hints: Hints) -> bool:
         return False
     tested = _tested_constants(Program(steps=[step]))
     return bool(tested) and all(hints.hinted(a["value"], a.get("as", "text"), a.get("formats")) for a in tested)
+
+
+def hinted_uses(program: Program, hints: Hints) -> tuple[int, int]:
+    """How many hinted constants the program tests (counts of rows kept or grouped too), and how many of its
+    aggregate and pick functions are hinted ones."""
+    constants = sum(hints.hinted(a["value"], a.get("as", "text"), a.get("formats")) for a in _tested_constants(program))
+    functions = sum(bool(hints.aggregations) and hints.allows(f) for f in _functions(program)
+                    if f not in ("first", "last"))
+    return constants, functions
 
 
 def contradicts_hints(rival: Program, program: Program, hints: Hints) -> bool:
