@@ -69,12 +69,19 @@ def test_search_candidates_passes_the_stored_hints_to_the_search_and_a_hinted_th
     assert run(program, [["id", "total"], ["6", "99.99"], ["7", "100"]]) == [["id", "total"], ["7", "100"]]
 
 
-def test_the_train_request_takes_hints_and_refuses_an_unknown_aggregation():
+def test_the_gateway_reads_a_train_requests_hints_with_the_engine_and_refuses_an_unknown_aggregation():
     import pytest
-    from pydantic import ValidationError
+    from fastapi import HTTPException
+    from gateway.api.routes.train import read_hints
     from recast_common.api import TrainRequest
 
     body = TrainRequest(input_file="a\n1\n", hints={"constants": ["100"], "aggregations": ["avg"]})
-    assert body.hints is not None and body.hints.aggregations == ["mean"]
-    with pytest.raises(ValidationError):
-        TrainRequest(input_file="a\n1\n", hints={"aggregations": ["median"]})
+    hints = read_hints(body.hints.model_dump())
+    assert hints is not None and hints.constants == ["100"] and hints.aggregations == ["mean"]
+    assert read_hints('{"constants": ["2013-02-01"]}').constants == ["2013-02-01"]  # the multipart form's text
+    assert read_hints(None) is None
+    with pytest.raises(HTTPException) as refused:
+        read_hints({"aggregations": ["median"]})
+    assert refused.value.status_code == 422 and "unknown aggregation 'median'" in refused.value.detail
+    with pytest.raises(HTTPException):
+        read_hints("not json")

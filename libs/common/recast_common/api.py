@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
-from recast_engine.hints import Hints
 from recast_engine.verify.warnings import ConversionWarnings
 
 from recast_common.events import DriftWarning
@@ -40,6 +39,17 @@ def shown_column_instructions(column_instructions: dict[str, str | None] | None)
     return {name: (text or "").strip() or SAME_AS_INPUT for name, text in column_instructions.items()}
 
 
+class LearnHints(BaseModel):
+    """Hints for learning, as sent (the gateway reads them with the engine's recast_engine.hints.Hints)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    constants: list[str] = Field(default_factory=list, description="Values a filter or threshold may use")
+    aggregations: list[str] = Field(
+        default_factory=list, description="Aggregation functions to consider: count, count_distinct, sum, avg, min, "
+        "max (none: all)")
+
+
 class TrainRequest(JobDescription):
     """The original train body, accepted as is; unknown fields are refused (a misspelt field is not dropped)."""
 
@@ -54,7 +64,7 @@ class TrainRequest(JobDescription):
     job_id: str | None = Field(default=None, description="Replace this existing job (its rows and files)")
     header: HeaderMode = "auto"
     user_id: str | None = Field(default=None, description="Client id; defaults to the API key's client")
-    hints: Hints | None = Field(
+    hints: LearnHints | None = Field(
         default=None, description="Constants a filter or threshold may use and aggregation functions to consider, "
         "e.g. {\"constants\": [\"2013-02-01\"], \"aggregations\": [\"max\"]}: they settle what the example "
         "leaves open")

@@ -103,23 +103,24 @@ async def train(
     description = JobDescription.model_validate(body.model_dump(include=set(JobDescription.model_fields)))
     return await _train(
         request, principal, settings, storage, input_csv, expected_csv, body.header, body.job_id, body.user_id,
-        description, body.hints,
+        description, read_hints(body.hints.model_dump() if body.hints else None),
     )
 
 
 _COLUMN_INSTRUCTIONS = TypeAdapter(dict[str, str | None])
 
 
-def _hints_form(text: str | None) -> Hints | None:
-    if not text:
+def read_hints(sent: object) -> Hints | None:
+    """The hints of a train request read by the engine (None without any); a 422 names what it cannot read."""
+    if not sent:
         return None
     try:
-        return Hints.model_validate_json(text)
-    except ValidationError as exc:
+        return Hints.model_validate(json.loads(sent) if isinstance(sent, str) else sent)
+    except (ValueError, ValidationError) as exc:
+        detail = "; ".join(str(e["msg"]) for e in exc.errors()) if isinstance(exc, ValidationError) else str(exc)
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY,
-            'hints must be a JSON object like {"constants": ["100"], "aggregations": ["max"]}: '
-            + "; ".join(str(e["msg"]) for e in exc.errors()),
+            'hints must be a JSON object like {"constants": ["100"], "aggregations": ["max"]}: ' + detail,
         ) from None
 
 
@@ -179,5 +180,5 @@ async def train_upload(
         job_id or None,
         user_id or None,
         job_description,
-        _hints_form(hints),
+        read_hints(hints),
     )
