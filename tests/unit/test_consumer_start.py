@@ -43,7 +43,7 @@ async def test_a_lazy_handler_is_imported_by_the_start_and_handles_the_messages(
     consumer = Consumer("probe", UNREACHABLE, LazyHandler(f"{module}:handle"))
     assert module not in sys.modules
     consumer.start_soon(None)
-    await consumer.started()
+    await consumer.loaded()
     assert module in sys.modules
     assert await consumer.handle(None, None) == ["handled"]
     await consumer.stop()
@@ -53,5 +53,7 @@ async def test_a_handler_that_cannot_be_imported_fails_the_start():
     consumer = Consumer("probe", UNREACHABLE, LazyHandler("no_such_module_of_recast:handle"))
     consumer.start_soon(None)
     with pytest.raises(ModuleNotFoundError):
-        await consumer.started()
+        await consumer.loaded()
+    with pytest.raises(ModuleNotFoundError):
+        await consumer._starting  # what process() awaits first: the message is nacked
     await consumer.stop()

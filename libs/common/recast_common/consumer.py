@@ -237,16 +237,23 @@ class Consumer:
         self.storage: Storage | None = None
         self._sessions = None
         self._starting: asyncio.Future[None] | None = None
+        self._loading: asyncio.Future[None] | None = None
 
     def start_soon(self, broker: KafkaBroker | None) -> None:
         """start() in the background: its imports and clients take a second or more, which overlaps the wait for
         the consumer group's join instead of preceding it; the first message waits for it (process())."""
+        self._load()
         self._starting = asyncio.ensure_future(self.start(broker))
 
-    async def start(self, broker: KafkaBroker | None) -> None:
+    def _load(self) -> asyncio.Future[None]:
         # SQLAlchemy, aiobotocore and a lazy handler's module take a second or more to import: in a thread, while
         # the loop joins the group
-        await asyncio.to_thread(_import_clients, self.handle)
+        if self._loading is None:
+            self._loading = asyncio.ensure_future(asyncio.to_thread(_import_clients, self.handle))
+        return self._loading
+
+    async def start(self, broker: KafkaBroker | None) -> None:
+        await self._load()
         from recast_common.db import session_factory
         from recast_common.storage import Storage
 
@@ -267,9 +274,10 @@ class Consumer:
         except Exception as exc:  # noqa: BLE001
             log.info("%s: no database connection yet (%s)", self.name, exc)
 
-    async def started(self) -> None:
-        if self._starting is not None:
-            await asyncio.shield(self._starting)
+    async def loaded(self) -> None:
+        """Until the clients and the handler are imported (not the database connection): an import that failed
+        raises here."""
+        await asyncio.shield(self._load())
 
     async def stop(self) -> None:
         if self._starting is not None and not self._starting.done():  # stopped while starting
@@ -483,8 +491,8 @@ def build_loops_app(loops: list[Loop], settings: Settings | None = None) -> tupl
         serve_metrics_from_env()  # only when RECAST_METRICS_PORT is set
 
     async def after_startup() -> None:
-        # the groups are joined; a start that failed (a handler that cannot be imported) ends the service here
-        await asyncio.gather(*(consumer.started() for consumer in consumers))
+        # the groups are joined; a handler that cannot be imported ends the service here
+        await asyncio.gather(*(consumer.loaded() for consumer in consumers))
         for loop in loops:
             log.info("%s replica %s consuming %s (group %s)", loop.name, replica_id(), ", ".join(loop.topics),
                      loop.group or loop.name)
