@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.job_metrics import JOB_DURATION, job_duration_seconds, observe_job_finished  # noqa: F401 - re-exported
 
 UNMATCHED_ROUTE = "unmatched"
+ROUTE_TEMPLATE = "route_template"  # the scope state key where an outer middleware left the request's template
 
 HTTP_REQUESTS = Counter(
     "http_requests",  # exposed as http_requests_total
@@ -121,7 +122,8 @@ class RequestMetrics:
             await self.app(scope, receive, recording_send)
         finally:
             method = scope.get("method", "GET")
-            route = match_template(self.templates(), method, scope.get("path", ""))
+            route = scope.get("state", {}).get(ROUTE_TEMPLATE) or match_template(
+                self.templates(), method, scope.get("path", ""))
             HTTP_REQUESTS.labels(method, route, str(status)).inc()
             HTTP_REQUEST_DURATION.labels(method, route).observe(time.perf_counter() - started)
 

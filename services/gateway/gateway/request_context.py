@@ -22,7 +22,7 @@ from recast_common.logs import bind
 from recast_common.tracing import context_from_headers, mark_error, span
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.metrics import RouteTemplate, match_template, route_templates
+from gateway.metrics import ROUTE_TEMPLATE, RouteTemplate, match_template, route_templates
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
@@ -61,9 +61,11 @@ class RequestContext:
             return
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
         request_id = request_id_from(headers.get("x-request-id"))
-        scope.setdefault("state", {})["request_id"] = request_id
         method, path = scope["method"], scope["path"]
         route = self.template(method, path)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state[ROUTE_TEMPLATE] = route  # RequestMetrics counts under it without matching the path again
         status = 500
 
         async def send_with_id(message: Message) -> None:
