@@ -73,6 +73,35 @@ def test_a_conditional_that_singles_out_one_row_memorizes() -> None:
     assert findings and "singles out one example row ('w.4')" in findings[0][0]
 
 
+def test_a_conditional_whose_lone_row_gets_an_empty_cell_is_a_guard_not_a_guess() -> None:
+    inp = [["12 Elm St"], ["7 Oak Rd"], ["45 Pine Ave"], ["Old Mill"]]
+    number = call("substring", col(0), start={"index": 0}, end={"before": " ", "k": 1})
+    program = Program(columns=[OutputColumn(value=call("if_matches", col(0), number, const(""), pattern=r"^\d"))])
+    assert trust.memorizing(program, inp) == []
+    guessed = program.model_copy(update={"columns": [OutputColumn(
+        value=call("if_matches", col(0), number, const("none"), pattern=r"^\d"))]})
+    assert trust.memorizing(guessed, inp)
+
+
+def test_a_conditional_normalizing_one_row_into_the_form_the_others_already_have_is_trusted() -> None:
+    inp = [["6/28/2137"], ["15.3.1902"], ["659/725/2010"], ["6/24/2137"]]
+    to_slashes = call("date_part", col(0), formats=["%d.%m.%Y"], part="{M}/{d}/{yyyy}")
+    program = Program(columns=[OutputColumn(value=call("if_matches", col(0), col(0), to_slashes, pattern="/"))])
+    assert trust.memorizing(program, inp) == []
+    # the lone row's output takes a form no other row shows: that rule is a guess from one case
+    to_iso = call("date_part", col(0), formats=["%d.%m.%Y"], part="{yyyy}-{MM}-{dd}")
+    other = Program(columns=[OutputColumn(value=call("if_matches", col(0), col(0), to_iso, pattern="/"))])
+    assert trust.memorizing(other, inp)
+
+
+def test_holding_out_a_row_keeps_the_only_row_of_its_kind_in_the_rows_learned_from() -> None:
+    body = [["12 Elm St"], ["7 Oak Rd"], ["45 Pine Ave"], ["9 Bay Ct"], ["Old Mill"]]
+    number = call("substring", col(0), start={"index": 0}, end={"before": " ", "k": 1})
+    guarded = call("if_matches", col(0), number, const(""), pattern=r"^\d")
+    assert trust._held_out_row(guarded, body) == 3
+    assert trust._held_out_row(number, body) == 4
+
+
 def test_a_constant_copying_a_data_cell_of_a_varying_column_memorizes() -> None:
     inp = [["alpha", "1"], ["beta", "2"], ["gamma", "3"]]
     program = Program(columns=[OutputColumn(value=const("beta"))])

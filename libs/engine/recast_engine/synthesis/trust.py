@@ -396,6 +396,8 @@ def _conditional_finding(
     # "empty input -> something" is a guard, not a rule from one case; one non-empty row under its own rule is
     if node.args["pattern"] == "^$" and matched == 1:
         return None
+    if single == 1 and _settled_lone_branch(node, rows, tested, regex, matched == 1):
+        return None
     lone = next(t for t in tested if bool(regex.search(t)) == (matched == 1))
     test = node.inputs[0]
     source = _input_label(test.args["index"], head) if test.op == "col" else test.describe(brief=True)
@@ -406,13 +408,40 @@ def _conditional_finding(
     )
 
 
+def _settled_lone_branch(
+    node: Expr, rows: list[Row], tested: list[str], regex: re.Pattern[str], lone_matches: bool
+) -> bool:
+    """Whether the branch taken by one example row alone learns nothing from that row that the rest leave open:
+    - it writes nothing (the empty constant): rows of that kind have no output, no transformation is guessed;
+    - it computes from the input, the other branch copies its input as is (already in the target form) and the
+      lone row's output has the shape every other output has: the form is shown by all rows, the condition only
+      picks the rows not yet in it (a date or number written another way, normalized)."""
+    lone_branch, other_branch = (node.inputs[1], node.inputs[2]) if lone_matches else (node.inputs[2], node.inputs[1])
+    if lone_branch.op == "const":
+        return not str(lone_branch.args.get("value", ""))
+    other_rows = [r for r, t in zip(rows, tested) if bool(regex.search(t)) != lone_matches]
+    lone_row = next(r for r, t in zip(rows, tested) if bool(regex.search(t)) == lone_matches)
+    if other_branch.op != "col" or len(other_rows) < 2 or not _columns_read(lone_branch):
+        return False
+    shapes = {_token_shape(str(eval_expr(other_branch, r))) for r in other_rows}
+    return len(shapes) == 1 and "" not in shapes and shapes == {_token_shape(str(eval_expr(lone_branch, lone_row)))}
+
+
+_DIGIT_RUN, _LETTER_RUN = re.compile(r"\d+"), re.compile(r"[^\W\d_]+")
+
+
+def _token_shape(text: str) -> str:
+    """The text with each run of digits and each run of letters reduced to one symbol: '3/15/1902' -> '0/0/0'."""
+    return _LETTER_RUN.sub("a", _DIGIT_RUN.sub("0", text.strip()))
+
+
 # ---------------------------------------------------------------- validation inside the example
 
 
 def _held_out_failure(
     program: Program, input_grid: list[Row], relearn: Callable[[list[Row], list[str]], Expr | None]
 ) -> tuple[str, str] | None:
-    """A computed column that, learned again on the first half of its rows, mispredicts the second half."""
+    """A computed column that, learned again on all its rows but one, mispredicts the row held out."""
     grid = list(apply_steps(program, [list(r) for r in input_grid]))
     body = grid[program.header_rows:]
     if len(body) < MIN_ROWS_TO_VALIDATE:
@@ -423,14 +452,16 @@ def _held_out_failure(
         outputs = [str(eval_expr(column.value, r)) for r in body]
         if len(set(outputs)) < MIN_ROWS_TO_VALIDATE:
             continue
-        # leave one out: learned from every row but the last, the rule must give the last row's output
-        half = len(body) - 1
+        # leave one out: learned from every other row, the rule must give the held-out row's output
+        held = _held_out_row(column.value, body)
+        rest = [r for i, r in enumerate(body) if i != held]
+        rest_outputs = [o for i, o in enumerate(outputs) if i != held]
         # a fitted a*x + b is refitted (and snapped) on the other rows: the held-out row checks those constants
-        refitted = refit_linear(column.value, body[:half], outputs[:half])
-        learned = refitted or relearn(body[:half], outputs[:half])
+        refitted = refit_linear(column.value, rest, rest_outputs)
+        learned = refitted or relearn(rest, rest_outputs)
         if learned is None:
             continue
-        wrong = [i for i in range(half, len(body)) if _safe_eval(learned, body[i]) != outputs[i]]
+        wrong = [held] if _safe_eval(learned, body[held]) != outputs[held] else []
         # a rule of the same shape with other arguments is refined by the extra row, not changed by it (the
         # refitted constants of an affine map are not: they must predict the held-out row)
         if wrong and (refitted is not None or _skeleton(learned) != _skeleton(column.value)):
@@ -442,6 +473,18 @@ def _held_out_failure(
                 f"add more rows like row {i + 1} ({', '.join(body[i][:4])}), or an instruction for {label}",
             )
     return None
+
+
+def _held_out_row(expr: Expr, body: list[Row]) -> int:
+    """The row to hold out: the last one, unless a conditional sends it down a branch no other row takes. The
+    rows left could not show that kind at all, so their rule missing it tests nothing (whether one row may
+    stand for its kind is the conditional check's question); the last row sharing its branch is held out."""
+    if expr.op != "if_matches" or len(expr.inputs) != 3:
+        return len(body) - 1
+    regex = re.compile(expr.args.get("pattern", ""))
+    branch = [bool(regex.search(_safe_eval(expr.inputs[0], r))) for r in body]
+    shared = [i for i, b in enumerate(branch) if branch.count(b) > 1]
+    return shared[-1] if shared else len(body) - 1
 
 
 def _skeleton(expr: Expr) -> tuple[Any, ...]:
