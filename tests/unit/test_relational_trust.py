@@ -166,3 +166,17 @@ def test_a_filter_on_the_picked_column_ahead_of_each_groups_max_raises_no_doubt_
 
     doubt = relational_doubt(Program(steps=steps, header_rows=1), grid)
     assert doubt is None
+
+
+def test_an_equality_with_a_hinted_value_that_drops_one_row_of_a_conjunction_is_still_doubted() -> None:
+    from recast_engine.hints import Hints
+
+    # teams with at least 2 rows, but team 2 dropped by its number: the hinted 2 was meant for the count
+    grid = [["team", "rows"], ["1", "3"], ["2", "3"], ["3", "1"], ["4", "2"], ["5", "2"]]
+    where = {"all": [{"column": 0, "test": "ne", "value": "2", "as": "number"},
+                     {"column": 1, "test": "ge", "value": "2", "as": "number"}]}
+    program = Program(steps=[Step(op="filter_rows", args={"where": where, "header": True})], header_rows=1)
+    from recast_engine.synthesis.relational_trust import relational_doubt
+
+    doubt = relational_doubt(program, grid, Hints(constants=["2"]))
+    assert doubt is not None and "drops one example row" in doubt.reason
