@@ -134,10 +134,10 @@ def test_unread_instructions_of_a_job_with_an_example_are_reported_not_ignored(p
 
 
 def test_a_hinted_constant_settles_the_threshold_the_example_leaves_open(pipeline, client):
-    # any cut between 92.40 and 104.99 keeps the same rows: alone the job awaits review, with the hint it is trusted
+    # any cut between 92.40 and 95.00 keeps the same rows: alone the job awaits review, with the hint it is trusted
     client_id, key = client
-    body = {"input_file": "id,total\n1,92.40\n2,104.99\n3,250.00\n4,72.10\n5,130.00\n",
-            "expected_output_file": "id,total\n2,104.99\n3,250.00\n5,130.00\n", "header": "yes"}
+    body = {"input_file": "id,total\n1,92.40\n2,104.99\n3,250.00\n4,72.10\n5,130.00\n6,95.00\n",
+            "expected_output_file": "id,total\n2,104.99\n3,250.00\n5,130.00\n6,95.00\n", "header": "yes"}
     plain = train_and_wait(pipeline.url, key, client_id, body)
     assert plain["status"] != "succeeded", plain
     hinted = train_and_wait(pipeline.url, key, client_id, {**body, "hints": {"constants": ["95"]}})

@@ -237,8 +237,8 @@ def test_a_test_answer_ordering_columns_unlike_the_train_answer_contradicts_it_b
 
 
 def test_learn_trusts_a_threshold_the_example_leaves_open_once_the_user_gives_it_as_a_constant(tmp_path: Path) -> None:
-    train_in = write(tmp_path / "in.csv", "id,total\n1,92.40\n2,104.99\n3,250.00\n4,72.10\n5,130.00\n")
-    train_out = write(tmp_path / "out.csv", "id,total\n2,104.99\n3,250.00\n5,130.00\n")
+    train_in = write(tmp_path / "in.csv", "id,total\n1,92.40\n2,104.99\n3,250.00\n4,72.10\n5,130.00\n6,100\n")
+    train_out = write(tmp_path / "out.csv", "id,total\n2,104.99\n3,250.00\n5,130.00\n6,100\n")
     script = tmp_path / "script.py"
     common = ["learn", str(train_in), str(train_out), "-o", str(script), "--timeout", "10", "--header", "yes"]
     assert main(common) == EXIT_NOT_TRUSTED
@@ -257,8 +257,8 @@ def test_learn_refuses_an_aggregation_hint_it_does_not_know(reorder_pair, tmp_pa
 
 
 def test_a_suite_giving_hints_is_learned_without_and_with_them_on_two_labelled_lines(tmp_path: Path) -> None:
-    pair = {"train_input.csv": "id,total\n1,92.40\n2,104.99\n3,250.00\n4,72.10\n5,130.00\n",
-            "train_expected.csv": "id,total\n2,104.99\n3,250.00\n5,130.00\n",
+    pair = {"train_input.csv": "id,total\n1,92.40\n2,104.99\n3,250.00\n4,72.10\n5,130.00\n6,100\n",
+            "train_expected.csv": "id,total\n2,104.99\n3,250.00\n5,130.00\n6,100\n",
             "test_input.csv": "id,total\n6,99.50\n7,100.50\n", "test_expected.csv": "id,total\n7,100.50\n"}
     make_task(tmp_path, "sql", "threshold", pair)
     meta = tmp_path / "sql" / "threshold" / "meta.json"

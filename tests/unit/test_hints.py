@@ -8,13 +8,15 @@ from recast_engine.dsl.interpret import run
 from recast_engine.hints import Hints
 from recast_engine.synthesis.search import learn
 
-# Orders over 100 are kept; the example's totals jump from 92.40 to 104.99, so any cut in between fits.
-ORDERS = [["id", "total"], ["1", "92.40"], ["2", "104.99"], ["3", "250.00"], ["4", "72.10"], ["5", "130.00"]]
-KEPT = [["id", "total"], ["2", "104.99"], ["3", "250.00"], ["5", "130.00"]]
+# Orders of 100 or more are kept; the example's totals jump from 92.40 to 100.00, so any cut in between fits.
+ORDERS = [["id", "total"], ["1", "92.40"], ["2", "104.99"], ["3", "250.00"], ["4", "72.10"], ["5", "130.00"],
+          ["6", "100.00"]]
+KEPT = [["id", "total"], ["2", "104.99"], ["3", "250.00"], ["5", "130.00"], ["6", "100.00"]]
 NEW_ORDERS = [["id", "total"], ["6", "99.50"], ["7", "100.50"], ["8", "101.00"]]
 
 TERMS = [["term", "start", "end"], ["A3", "2012-09-24", "2012-12-10"], ["A1", "2013-01-07", "2013-03-20"],
-         ["A4", "2013-01-02", "2013-02-10"], ["A2", "2013-01-28", "2013-04-01"], ["A5", "2013-02-18", "2013-05-01"]]
+         ["A4", "2013-01-02", "2013-02-10"], ["A2", "2013-01-28", "2013-04-01"], ["A5", "2013-02-18", "2013-05-01"],
+         ["A6", "2013-02-01", "2013-02-15"]]  # the last shows that a term starting or ending on a cut counts
 
 
 def filter_values(result) -> list[str]:
@@ -26,7 +28,7 @@ def filter_values(result) -> list[str]:
 def test_without_hints_a_threshold_in_a_wide_gap_is_left_ambiguous() -> None:
     result = learn(ORDERS, KEPT, header="yes", timeout=10)
     assert result.programs and result.confidence == "ambiguous"
-    assert "between 92.40 and 104.99" in result.reason
+    assert "between 92.40 and 100.00" in result.reason
 
 
 def test_a_hinted_constant_that_separates_the_rows_is_the_threshold_and_is_trusted() -> None:
@@ -34,6 +36,14 @@ def test_a_hinted_constant_that_separates_the_rows_is_the_threshold_and_is_trust
     assert result.confidence == "trusted", result.reason
     assert filter_values(result) == ["100"]
     assert run(result.programs[0], NEW_ORDERS) == [["id", "total"], ["7", "100.50"], ["8", "101.00"]]
+
+
+def test_a_hinted_cut_no_example_row_holds_leaves_open_whether_a_row_at_the_cut_passes() -> None:
+    orders, kept = ORDERS[:-1], KEPT[:-1]  # without the order of exactly 100.00
+    result = learn(orders, kept, header="yes", timeout=10, hints=Hints(constants=["100"]))
+    assert result.confidence == "ambiguous"
+    assert "no example row has column 2 ('total') 100" in result.reason
+    assert "100" in result.suggestion and "100" in result.distinguishing_row
 
 
 def test_a_hinted_constant_that_does_not_separate_the_rows_is_not_used() -> None:
@@ -45,7 +55,7 @@ def test_a_hinted_constant_that_does_not_separate_the_rows_is_not_used() -> None
 
 def test_hinted_dates_settle_both_ends_of_a_date_range() -> None:
     # terms running over the whole of 1 to 15 February 2013
-    expected = [["term"], ["A1"], ["A2"]]
+    expected = [["term"], ["A1"], ["A2"], ["A6"]]
     hints = Hints(constants=["2013-02-01", "2013-02-15"])
     result = learn(TERMS, expected, header="yes", timeout=10, hints=hints)
     assert result.confidence == "trusted", result.reason
@@ -54,8 +64,8 @@ def test_hinted_dates_settle_both_ends_of_a_date_range() -> None:
 
 def test_a_hinted_date_is_written_in_the_columns_own_format() -> None:
     grid = [["term", "start"], ["A1", "07/01/2013"], ["A2", "04/02/2013"], ["A3", "24/09/2012"], ["A4", "10/03/2013"],
-            ["A5", "11/11/2012"]]
-    expected = [["term"], ["A2"], ["A4"]]
+            ["A5", "11/11/2012"], ["A6", "01/02/2013"]]
+    expected = [["term"], ["A2"], ["A4"], ["A6"]]
     result = learn(grid, expected, header="yes", timeout=10, hints=Hints(constants=["2013-02-01"]))
     assert result.confidence == "trusted", result.reason
     assert filter_values(result) == ["01/02/2013"]

@@ -53,8 +53,8 @@ def test_the_instruction_report_of_a_plan_or_a_failure_is_projected_onto_the_job
     assert "instructions" not in project(JobView("planning", 1), plain).job
 
 
-ORDERS = b"id,total\n1,92.40\n2,104.99\n3,250.00\n4,72.10\n5,130.00\n"
-KEPT = b"id,total\n2,104.99\n3,250.00\n5,130.00\n"
+ORDERS = b"id,total\n1,92.40\n2,104.99\n3,250.00\n4,72.10\n5,130.00\n6,100\n"  # 100 itself is kept
+KEPT = b"id,total\n2,104.99\n3,250.00\n5,130.00\n6,100\n"
 
 
 def test_search_candidates_passes_the_stored_hints_to_the_search_and_a_hinted_threshold_is_trusted():

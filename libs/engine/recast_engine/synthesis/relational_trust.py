@@ -242,6 +242,9 @@ def _loose_threshold(
         if atom.get("test") not in THRESHOLD_TESTS or "other" in atom or "value" not in atom:
             continue
         if hints.hinted(atom["value"], atom.get("as", "text"), atom.get("formats")):
+            doubt = _open_boundary(program, index, atom, where, head, body, grid)
+            if doubt is not None:
+                return doubt
             continue
         c = atom["column"]
         as_, formats = atom.get("as", "text"), atom.get("formats", [])
@@ -288,6 +291,29 @@ def _loose_threshold(
 
 
 _SYMBOL = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "=", "ne": "!="}
+_STRICTNESS_FLIPPED = {"lt": "le", "le": "lt", "gt": "ge", "ge": "gt"}
+
+
+def _open_boundary(program: Program, index: int, atom: Where, where: Where, head: list[Row], body: list[Row],
+                   grid: list[Row]) -> Doubt | None:
+    """A hinted cut that no example row holds: the hint places the cut, but whether a row holding the cut itself
+    passes (>= or >, <= or <) is not shown."""
+    c, as_, formats = atom["column"], atom.get("as", "text"), atom.get("formats", [])
+    cut = rt._value(atom["value"], as_, formats) if as_ in ("number", "date") else None
+    if cut is None or any(rt._value(_cell(r, c), as_, formats) == cut for r in body if _cell(r, c).strip()):
+        return None
+    other = {**atom, "test": _STRICTNESS_FLIPPED[atom["test"]]}
+    row = _probe_row([r for r in body if rt._holds(r, where)] or body, c, atom["value"])
+    name = _name(head, c)
+    return Doubt(
+        f"step filter_rows keeps rows where {name} {_SYMBOL[atom['test']]} {atom['value']}, but no example row has "
+        f"{name} {atom['value']}: a row like {row} is {'kept' if rt._holds(row, where) else 'dropped'} by the "
+        f"chosen test and {'dropped' if rt._holds(row, where) else 'kept'} by {name} "
+        f"{_SYMBOL[other['test']]} {atom['value']}",
+        f"add a row whose {name} is {atom['value']} with its expected output, or an instruction naming the test",
+        row,
+        _outputs_on_row(program, index, atom, other, grid, row),
+    )
 
 
 def _probe_row(rows: list[Row], c: int, text: str) -> Row:
