@@ -10,6 +10,7 @@ leave out readings with other functions. Hints never add a program the example c
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -82,6 +83,10 @@ class Hints(BaseModel):
         if wanted is None:
             return False
         return any(_read(c, as_, formats or []) == wanted for c in self.constants)
+
+    def tests_hinted(self, atom: Mapping[str, Any]) -> bool:
+        """Whether a predicate atom ({"value", "as", "formats"}) compares with a hinted constant."""
+        return self.hinted(atom.get("value"), atom.get("as", "text"), atom.get("formats"))
 
     def allows(self, func: str) -> bool:
         """Whether an aggregate function is among the hinted ones (every one is, without aggregation hints)."""

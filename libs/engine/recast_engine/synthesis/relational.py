@@ -758,7 +758,7 @@ CONSTANT_COST = 4
 
 def _constants(value: Any, hints: Hints = NO_HINTS) -> int:
     if isinstance(value, dict):
-        if "column" in value and hints.hinted(value.get("value"), value.get("as", "text"), value.get("formats")):
+        if "column" in value and hints.tests_hinted(value):
             return 0  # the user named this constant: not a guess from the data
         return sum(_constants(v, hints) for k, v in value.items()
                    if k in ("value", "values", "all", "any", "not", "some", "every"))

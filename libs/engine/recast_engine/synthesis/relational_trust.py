@@ -241,7 +241,7 @@ def _loose_threshold(
     for atom in _atoms(where):
         if atom.get("test") not in THRESHOLD_TESTS or "other" in atom or "value" not in atom:
             continue
-        if hints.hinted(atom["value"], atom.get("as", "text"), atom.get("formats")):
+        if hints.tests_hinted(atom):
             doubt = _open_boundary(program, index, atom, where, head, body, grid)
             if doubt is not None:
                 return doubt
@@ -304,11 +304,11 @@ def _open_boundary(program: Program, index: int, atom: Where, where: Where, head
         return None
     other = {**atom, "test": _STRICTNESS_FLIPPED[atom["test"]]}
     row = _probe_row([r for r in body if rt._holds(r, where)] or body, c, atom["value"])
-    name = _name(head, c)
+    name, kept = _name(head, c), rt._holds(row, where)
     return Doubt(
         f"step filter_rows keeps rows where {name} {_SYMBOL[atom['test']]} {atom['value']}, but no example row has "
-        f"{name} {atom['value']}: a row like {row} is {'kept' if rt._holds(row, where) else 'dropped'} by the "
-        f"chosen test and {'dropped' if rt._holds(row, where) else 'kept'} by {name} "
+        f"{name} {atom['value']}: a row like {row} is {'kept' if kept else 'dropped'} by the "
+        f"chosen test and {'dropped' if kept else 'kept'} by {name} "
         f"{_SYMBOL[other['test']]} {atom['value']}",
         f"add a row whose {name} is {atom['value']} with its expected output, or an instruction naming the test",
         row,
@@ -367,7 +367,7 @@ def _single_exception(where: Where, head: list[Row], body: list[Row], hints: Hin
         # a hinted threshold is the user's cut; an equality with a hinted value dropping one row is still one case
         # (the value may be meant for another test: a team numbered 2 is not a count of 2)
         threshold = part.get("test") in THRESHOLD_TESTS
-        if threshold and hints.hinted(part.get("value"), part.get("as", "text"), part.get("formats")):
+        if threshold and hints.tests_hinted(part):
             continue
         others = [p for j, p in enumerate(parts) if j != k]
         passing = [r for r in body if all(rt._holds(r, p) for p in others)]
@@ -669,13 +669,13 @@ def _tested_constants(program: Program) -> list[Where]:
 
 
 def _functions(program: Program) -> list[str]:
-    """The aggregate and pick functions of the program's steps."""
+    """The aggregate and pick functions of the program's steps that a hint could name (not first or last)."""
     found = []
     for step in program.steps:
         found += [a.get("func", "") for a in step.args.get("aggregates", [])]
         if step.op in ("keep_extremes",):
             found.append(step.args.get("which", ""))
-    return found
+    return [f for f in found if f not in ("first", "last")]
 
 
 def _hinted_filter(step: Step, hints: Hints) -> bool:
@@ -683,15 +683,14 @@ def _hinted_filter(step: Step, hints: Hints) -> bool:
     if step.op != "filter_rows" or not hints.constants:
         return False
     tested = _tested_constants(Program(steps=[step]))
-    return bool(tested) and all(hints.hinted(a["value"], a.get("as", "text"), a.get("formats")) for a in tested)
+    return bool(tested) and all(hints.tests_hinted(a) for a in tested)
 
 
 def hinted_uses(program: Program, hints: Hints) -> tuple[int, int]:
     """How many hinted constants the program tests (counts of rows kept or grouped too), and how many of its
     aggregate and pick functions are hinted ones."""
-    constants = sum(hints.hinted(a["value"], a.get("as", "text"), a.get("formats")) for a in _tested_constants(program))
-    functions = sum(bool(hints.aggregations) and hints.allows(f) for f in _functions(program)
-                    if f not in ("first", "last"))
+    constants = sum(hints.tests_hinted(a) for a in _tested_constants(program))
+    functions = sum(bool(hints.aggregations) and hints.allows(f) for f in _functions(program))
     return constants, functions
 
 
@@ -703,12 +702,12 @@ def contradicts_hints(rival: Program, program: Program, hints: Hints) -> bool:
     if hints.empty:
         return False
     if hints.constants:
-        mine = [hints.hinted(a["value"], a.get("as", "text"), a.get("formats")) for a in _tested_constants(program)]
-        theirs = [hints.hinted(a["value"], a.get("as", "text"), a.get("formats")) for a in _tested_constants(rival)]
+        mine = [hints.tests_hinted(a) for a in _tested_constants(program)]
+        theirs = [hints.tests_hinted(a) for a in _tested_constants(rival)]
         if mine and all(mine) and (not all(theirs) or sum(theirs) < sum(mine)):
             return True
     if hints.aggregations:
-        mine_ok = all(hints.allows(f) for f in _functions(program) if f not in ("first", "last"))
-        if mine_ok and not all(hints.allows(f) for f in _functions(rival) if f not in ("first", "last")):
+        mine_ok = all(hints.allows(f) for f in _functions(program))
+        if mine_ok and not all(hints.allows(f) for f in _functions(rival)):
             return True
     return False
