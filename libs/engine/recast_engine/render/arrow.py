@@ -126,26 +126,34 @@ def render_vectorized(program: Program, *, title: str = "",
     warnings = batch_warnings_source(program, compiler.compile)
     vector += [f.strip("\n") for f in compiler.functions]
     vector.append(warnings)
-    lines = ["def output_columns(batch):", '    """The output columns of one record batch (arrays, or scalars for '
-             'constants)."""', "    return ["]
-    for j, source in enumerate(columns, 1):
-        lines.append(f"        {per_cell._indent_continuation(source, '        ')},  # column {j}")
-    lines.append("    ]")
-    if not program.columns:
-        lines = _AS_THEY_STAND
-    vector.append("\n".join(lines))
+    if program.columns:
+        lines = ["def output_columns(batch):", '    """The output columns of one record batch (arrays, or scalars for '
+                 'constants)."""', "    return ["]
+        for j, source in enumerate(columns, 1):
+            lines.append(f"        {per_cell._indent_continuation(source, '        ')},  # column {j}")
+        lines.append("    ]")
+        vector.append("\n".join(lines))
+    else:
+        vector.append(_AS_THEY_STAND.strip("\n"))
     parts = [head, imports, definitions, main_by_row, "# ---- vectorized conversion ----", *vector,
              _MAIN.strip("\n")]
     return "\n\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
 
 
 # The output of a program without output columns: the rows as they stand after its steps.
-_AS_THEY_STAND = ["def convert_header(row):", '    """The header row as it stands."""', "    return row", "", "",
-                  "def output_columns(batch):", '    """The rows of the batch as they stand."""',
-                  '    blank = functools.reduce(pc.and_, [pc.equal(column, "") for column in batch.columns])',
-                  "    if pc.any(blank).as_py():  # an empty line (a row of no cells) reads as a row of empty cells",
-                  '        raise RowsDiffer("a row of empty cells, or an empty line")',
-                  "    return list(batch.columns)"]
+_AS_THEY_STAND = r'''
+def convert_header(row):
+    """The header row as it stands."""
+    return row
+
+
+def output_columns(batch):
+    """The rows of the batch as they stand."""
+    blank = functools.reduce(pc.and_, [pc.equal(column, "") for column in batch.columns])
+    if pc.any(blank).as_py():  # an empty line (a row of no cells) reads as a row of empty cells
+        raise RowsDiffer("a row of empty cells, or an empty line")
+    return list(batch.columns)
+'''
 
 
 # Row filters whose decision reads the cell in `column` only (and passes the first row when `header`): the

@@ -408,7 +408,8 @@ class SortedRows:
         """The sorted runs merged: the rows read so far are sorted together, and those up to the least of the
         last rows read of the runs not yet finished are final (every unread row of a run sorts after the run's
         last read row); that run reads its next batch, the others' rows wait for the next round."""
-        readers = [pa.ipc.open_file(pa.OSFile(path, "rb")) for path in self.runs]  # read, not mapped: RSS
+        files = [pa.OSFile(path, "rb") for path in self.runs]  # read, not mapped: RSS
+        readers = [pa.ipc.open_file(file) for file in files]
         unread = {run: 0 for run in range(len(readers))}  # run -> its next batch, for runs with batches left
         waiting, last = [], {}  # rows read and not written; run -> seq of its last row read
 
@@ -420,21 +421,29 @@ class SortedRows:
             last[run] = batch.column(batch.num_columns - 1)[-1].as_py()
             waiting.append(batch)
 
-        for run in list(unread):
-            read(run)
-        while waiting:
-            table = self.sorted(pa.Table.from_batches(waiting))
-            pending = [seq for run, seq in last.items() if run in unread]
-            if not pending:
-                yield from table.select(self.names).to_batches(max_chunksize=OUTPUT_ROWS)
-                return
-            bounds = pc.indices_nonzero(pc.is_in(table.column("seq"), value_set=pa.array(pending, pa.int64())))
-            cut = bounds[0].as_py() + 1
-            yield from table.slice(0, cut).select(self.names).to_batches(max_chunksize=OUTPUT_ROWS)
-            rest = table.slice(cut)
-            waiting = rest.combine_chunks().to_batches() if rest.num_rows else []
-            bound = table.column("seq")[cut - 1].as_py()
-            read(next(run for run, seq in last.items() if seq == bound))
+        try:
+            for run in list(unread):
+                read(run)
+            while waiting:
+                table = pa.Table.from_batches(waiting)
+                order = self.order(table)  # the rows are taken (copied) once: the final ones, or the waiting ones
+                pending = [seq for run, seq in last.items() if run in unread]
+                if not pending:
+                    yield from self.taken(table, order)
+                    return
+                seqs = pc.take(table.column("seq"), order)
+                cut = pc.indices_nonzero(pc.is_in(seqs, value_set=pa.array(pending, pa.int64())))[0].as_py() + 1
+                yield from self.taken(table, order.slice(0, cut))
+                rest = order.slice(cut)
+                waiting = table.take(rest).combine_chunks().to_batches() if len(rest) else []
+                bound = seqs[cut - 1].as_py()
+                read(next(run for run, seq in last.items() if seq == bound))
+        finally:
+            for file in files:
+                file.close()
+
+    def taken(self, table, order):
+        return table.select(self.names).take(order).to_batches(max_chunksize=OUTPUT_ROWS)
 
     def rows(self):
         for batch in self.batches():

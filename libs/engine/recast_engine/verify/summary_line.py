@@ -24,9 +24,11 @@ class SummaryCatcher:
             self.line, self.capturing = window[at:], True
         elif self.capturing:
             self.line += data
+        if self.capturing and b"\n" in self.line:  # the line is complete: what follows is not kept
+            self.line, self.capturing = self.line.split(b"\n", 1)[0], False
         if len(self.line) > self.cap_bytes:
             self.line, self.capturing = b"", False
         self.carry = window[-(len(self.MARKER) - 1):]
 
     def text(self) -> str:
-        return self.line.split(b"\n", 1)[0].decode("utf-8", "replace")
+        return self.line.decode("utf-8", "replace")
