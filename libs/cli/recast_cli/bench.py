@@ -119,7 +119,7 @@ def hinted_runs(tasks: list[Task]) -> list[Task]:
 
 
 def _plain(task: Task) -> Task:
-    return task if task.suite.endswith(HINTED) else replace(task, hints=None)
+    return replace(task, hints=None)
 
 
 def run_task(task: Task, timeout: float, header_mode: str) -> TaskResult:

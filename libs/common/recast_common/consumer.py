@@ -58,7 +58,7 @@ from recast_common.events import (
     Topics,
     parse_event,
 )
-from recast_common.kafka import ensure_topics, group_timing, make_broker, publish_event, subscriber_options
+from recast_common.kafka import ensure_topics, make_broker, publish_event, subscriber_options
 from recast_common.logs import bind, setup_logging
 from recast_common.metrics import mark_ready, record_handler_error, record_message, serve_metrics_from_env
 from recast_common.settings import Settings
@@ -508,13 +508,14 @@ def build_loops_app(loops: list[Loop], settings: Settings | None = None) -> tupl
 
 
 def _subscribe(broker: KafkaBroker, loop: Loop, settings: Settings) -> Consumer:
-    overrides = {**group_timing(settings.consumer_session_timeout_ms), **loop.subscriber_overrides}
+    overrides = dict(loop.subscriber_overrides)
     if loop.handler_budget_seconds:
         overrides.setdefault("max_poll_interval_ms", max(300_000, int((loop.handler_budget_seconds + 180) * 1000)))
     consumer = Consumer(loop.name, settings, loop.handle)
     topics = loop.topics
 
-    @broker.subscriber(*topics, **subscriber_options(loop.group or loop.name, **overrides))
+    @broker.subscriber(*topics, **subscriber_options(loop.group or loop.name, settings.consumer_session_timeout_ms,
+                                                    **overrides))
     async def on_message(body: Any, message: Any = _MESSAGE) -> None:
         topic = _topic_of(message) or (topics[0] if len(topics) == 1 else "unknown")
         await consumer.process(topic, body, _headers_of(message))

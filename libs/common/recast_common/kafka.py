@@ -74,7 +74,7 @@ def make_broker(settings: Settings, **kw: Any) -> KafkaBroker:
     return _ConcurrentStartBroker(settings.kafka_bootstrap, **kw)
 
 
-def subscriber_options(group: str, **overrides: Any) -> dict[str, Any]:
+def subscriber_options(group: str, session_timeout_ms: int | None = None, **overrides: Any) -> dict[str, Any]:
     """Keyword arguments every pipeline subscriber should use: its service's group, start from the earliest
     offset when the group is new (FastStream's default "latest" silently skips earlier events), and commit
     only after the handler finished (at-least-once). A handler that still raises (say the DLQ publish failed)
@@ -83,7 +83,7 @@ def subscriber_options(group: str, **overrides: Any) -> dict[str, Any]:
         "group_id": group,
         "auto_offset_reset": "earliest",
         "ack_policy": AckPolicy.NACK_ON_ERROR,
-        **group_timing(Settings.model_fields["consumer_session_timeout_ms"].default),
+        **group_timing(session_timeout_ms or Settings.model_fields["consumer_session_timeout_ms"].default),
     }
     options.update(overrides)
     return options

