@@ -40,4 +40,5 @@ WORKDIR /home/recast
 # sandbox needs (namespaces, a fresh uid per run): see deploy/k8s/deployment-tester.yaml.
 USER 10001
 EXPOSE 8000
+# The gateway runs RECAST_GATEWAY_WORKERS worker processes (default 1; deploy/k8s sets it beside the CPU limit).
 CMD ["python", "-m", "gateway", "--host", "0.0.0.0", "--port", "8000"]

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 from recast_common.db.session import asyncpg_dsn
 from recast_common.events import JobFailed, JobSubmitted, JobSucceeded
@@ -72,6 +78,49 @@ def test_gateway_metrics_count_requests_by_route_template(spawn_gateway):
     assert "job-one" not in response.text  # raw paths never become labels
     paths = httpx.get(f"{gateway.url}/openapi.json", timeout=10).json()["paths"]
     assert "/metrics" not in paths
+
+
+def livez_served_by_pid(folder: Path) -> dict[int, float]:
+    """GET /livez requests each worker counted, read from its own metrics file."""
+    served: dict[int, float] = {}
+    for path in folder.glob("counter_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        for metric in MultiProcessCollector.merge([str(path)]):
+            for sample in metric.samples:
+                if sample.name == "http_requests_total" and sample.labels.get("route") == "/livez":
+                    served[pid] = served.get(pid, 0) + sample.value
+    return served
+
+
+def test_gateway_workers_metrics_count_every_workers_requests(spawn_gateway, tmp_path):
+    folder = tmp_path / "gateway-metrics"
+    gateway = spawn_gateway({"RECAST_GATEWAY_WORKERS": "2", "PROMETHEUS_MULTIPROC_DIR": str(folder)})
+    livez = f"{gateway.url}/livez"
+    sent = 0
+    with ThreadPoolExecutor(16) as pool:  # fresh connections, many at once: both workers take some
+        while len(livez_served_by_pid(folder)) < 2 and sent < 3000:
+            statuses = list(pool.map(lambda _: httpx.get(livez, timeout=10).status_code, range(50)))
+            assert statuses == [200] * 50
+            sent += 50
+    served = livez_served_by_pid(folder)
+    assert len(served) == 2 and sum(served.values()) == sent
+    # whichever worker answers the scrape, it counts both workers' requests
+    for _ in range(4):
+        assert value(scrape(f"{gateway.url}/metrics"), "http_requests_total", method="GET", route="/livez",
+                     status="200") == sent
+
+    # A worker killed is replaced; its counts stay in the totals, its sampled gauges go.
+    victim = min(served)
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    gauges = lambda: {int(p.stem.rsplit("_", 1)[1]) for p in folder.glob("gauge_livemostrecent_*.db")}  # noqa: E731
+    while victim in gauges() or len(gauges()) < 2:
+        assert time.monotonic() < deadline, f"no replacement for worker {victim}: {sorted(gauges())}"
+        time.sleep(0.2)
+    assert victim not in gauges()
+    assert httpx.get(livez, timeout=10).status_code == 200
+    assert value(scrape(f"{gateway.url}/metrics"), "http_requests_total", method="GET", route="/livez",
+                 status="200") == sent + 1
 
 
 async def test_consumer_serves_events_handled_on_its_metrics_port(spawn, stack):

@@ -18,7 +18,7 @@ from recast_devstack.pgurls import (
 )
 from recast_devstack.ports import free_ports, port_is_open
 from recast_devstack.process import ManagedProcess
-from recast_devstack.run import ensure_admin_key
+from recast_devstack.run import DEFAULT_GATEWAY_WORKERS, ensure_admin_key, gateway_workers, service_specs
 from recast_devstack.seaweed import S3Credentials, identities_config
 from recast_devstack.services import module_available, service_module
 from recast_devstack.stack import StackConfig, settings_from_env, stack_env
@@ -160,3 +160,10 @@ def test_supervisor_restarts_a_crashed_service(tmp_path):
 
     asyncio.run(supervisor.stop_all(timeout=2))
     assert not entry.process.running
+
+
+def test_make_run_starts_the_gateway_with_its_worker_count():
+    assert gateway_workers({"RECAST_GATEWAY_WORKERS": "3"}) == 3
+    assert gateway_workers({}) == max(1, min(DEFAULT_GATEWAY_WORKERS, os.cpu_count() or 1))
+    gateway = next(spec for spec in service_specs(8123, workers=4) if spec.name == "gateway")
+    assert list(gateway.args[-2:]) == ["--workers", "4"]

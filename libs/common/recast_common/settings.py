@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # Gateway
     admin_api_key: str = "recast-admin-dev-key"  # refused at start unless dev_mode (gateway.startup)
     dev_mode: bool = False  # RECAST_DEV_MODE=1: a development machine, where known default keys are accepted
+    # Gateway worker processes sharing the port (uvicorn's workers; gateway.__main__): one process uses one core.
+    # With more than one, /metrics sums every worker's series through prometheus_client's multiprocess mode.
+    gateway_workers: int = Field(default=1, ge=1)
     max_upload_bytes: int = 50 * 1024 * 1024
     inference_wait_seconds: float = 20.0
     max_inference_bytes: int = 10 * 1024**3  # the streamed inference route's own limit

@@ -88,8 +88,9 @@ class CpuMeter:
 
 @asynccontextmanager
 async def bench_stack(replicas: dict[str, int] | None = None, extra_env: dict[str, str] | None = None,
-                      keep: Path | None = None) -> AsyncIterator[BenchStack]:
-    """Start the stack and `make run`'s services (plus replicas[name] - 1 more of a service), stop them after."""
+                      keep: Path | None = None, gateway_workers: int | None = None) -> AsyncIterator[BenchStack]:
+    """Start the stack and `make run`'s services (plus replicas[name] - 1 more of a service, the gateway with
+    `gateway_workers` processes, default make run's), stop them after."""
     with tempfile.TemporaryDirectory(prefix="recast-bench-") as tmp:
         data_dir = keep or Path(tmp)
         port = free_port()
@@ -102,7 +103,7 @@ async def bench_stack(replicas: dict[str, int] | None = None, extra_env: dict[st
         env = await stack.start()
         supervisor = Supervisor(env.process_env(), data_dir / "logs")
         try:
-            for spec in service_specs(port):
+            for spec in service_specs(port, gateway_workers):
                 supervisor.add(spec)
                 for n in range(2, (replicas or {}).get(spec.name, 1) + 1):
                     supervisor.add(ServiceSpec(f"{spec.name}-{n}", spec.module, spec.args, spec.url))

@@ -132,7 +132,7 @@ async def trained_jobs(bench: BenchStack, http: httpx.AsyncClient, count: int) -
 
 
 async def run_bench(args: argparse.Namespace) -> dict:
-    async with bench_stack() as bench, httpx.AsyncClient(timeout=60.0) as http:
+    async with bench_stack(gateway_workers=args.gateway_workers) as bench, httpx.AsyncClient(timeout=60.0) as http:
         client, job_id = await trained_jobs(bench, http, args.train_jobs)
         key = {"X-API-KEY": client.headers["X-API-KEY"]}
         routes = {
@@ -179,6 +179,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rates", type=int, nargs="+", default=[50, 100, 200])
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--train-jobs", type=int, default=6, help="jobs the reading client has")
+    parser.add_argument("--gateway-workers", type=int, default=None,
+                        help="the gateway's worker processes (default: make run's, RECAST_GATEWAY_WORKERS)")
     parser.add_argument("--report", type=Path, default=None)
     args = parser.parse_args(argv)
     report = run_and_report(run_bench(args), print_report, args.report)

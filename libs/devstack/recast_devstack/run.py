@@ -1,7 +1,8 @@
 """`make run`: the embedded stack in ./data plus every Recast service, supervised, until Ctrl-C.
 
 Environment: DATABASE_URL (use that Postgres server instead of the embedded one), RECAST_GATEWAY_PORT
-(default 8000), RECAST_ADMIN_API_KEY (else a generated key kept in ./data/admin_api_key),
+(default 8000), RECAST_GATEWAY_WORKERS (the gateway's worker processes, default one per core up to
+DEFAULT_GATEWAY_WORKERS), RECAST_ADMIN_API_KEY (else a generated key kept in ./data/admin_api_key),
 RECAST_DATA_DIR (default ./data).
 """
 from __future__ import annotations
@@ -41,9 +42,21 @@ def write_env_file(path: Path, env: dict[str, str]) -> None:
     path.chmod(0o600)
 
 
-def service_specs(gateway_port: int) -> list[ServiceSpec]:
-    specs = [ServiceSpec(GATEWAY, "gateway", ["--host", "127.0.0.1", "--port", str(gateway_port)],
-                         url=f"http://127.0.0.1:{gateway_port}")]
+DEFAULT_GATEWAY_WORKERS = 2
+
+
+def gateway_workers(environ: dict[str, str] | None = None) -> int:
+    """RECAST_GATEWAY_WORKERS, else one gateway worker per core up to DEFAULT_GATEWAY_WORKERS."""
+    value = (os.environ if environ is None else environ).get("RECAST_GATEWAY_WORKERS", "").strip()
+    if value:
+        return max(1, int(value))
+    return max(1, min(DEFAULT_GATEWAY_WORKERS, os.cpu_count() or 1))
+
+
+def service_specs(gateway_port: int, workers: int | None = None) -> list[ServiceSpec]:
+    """make run's services; the gateway with `workers` processes (default gateway_workers())."""
+    args = ["--host", "127.0.0.1", "--port", str(gateway_port), "--workers", str(workers or gateway_workers())]
+    specs = [ServiceSpec(GATEWAY, "gateway", args, url=f"http://127.0.0.1:{gateway_port}")]
     specs += [ServiceSpec(name, module) for name, module in BACKGROUND_SERVICES]
     specs.append(ServiceSpec("sweeper", "sweeper"))  # make run only: the test pipeline runs passes itself
     available = []

@@ -1,15 +1,29 @@
-"""`python -m gateway [--host H] [--port P]`: serve the REST API with uvicorn."""
+"""`python -m gateway [--host H] [--port P] [--workers N]`: serve the REST API with uvicorn.
+
+With more than one worker (--workers, else RECAST_GATEWAY_WORKERS) uvicorn's supervisor holds the port and runs
+that many worker processes, each its own application (pools, caches, listeners), replacing any that dies. Their
+metrics go through prometheus_client's multiprocess mode (gateway.metrics): PROMETHEUS_MULTIPROC_DIR when set
+(emptied here first: files of an earlier run would add to the new counts), else a temporary folder removed at exit.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 from recast_common.logs import setup_logging
 from recast_common.settings import Settings
 from recast_common.tracing import setup_tracing, shutdown_tracing
 
-from gateway.app import create_app
+# gateway.metrics.MULTIPROC_DIR_ENV; not imported from there: the supervisor process must not load prometheus_client
+# (with this variable set it would write metric files of its own)
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+LOG_LEVEL_ENV = "RECAST_GATEWAY_LOG_LEVEL"  # the supervisor's --log-level, passed to its workers
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -17,15 +31,50 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--log-level", default="info")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="worker processes (default RECAST_GATEWAY_WORKERS, else 1)")
     args = parser.parse_args(argv)
     setup_logging("gateway", args.log_level)
+    settings = Settings()
+    workers = args.workers or settings.gateway_workers
+    if workers > 1:
+        serve_workers(args.host, args.port, args.log_level, workers)
+        return
+    from gateway.app import create_app
+
     setup_tracing("gateway")
     try:
         # log_config=None: uvicorn's loggers keep the JSON handler of setup_logging (no coloured lines)
-        uvicorn.run(create_app(Settings()), host=args.host, port=args.port, log_level=args.log_level,
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
                     log_config=None)
     finally:
         shutdown_tracing()
+
+
+def serve_workers(host: str, port: int, log_level: str, workers: int) -> None:
+    """uvicorn's supervisor with `workers` processes, each built by worker_app, sharing one metrics folder."""
+    given = os.environ.get(MULTIPROC_DIR_ENV)
+    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="recast-gateway-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROC_DIR_ENV] = str(folder)  # inherited by the workers, read when they import prometheus
+    os.environ[LOG_LEVEL_ENV] = log_level
+    try:
+        uvicorn.run("gateway.__main__:worker_app", factory=True, host=host, port=port, workers=workers,
+                    log_level=log_level, log_config=None)
+    finally:
+        if not given:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def worker_app() -> FastAPI:
+    """One worker's application (uvicorn calls it in each worker process, which starts afresh)."""
+    from gateway.app import create_app
+
+    setup_logging("gateway", os.environ.get(LOG_LEVEL_ENV, "info"))
+    setup_tracing("gateway")  # flushed by the app's shutdown (create_app's on_exit)
+    return create_app(Settings(), on_exit=shutdown_tracing)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
@@ -20,7 +21,7 @@ from gateway.checks import BackingChecks
 from gateway.errors import install_error_handlers
 from gateway.key_cache import KEYS_CHANNEL, KeyCache
 from gateway.limits import BodySizeLimit
-from gateway.metrics import install_metrics
+from gateway.metrics import install_metrics, worker_started, worker_stopped
 from gateway.notify import INFERENCE_CHANNEL, Notifications
 from gateway.openapi import ConventionHeaders, install_openapi, operation_id
 from gateway.pipeline_metrics import run_sampler
@@ -37,12 +38,14 @@ FORM_OVERHEAD_BYTES = 1024 * 1024
 PING_AFTER_IDLE_SECONDS = 1.0
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, on_exit: Callable[[], None] | None = None) -> FastAPI:
+    """The application; `on_exit` runs last in its shutdown (a worker process flushing its traces)."""
     settings = settings or Settings()
     check_admin_key(settings.admin_api_key, settings.dev_mode)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        worker_started()
         engine = make_engine(settings.database_url, ping_after_idle=PING_AFTER_IDLE_SECONDS)
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         keys = app.state.keys
@@ -66,6 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await sampler
                 await notifications.stop()
                 await engine.dispose()
+                worker_stopped()
+                if on_exit is not None:
+                    on_exit()
 
     app = FastAPI(
         title="Recast",

@@ -2,19 +2,28 @@
 
 `route` is the route template ("/api/v1/{client_id}/{job_id}"), never the raw path, so that the number of
 series stays bounded whatever clients request; requests no route matches share the label "unmatched".
+
+A gateway run with several worker processes (RECAST_GATEWAY_WORKERS) keeps its metrics in prometheus_client's
+multiprocess mode: each worker writes its values to files in PROMETHEUS_MULTIPROC_DIR (set by gateway.__main__
+before any worker starts) and GET /metrics, whichever worker answers it, sums every worker's counters and
+histograms, dead workers' included, so that counts never go down when a worker is replaced. The sampled gauges
+are the same figures in every worker: the most recent sample of a live worker is shown.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,23 +44,85 @@ HTTP_REQUEST_DURATION = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0),
 )
 
-# Sampled by gateway.pipeline_metrics (every replica the same figures: take max over pods).
-ACTIVE_JOBS = Gauge("recast_active_jobs", "Jobs not finished, by status (stage).", ["stage"])
+# Sampled by gateway.pipeline_metrics (every replica the same figures: take max over pods; every worker of one
+# pod too: its most recent sample).
+SAMPLED = "livemostrecent"
+ACTIVE_JOBS = Gauge("recast_active_jobs", "Jobs not finished, by status (stage).", ["stage"],
+                    multiprocess_mode=SAMPLED)
 OLDEST_ACTIVE_JOB_AGE = Gauge("recast_oldest_active_job_age_seconds",
-                              "Age of the oldest job not finished (0 when there is none).")
-OUTBOX_BACKLOG = Gauge("recast_outbox_backlog", "Outbox rows not yet published to Kafka by the relay.")
+                              "Age of the oldest job not finished (0 when there is none).", multiprocess_mode=SAMPLED)
+OUTBOX_BACKLOG = Gauge("recast_outbox_backlog", "Outbox rows not yet published to Kafka by the relay.",
+                       multiprocess_mode=SAMPLED)
 OUTBOX_OLDEST_AGE = Gauge("recast_outbox_oldest_unsent_age_seconds",
-                          "Age of the oldest outbox row not yet published (0 when there is none).")
-DLQ_MESSAGES = Gauge("recast_dlq_messages", "Messages held by a dead-letter topic.", ["topic"])
+                          "Age of the oldest outbox row not yet published (0 when there is none).",
+                          multiprocess_mode=SAMPLED)
+DLQ_MESSAGES = Gauge("recast_dlq_messages", "Messages held by a dead-letter topic.", ["topic"],
+                     multiprocess_mode=SAMPLED)
 SAMPLE_FAILURES = Counter("recast_metrics_sample_failures",  # exposed as recast_metrics_sample_failures_total
                           "Samples of the pipeline gauges that failed (database or broker unreachable).", ["source"])
 
 router = APIRouter()
 
 
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def multiprocess_dir() -> Path | None:
+    """The folder of the workers' metric files when this process runs in multiprocess mode, else None."""
+    value = os.environ.get(MULTIPROC_DIR_ENV)
+    return Path(value) if value else None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def forget_dead_workers(folder: Path) -> list[int]:
+    """Drop the live gauges of workers that are gone (a worker that crashed did not say so); their counters and
+    histograms stay, summed into the totals. Returns the pids forgotten."""
+    pids = set()
+    for path in folder.glob("*.db"):
+        tail = path.stem.rsplit("_", 1)[-1]
+        if tail.isdigit():
+            pids.add(int(tail))
+    dead = sorted(pid for pid in pids if pid != os.getpid() and not _pid_alive(pid))
+    for pid in dead:
+        mark_process_dead(pid, str(folder))
+    return dead
+
+
+def worker_started() -> None:
+    """A worker's start in multiprocess mode: forget the live gauges of workers that died before it."""
+    folder = multiprocess_dir()
+    if folder is not None:
+        forget_dead_workers(folder)
+
+
+def worker_stopped() -> None:
+    """A worker's orderly exit in multiprocess mode: its sampled gauges are no longer shown."""
+    folder = multiprocess_dir()
+    if folder is not None:
+        mark_process_dead(os.getpid(), str(folder))
+
+
+def exposition() -> bytes:
+    """This process's metrics, or every worker's in multiprocess mode."""
+    if multiprocess_dir() is None:
+        return generate_latest()
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return generate_latest(registry)
+
+
 @router.get("/metrics", include_in_schema=False)
 async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 @dataclass(frozen=True)
