@@ -44,8 +44,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 from faststream import Context, FastStream
 from faststream.kafka import KafkaBroker
+from faststream.message import AckStatus
 
 from recast_common.errors import is_transient
 from recast_common.events import (
@@ -519,8 +522,29 @@ def _subscribe(broker: KafkaBroker, loop: Loop, settings: Settings) -> Consumer:
     async def on_message(body: Any, message: Any = _MESSAGE) -> None:
         topic = _topic_of(message) or (topics[0] if len(topics) == 1 else "unknown")
         await consumer.process(topic, body, _headers_of(message))
+        await commit_own_partition(message)
 
     return consumer
+
+
+async def commit_own_partition(message: Any) -> None:
+    """Commit the offset after a handled message on its own partition only, before FastStream's ack.
+
+    FastStream's ack is aiokafka's commit() without offsets, which commits the position of every assigned
+    partition; Tansu stores each partition's offset as an object of its own, so a planner holding 8 partitions
+    wrote 9 S3 objects per message (2 for one partition). Handling is sequential per subscriber, so the other
+    partitions' positions are committed when their own messages are handled. Once committed the message counts
+    as acked (FastStream's ack then does nothing); when this commit fails FastStream's own ack still runs."""
+    raw, kafka = getattr(message, "raw_message", None), getattr(message, "consumer", None)
+    if getattr(message, "committed", True) is not None or not isinstance(kafka, AIOKafkaConsumer) \
+            or not hasattr(raw, "partition"):
+        return
+    try:
+        await kafka.commit({TopicPartition(raw.topic, raw.partition): raw.offset + 1})
+    except KafkaError as exc:  # a rebalance, the broker away: FastStream's ack (or the redelivery) settles it
+        log.info("committing %s/%d@%d failed (%s); left to the ack", raw.topic, raw.partition, raw.offset, exc)
+        return
+    message.committed = AckStatus.ACKED
 
 
 def _import_clients(handle: Handler) -> None:

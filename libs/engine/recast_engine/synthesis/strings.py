@@ -9,9 +9,10 @@ Tokens are the character classes of recast_engine.runtime.cells or single litera
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from recast_engine.runtime.cells import _TOKEN_CLASSES, _anchor_positions
+from recast_engine.runtime.cells import _TOKEN_CLASSES, _in_token
 
 Spec = tuple[Any, ...]  # ("index", k) or ("anchor", after, before, k)
 
@@ -87,11 +88,22 @@ def position_space(text: str, literals: list[str]) -> PositionSpace:
     present_literals = [c for c in literals if c in text]
     present_classes = [t for t in CLASS_TOKENS if any(_TOKEN_CLASSES[t](c) for c in text)]
     tokens: list[str | None] = [None, *present_classes, *present_literals]
+    # Where a run of each token may end (after) and start (before): the anchors of a pair are the positions in both,
+    # what _anchor_positions(text, after, before) finds, computed once per token instead of once per pair.
+    ends: dict[str | None, set[int] | None] = {None: None}
+    starts: dict[str | None, set[int] | None] = {None: None}
+    for token in present_classes + present_literals:
+        inside = [_in_token(char, token) for char in text]
+        run = len(token) > 1  # a class anchors at the edges of a run; a literal character at each occurrence
+        ends[token] = {p for p in range(1, n + 1) if inside[p - 1] and not (run and p < n and inside[p])}
+        starts[token] = {p for p in range(n) if inside[p] and not (run and p > 0 and inside[p - 1])}
     for after in tokens:
         for before in tokens:
             if after is None and before is None:
                 continue
-            found = _anchor_positions(text, after, before)
+            a, b = ends[after], starts[before]
+            both = b if a is None else a if b is None else a & b
+            found = sorted(both) if both is not None else []
             m = len(found)
             for i, p in enumerate(found):
                 space.spec_pos[("anchor", after, before, i + 1)] = p
@@ -99,5 +111,11 @@ def position_space(text: str, literals: list[str]) -> PositionSpace:
     for spec, p in space.spec_pos.items():
         space.pos_specs.setdefault(p, []).append(spec)
     for specs in space.pos_specs.values():
-        specs.sort(key=lambda s: (spec_cost(s), repr(s)))
+        specs.sort(key=_spec_order)
     return space
+
+
+@lru_cache(maxsize=1 << 16)
+def _spec_order(spec: Spec) -> tuple[float, str]:
+    """The order of the specs landing on one position: cheapest first, ties by their repr."""
+    return spec_cost(spec), repr(spec)
