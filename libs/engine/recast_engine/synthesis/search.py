@@ -34,7 +34,9 @@ Row = list[str]
 DEFAULT_SAMPLE_ROWS = 40
 COLUMN_BUDGET = 1.0  # seconds learn_column may spend on one output column
 LEARNING_SHARE = 0.6  # share of the timeout learn_column may use in total
+LEARNING_FLOOR = 0.1  # share of the timeout each learning pass may use, however late it starts
 MAX_LEARNING_ATTEMPTS = 8
+COUNTEREXAMPLE_ROUNDS = 3  # a column learned on a prefix is learned again with the first row it got wrong
 MAX_DEPTH = 3
 MAX_NODES_PER_DEPTH = 400
 COLLECT_EXTRA = 3  # candidates gathered beyond max_candidates so that ranking can pick the simplest
@@ -184,17 +186,35 @@ def _learn_value(
     budget = min(deadline, workclock.now() + seconds)
     if workclock.now() >= budget or time.monotonic() >= wall_deadline:
         return exprs
+    chosen = list(range(min(sample, len(rows))))
     try:
         with _hard_limit(wall_deadline - time.monotonic() + 0.05):
-            for expr in learn_column(rows[:sample], outputs[:sample], budget):
-                if len(rows) <= sample or all(str(eval_expr(expr, r)) == o for r, o in zip(rows, outputs)):
-                    exprs.append(expr)
+            for _ in range(COUNTEREXAMPLE_ROUNDS):
+                counterexample = None
+                for expr in learn_column([rows[i] for i in chosen], [outputs[i] for i in chosen], budget):
+                    miss = _first_miss(expr, rows, outputs, len(chosen))
+                    if miss is None:
+                        return [expr]
+                    counterexample = miss if counterexample is None else counterexample
+                    if workclock.now() > budget:
+                        break
+                if counterexample is None or workclock.now() > budget:
                     break
-                if workclock.now() > budget:
-                    break
+                # the sample's prefix did not show this kind of row: learn again with it among the examples
+                chosen.append(counterexample)
     except _Interrupted:
         pass
     return exprs
+
+
+def _first_miss(expr: Expr, rows: list[Row], outputs: list[str], checked: int) -> int | None:
+    """The first row whose output expr does not give (rows before `checked` were learned on)."""
+    if len(rows) <= checked:
+        return None
+    for i, (r, o) in enumerate(zip(rows, outputs)):
+        if str(eval_expr(expr, r)) != o:
+            return i
+    return None
 
 
 def _explain_columns(
@@ -406,7 +426,8 @@ def _learn(
             if _only_lookups(search.found) and depth >= 1:
                 # learned cells after one step are likely, but a deeper structural program may still exist
                 share = LEARNING_SHARE / 2 if depth == 1 else LEARNING_SHARE
-                search.learning_until = start + timeout * share
+                # a costly structural search (big reshapes) must not leave the learning pass no time at all
+                search.learning_until = max(start + timeout * share, workclock.now() + timeout * LEARNING_FLOOR)
                 _learning_pass(search, grid_in)
             if any(only_copies(p) and search.settled(p) for p in search.found) or (
                     depth >= 1 and search.has_clean()):
