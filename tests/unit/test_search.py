@@ -98,3 +98,13 @@ def test_per_column_programs_compose_upper_case_iso_dates_and_two_decimals():
     assert result.confidence == "trusted", result.reason
     new = [["ivan lee", "07/04/2001", "3.5"], ["judy smith", "01/30/1985", "12"]]
     assert run(result.programs[0], [["name", "date", "amount"], *new])[1:] == [converted(r) for r in new]
+
+
+def test_a_column_learned_on_the_first_rows_is_relearned_with_the_first_row_it_gets_wrong():
+    # the first 50 rows are whole numbers ("7" -> "7.0"); only later rows show that decimals are kept as written
+    body = [[f"r{i}", str(i + 7)] for i in range(50)] + [["r50", "1.25"], ["r51", "3.5"]]
+    inp = [["id", "amount"]] + body
+    out = [["id", "amount"]] + [[r[0], r[1] if "." in r[1] else r[1] + ".0"] for r in body]
+    program = solve(inp, out, sample_rows=40)
+    assert run(program, [["id", "amount"], ["x", "12"], ["y", "0.125"]]) == [
+        ["id", "amount"], ["x", "12.0"], ["y", "0.125"]]
