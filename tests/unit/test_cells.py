@@ -54,3 +54,11 @@ def test_lookup_and_condition():
     assert cells.lookup("X", {"M": "0"}, default="?") == "?"
     assert cells.if_matches("a@b.com", "yes", "no", pattern="@") == "yes"
     assert cells.if_matches("ab", "yes", "no", pattern="@") == "no"
+
+
+def test_format_scientific_rounds_the_mantissa_and_pads_the_exponent_like_printf():
+    assert cells.format_scientific("4.17474E-05") == "4.17E-05"
+    assert cells.format_scientific("9.999") == "1.00E+01"  # rounding carries into the exponent
+    assert cells.format_scientific("-0.00123", decimals=1, letter="e") == "-1.2e-03"
+    assert cells.format_scientific("0") == "0.00E+00"
+    assert cells.format_scientific("n/a") == ""

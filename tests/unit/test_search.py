@@ -108,3 +108,11 @@ def test_a_column_learned_on_the_first_rows_is_relearned_with_the_first_row_it_g
     program = solve(inp, out, sample_rows=40)
     assert run(program, [["id", "amount"], ["x", "12"], ["y", "0.125"]]) == [
         ["id", "amount"], ["x", "12.0"], ["y", "0.125"]]
+
+
+def test_numbers_written_in_scientific_notation_are_learned_as_a_format_not_a_table():
+    inp = [["id", "flow"], ["a", "4.17474E-05"], ["b", "4.16E-05"], ["c", "0.000123456"], ["d", "98765"]]
+    out = [["id", "flow"], ["a", "4.17E-05"], ["b", "4.16E-05"], ["c", "1.23E-04"], ["d", "9.88E+04"]]
+    program = solve(inp, out)
+    assert run(program, [["id", "flow"], ["e", "0.5"], ["f", "12345678"]]) == [
+        ["id", "flow"], ["e", "5.00E-01"], ["f", "1.23E+07"]]

@@ -64,6 +64,13 @@ class TimeRangeArgs(Arguments):
     separator: str = "-"
 
 
+class FormatScientificArgs(Arguments):
+    decimals: int = 2
+    letter: Literal["E", "e"] = "E"
+    exponent_digits: int = 2
+    k: int = 1
+
+
 class NumberRangeArgs(Arguments):
     step: str
     end_shift: str | None = None
@@ -85,6 +92,7 @@ cell_operator(cells.format_number, FormatNumberArgs, guard="unparsed_number")
 cell_operator(cells.date_part, DatePartArgs, guard="unparsed_date")
 cell_operator(cells.time_range, TimeRangeArgs, guard="unparsed_date")
 cell_operator(cells.number_range, NumberRangeArgs, guard="unparsed_number")
+cell_operator(cells.format_scientific, FormatScientificArgs, guard="unparsed_number")
 
 
 # Operators that instructions compile to (recast_engine.instructions); the search does not propose them yet.

@@ -224,6 +224,22 @@ def format_number(
     return whole + (point + fraction if dot else "")
 
 
+def format_scientific(text: str, decimals: int = 2, letter: str = "E", exponent_digits: int = 2, k: int = 1) -> str:
+    """The k-th number of text in scientific notation: a mantissa of one digit and `decimals` decimals (rounded
+    half-up), then `letter`, the exponent's sign and at least `exponent_digits` digits: 0.0000417474 -> "4.17E-05"."""
+    value = _parse_number(text, k)
+    if value is None:
+        return ""
+    exponent = value.adjusted() if value else 0
+    quantum = Decimal(1).scaleb(-decimals)
+    mantissa = value.scaleb(-exponent).quantize(quantum, rounding=ROUND_HALF_UP)
+    if abs(mantissa) >= 10:  # 9.999 rounded to 10.00: one more power of ten
+        exponent += 1
+        mantissa = value.scaleb(-exponent).quantize(quantum, rounding=ROUND_HALF_UP)
+    sign = "-" if exponent < 0 else "+"
+    return f"{mantissa:f}{letter}{sign}{abs(exponent):0{exponent_digits}d}"
+
+
 def _group_pairs(digits: str, separator: str) -> str:
     groups: list[str] = []
     while len(digits) > 2:

@@ -22,7 +22,7 @@ from recast_engine.synthesis.arithmetic import arithmetic_atoms
 from recast_engine.synthesis.cellsearch import Atom, ConcatSearch, SearchTimeout, Source
 from recast_engine.synthesis.conditionals import categorical, code_table
 from recast_engine.synthesis.dates import date_atoms, numeric_fields
-from recast_engine.synthesis.numbers import number_atoms, range_atoms
+from recast_engine.synthesis.numbers import number_atoms, range_atoms, scientific_atoms
 
 Row = list[str]
 
@@ -300,6 +300,7 @@ def _value_atoms(
     add(date_atoms(col(c), list(values), outputs, written), 0.0)
     add(number_atoms(col(c), list(values), outputs), 0.0)
     add(range_atoms(col(c), list(values), outputs), 0.0)
+    add(scientific_atoms(col(c), list(values), outputs), 0.0)
     joined = tuple(cells.join_numbers(v) for v in values)
     if joined != values and all(j.count("/") == 2 for j in joined):
         add(date_atoms(call("join_numbers", col(c)), list(joined), outputs), 2.0)

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from recast_engine.dsl import Expr, call
-from recast_engine.runtime.cells import _ROUNDING, _parse_number, format_number, number_range
+from recast_engine.runtime.cells import _ROUNDING, _parse_number, format_number, format_scientific, number_range
 from recast_engine.synthesis import workclock
 
 _SCALES = ["1", "0.1", "0.01", "0.001", "0.000001", "0.000000001", "10", "100", "1000"]
@@ -19,6 +19,7 @@ _STEPS = ["0", "1", "0.1", "0.01", "0.001", "0.0001", "0.00001", "0.000001", "0.
           "5", "10", "50", "100", "1000", "0.2", "2", "20", "25"]
 _MODES = ["half_up", "floor", "ceil", "down", "up", "half_even"]
 _OUTPUT_NUMBER = re.compile(r"-?\d[\d,.]*")
+_SCIENTIFIC = re.compile(r"-?\d(?:\.(?P<decimals>\d+))?(?P<letter>[Ee])[+-](?P<exponent>\d+)")
 
 
 def _written_numbers(text: str) -> set[Decimal]:
@@ -206,3 +207,24 @@ def range_atoms(source: Expr, values: list[str], outputs: list[str]) -> Iterator
                     got = tuple(number_range(v, **args) for v in values)
                     if all(g in o for g, o in zip(got, outputs)):
                         yield call("number_range", source, **args), got, 3.0 + (0.5 if end_shift else 0) + (k - 1) * 0.5
+
+
+def scientific_atoms(
+    source: Expr, values: list[str], outputs: list[str]
+) -> Iterator[tuple[Expr, tuple[str, ...], float]]:
+    """format_scientific atoms, when every output is one number in scientific notation ("4.17E-05"): the
+    mantissa's decimals, the letter and the exponent's digits are read off the outputs."""
+    shapes = [_SCIENTIFIC.fullmatch(o) for o in outputs]
+    if not outputs or not all(shapes):
+        return
+    decimals = {len(m["decimals"] or "") for m in shapes if m}
+    letters = {m["letter"] for m in shapes if m}
+    if len(decimals) != 1 or len(letters) != 1:
+        return
+    digits = min(len(m["exponent"]) for m in shapes if m)
+    args: dict[str, Any] = {"decimals": decimals.pop(), "letter": letters.pop(), "exponent_digits": digits}
+    for k in (1, 2):
+        got = tuple(format_scientific(v, k=k, **args) for v in values)
+        if all(g == o for g, o in zip(got, outputs)):
+            yield call("format_scientific", source, **args, **({"k": k} if k != 1 else {})), got, 2.0 + (k - 1) * 0.5
+            return
