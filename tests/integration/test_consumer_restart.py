@@ -2,18 +2,25 @@
 consumer groups soon after it is started again, on each of its message loops (the tester has two, train and
 inference), and handles messages again.
 
+The restarted process takes over the member its killed predecessor left (recast_common.membership): its first
+JoinGroup carries the old member id, so the broker lets it straight back in. Without that, Tansu kept the newcomer
+waiting for the dead member's session to expire and the next rebalance: 7.2 s of group join, 7.9 s from the
+restart to the first message on a machine at load 5.5, against about 2 s of join (Tansu's own wait on every
+JoinGroup) and 2.9-3.1 s in all with it.
+
 Printed: the start-up (from the restart to the service's first JoinGroup: the interpreter, the imports of
 FastStream and aiokafka, the broker's bootstrap; the handlers, SQLAlchemy and the first database connection come
-during the join), what the group protocol costs from that JoinGroup to the assignment of each of its groups (2-3 s
-on a quiet machine; with 10 s sessions Tansu answered a JoinGroup after 5 s, and the tester joined its two groups
-one after the other: 5 s, then 10 s), the whole restart-to-consume time and the CPU seconds the service spent
-until then (about 1.4: on a loaded machine that CPU, not the join, sets the time). The test bounds the joins only
-loosely (a slow machine is not a fault); the 5 s figure is a measurement, not an assertion."""
+during the join), what the group protocol costs from that JoinGroup to the assignment of each of its groups, the
+whole restart-to-consume time and the CPU seconds the service spent until then (about 1: on a loaded machine that
+CPU, not the join, sets the time). The test asserts that the old member was taken over and bounds the joins,
+which the broker times; the whole restart-to-consume time is bounded only loosely (a busy machine is not a
+fault): it is the printed figure (under 5 s on an idle machine)."""
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import re
 import time
 import uuid
 from datetime import datetime
@@ -22,7 +29,8 @@ from recast_common.events import Event, InferenceRequested, JobCoded
 from recast_devstack.procstat import cpu_seconds
 from test_pipeline_kit import publish
 
-GROUP_LIMIT_SECONDS = 20.0  # well past two 3 s sessions expiring one after the other
+JOIN_LIMIT_SECONDS = 4.5  # Tansu answers a JoinGroup after about 2 s; a dead member's session took 7 s more
+RESTART_LIMIT_SECONDS = 30.0  # start-up included: about 1 CPU second, which a loaded machine stretches
 
 
 def stale_probe(event_type: type[Event]) -> Event:
@@ -55,6 +63,20 @@ def first_join_at(log_text: str) -> float | None:
     return None
 
 
+def member_ids(log_text: str) -> dict[str, list[str]]:
+    """Per consumer group, the member ids the service joined with, in order (aiokafka's "Joined group" lines)."""
+    joined: dict[str, list[str]] = {}
+    for line in log_text.splitlines():
+        try:
+            message = json.loads(line).get("message", "")
+        except ValueError:
+            continue
+        match = re.match(r"Joined group '([^']+)' \(generation -?\d+\) with member_id (\S+)", message)
+        if match:
+            joined.setdefault(match.group(1), []).append(match.group(2))
+    return joined
+
+
 def group_join_seconds(log_text: str) -> dict[str, float]:
     """Per consumer group in a service's log, seconds from the service's first JoinGroup (of any group: a group
     that joins only after another one waits that long too) to the group's first completed SyncGroup."""
@@ -77,10 +99,11 @@ def group_join_seconds(log_text: str) -> dict[str, float]:
     return synced
 
 
-async def restart_timings(stack, spawn, name: str,
-                          probe_types: list[type[Event]]) -> tuple[float, float, float, dict[str, float]]:
+async def restart_timings(stack, spawn, name: str, probe_types: list[type[Event]],
+                          ) -> tuple[float, float, float, dict[str, float], dict[str, tuple[str, str]]]:
     """(seconds from the restart to handling a message on every loop, from the restart to the first JoinGroup,
-    CPU seconds the service spent until then, join seconds per group)."""
+    CPU seconds the service spent until then, join seconds per group, (the killed process's last member id, the
+    restarted one's first) per group)."""
     first = spawn(name)
     warm_up = [stale_probe(t) for t in probe_types]
     await publish(stack.settings, *warm_up)
@@ -95,11 +118,18 @@ async def restart_timings(stack, spawn, name: str,
     log_text = second.log_path.read_text()
     joined_at = first_join_at(log_text)
     assert joined_at is not None, log_text[-3000:]
-    return consumed - restarted, joined_at - restarted_at, cpu or 0.0, group_join_seconds(log_text)
+    before, after = member_ids(first.log_path.read_text()), member_ids(log_text)
+    members = {group: (before[group][-1], after.get(group, [""])[0]) for group in before}
+    return consumed - restarted, joined_at - restarted_at, cpu or 0.0, group_join_seconds(log_text), members
 
 
 async def test_a_killed_tester_rejoins_both_its_groups_and_consumes_on_each(stack, spawn):
-    total, startup, cpu, joins = await restart_timings(stack, spawn, "tester", [JobCoded, InferenceRequested])
+    total, startup, cpu, joins, members = await restart_timings(stack, spawn, "tester",
+                                                                 [JobCoded, InferenceRequested])
     print(f"tester: restart to consume {total:.1f}s (start-up to the first JoinGroup {startup:.1f}s, "
           f"group joins {joins}; {cpu:.1f} CPU seconds), load {os.getloadavg()[0]:.1f}")
-    assert set(joins) == {"tester", "tester-inference"} and max(joins.values()) < GROUP_LIMIT_SECONDS
+    assert set(members) == {"tester", "tester-inference"}
+    for group, (killed, restarted) in members.items():
+        assert restarted == killed, f"{group}: the restarted tester joined as {restarted}, not as {killed}"
+    assert set(joins) == {"tester", "tester-inference"} and max(joins.values()) < JOIN_LIMIT_SECONDS, joins
+    assert total < RESTART_LIMIT_SECONDS

@@ -63,6 +63,7 @@ from recast_common.events import (
 )
 from recast_common.kafka import ensure_topics, make_broker, publish_event, subscriber_options
 from recast_common.logs import bind, setup_logging
+from recast_common.membership import member_listener
 from recast_common.metrics import mark_ready, record_handler_error, record_message, serve_metrics_from_env
 from recast_common.settings import Settings
 from recast_common.tracing import consume_span, inject_headers, mark_error, setup_tracing, shutdown_tracing
@@ -516,9 +517,15 @@ def _subscribe(broker: KafkaBroker, loop: Loop, settings: Settings) -> Consumer:
         overrides.setdefault("max_poll_interval_ms", max(300_000, int((loop.handler_budget_seconds + 180) * 1000)))
     consumer = Consumer(loop.name, settings, loop.handle)
     topics = loop.topics
+    group = loop.group or loop.name
+    subscriber: Any = None
+    listener = member_listener(settings, group, lambda: getattr(subscriber, "consumer", None))
+    if listener is not None:
+        overrides.setdefault("listener", listener)
+    subscriber = broker.subscriber(*topics, **subscriber_options(group, settings.consumer_session_timeout_ms,
+                                                                 **overrides))
 
-    @broker.subscriber(*topics, **subscriber_options(loop.group or loop.name, settings.consumer_session_timeout_ms,
-                                                    **overrides))
+    @subscriber
     async def on_message(body: Any, message: Any = _MESSAGE) -> None:
         topic = _topic_of(message) or (topics[0] if len(topics) == 1 else "unknown")
         await consumer.process(topic, body, _headers_of(message))

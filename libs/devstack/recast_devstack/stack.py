@@ -80,6 +80,8 @@ def stack_env(config: StackConfig, database_url: str, s3_endpoint: str, bootstra
         "RECAST_S3_SECRET_KEY": config.s3_secret_key,
         "RECAST_S3_REGION": "us-east-1",
         "RECAST_ADMIN_API_KEY": config.admin_api_key,
+        # the member ids a restarted consumer takes over (recast_common.membership) live and go with the stack
+        "RECAST_CONSUMER_MEMBER_DIR": str(Path(config.data_dir).resolve() / "consumer-members"),
     }
     env.update(config.extra_env)
     return env
