@@ -136,12 +136,18 @@ def number_atoms(source: Expr, values: list[str], outputs: list[str]) -> Iterato
             scaled = [n * Decimal(scale) for n in numbers]
             for step in _STEPS:
                 for mode in (_MODES if step != "0" else ["half_up"]):
+                    shifts = _shifts(step)
                     if step == "0":
                         rounded = scaled
                     else:
                         q = Decimal(step)
+                        if scaled:  # the first row must hold a result already: most settings end here, cheaply
+                            first = (scaled[0] / q).quantize(Decimal(1), rounding=_ROUNDING[mode]) * q
+                            shifts = [shift for shift in shifts if first + Decimal(shift) in written[0]]
+                            if not shifts:
+                                continue
                         rounded = [(x / q).quantize(Decimal(1), rounding=_ROUNDING[mode]) * q for x in scaled]
-                    for shift in _shifts(step):
+                    for shift in shifts:
                         result = [r + Decimal(shift) for r in rounded]
                         if not all(r in w for r, w in zip(result, written)):
                             continue
@@ -197,6 +203,8 @@ def range_atoms(source: Expr, values: list[str], outputs: list[str]) -> Iterator
             shifts = [None] + ([str(Decimal(step) - 1)] if Decimal(step) >= 2 else [])
             for end_shift in shifts:
                 for separator in _SEPARATORS:
+                    if not all(separator in o for o in outputs):
+                        continue  # every value parses, so every range is written with the separator
                     args: dict[str, Any] = {"step": step}
                     if end_shift is not None:
                         args["end_shift"] = end_shift
