@@ -87,7 +87,7 @@ def _learn_formats(values: list[str], day_first: bool | frozenset[str]) -> list[
         text = value.strip()
         if not any(ch.isdigit() for ch in text):
             return None
-        readers = [f for f in library if _could_read(text, f) and _parse_datetime(text, [f]) is not None]
+        readers = [f for f in library if _could_read(text, f) and _reads(text, f)]
         if not readers:
             return None
         for fmt in readers:
@@ -96,7 +96,7 @@ def _learn_formats(values: list[str], day_first: bool | frozenset[str]) -> list[
     ranked = sorted(used, key=lambda f: ("%H" in f and "%p" in f, -used[f], library.index(f)))
     first: list[str] = []
     for value in values:  # keep only formats that are the first reader of some value
-        reader = next(f for f in ranked if _parse_datetime(value.strip(), [f]) is not None)
+        reader = next(f for f in ranked if _reads(value.strip(), f))
         if reader not in first:
             first.append(reader)
     first.sort(key=ranked.index)
@@ -151,6 +151,14 @@ def _is_fallback(fmt: str, used: list[str]) -> bool:
     return any(fields == _fields_of(u) or u in fmt for u in used)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _reads(text: str, fmt: str) -> bool:
+    """Whether strptime (with our extensions) reads the text with this one format. Remembered: every learning
+    pass and every held-out relearn tries the same cells with the same formats again."""
+    return _parse_datetime(text, [fmt]) is not None
+
+
+@functools.lru_cache(maxsize=None)
 def _fields_of(fmt: str) -> tuple[bool, ...]:
     return tuple(any(d in fmt for d in group) for group in (
         ("%d", "%j", "%N", "%V"), ("%m", "%b", "%B", "%j", "%V"), ("%Y", "%y", "%G"), ("%H", "%I"), ("%M",), ("%S",)))

@@ -686,15 +686,41 @@ def propose_sort(grid: list[Row], ctx: Context) -> Iterator[Step]:
                 key["formats"] = kinds[c].formats
             options.append(key)
     yielded = 0
+    values = _SortValues(body)
     for keys in [[k] for k in options] + [list(p) for p in itertools.permutations(options, 2)
                                           if p[0]["column"] != p[1]["column"]]:
-        ordered = rt._ordered(list(body), keys)
-        got = [tuple(_cell(r, i) for _, i in pairs) for r in ordered]
+        got = [key_in[i] for i in values.ordered(keys)]
         if got[: len(key_out)] == key_out:
             yield Step(op="sort_by", args={"keys": keys, "header": ctx.header})
             yielded += 1
             if yielded >= 2:
                 return
+
+
+class _SortValues:
+    """runtime.relational._ordered over row indices, each column read (a number, a date) once for every order tried."""
+
+    def __init__(self, body: list[Row]):
+        self.body = body
+        self.read: dict[tuple[int, str, tuple[str, ...]], list[Any]] = {}
+
+    def _values(self, key: dict[str, Any]) -> list[Any]:
+        as_, formats = key.get("as", "text"), key.get("formats", [])
+        memo = (key["column"], as_, tuple(formats))
+        if memo not in self.read:
+            self.read[memo] = [rt._value(_cell(r, key["column"]), as_, formats) for r in self.body]
+        return self.read[memo]
+
+    def ordered(self, keys: list[dict[str, Any]]) -> list[int]:
+        # as _ordered: stable sorts from the last key to the first, missing values last
+        order = list(range(len(self.body)))
+        for key in reversed(keys):
+            values = self._values(key)
+            present = [i for i in order if values[i] is not None]
+            missing = [i for i in order if values[i] is None]
+            present.sort(key=values.__getitem__, reverse=key.get("descending", False))
+            order = present + missing
+        return order
 
 
 def propose_head(grid: list[Row], ctx: Context) -> Iterator[Step]:
