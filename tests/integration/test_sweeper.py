@@ -1,25 +1,30 @@
 """The sweeper (`python -m sweeper`): a job stuck after a lost message is re-driven from its last event and
-finishes; one that re-drives cannot move is failed with the reason; S3 objects without their row are removed
-after the grace period (only reported in dry-run mode); rows whose objects are missing are reported; sent outbox
-rows and published inbox rows past the retention are pruned, nothing else."""
+finishes; a job that was only waiting behind a consumer's lag when it was re-driven runs each stage once (the
+re-drive is its last event under its own id: the consumers' inboxes skip the second copy); one that re-drives
+cannot move is failed with the reason; S3 objects without their row are removed after the grace period (only
+reported in dry-run mode); rows whose objects are missing are reported; sent outbox rows and published inbox rows
+past the retention are pruned, nothing else."""
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import httpx
 from recast_common.db import session_factory
 from recast_common.db.models import InboxRow, Job, JobEvent, OutboxRow
-from recast_common.events import JobSubmitted
+from recast_common.events import REDRIVE_MARK, JobSubmitted, parse_event
 from recast_common.storage import Storage
 from sqlalchemy import select
 from sweeper.settings import SweeperSettings
 from sweeper.sweep import Sweeper
-from test_pipeline_kit import API, create_client, put_objects, wait_job
+from test_pipeline_kit import API, create_client, publish, put_objects, wait_job
 
 INPUT = b"name,city\nAda,London\nAlan,Wilmslow\nGrace,Arlington\n"
 EXPECTED = b"city,name\nLondon,Ada\nWilmslow,Alan\nArlington,Grace\n"
@@ -65,6 +70,59 @@ async def test_a_stuck_job_is_redriven_from_its_last_event_and_finishes(pipeline
     assert job in report.redriven and job not in report.failed
     body = await asyncio.to_thread(wait_job, pipeline.url, key, client, job, 180)
     assert body["status"] == "succeeded", body
+
+
+STAGES = ("profiler", "planner", "coder", "tester")
+
+
+def stage_log(pipeline, stage: str, job: str) -> list[str]:
+    """The messages the stage's service logged for `job` (its JSON log lines bound to the job)."""
+    lines = []
+    for line in pipeline.processes[stage].log_path.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("job_id") == job or f'"job_id": "{job}"' in entry.get("message", ""):
+            lines.append(entry.get("message", ""))
+    return lines
+
+
+async def test_a_job_waiting_behind_a_consumers_lag_is_redriven_without_running_a_stage_twice(pipeline):
+    settings = pipeline.settings
+    client, key = await asyncio.to_thread(create_client, pipeline.url, pipeline.admin_key)
+    job = await stuck_job(settings, client)
+    async with session_factory(settings)() as session:
+        submitted = parse_event((await session.scalars(select(JobEvent.payload).where(JobEvent.job_id == job))).one())
+    profiler = pipeline.processes["profiler"]
+    os.kill(profiler.pid, signal.SIGSTOP)  # its group stops consuming: what is published now waits in its lag
+    try:
+        await publish(settings, submitted)  # the job's message, not lost: only late
+        report = await sweep(settings)
+        assert job in report.redriven
+        async with session_factory(settings)() as session:
+            redrive = (await session.scalars(select(OutboxRow).where(OutboxRow.key == job))).one()
+        assert redrive.payload["event_id"] == submitted.event_id and redrive.payload[REDRIVE_MARK] == 1
+        deadline = time.monotonic() + 60
+        while redrive.sent_at is None:  # the relay put the copy behind the original
+            assert time.monotonic() < deadline, "the relay did not send the re-drive"
+            await asyncio.sleep(0.2)
+            async with session_factory(settings)() as session:
+                redrive = await session.get(OutboxRow, redrive.id)
+    finally:
+        os.kill(profiler.pid, signal.SIGCONT)
+    body = await asyncio.to_thread(wait_job, pipeline.url, key, client, job, 180)
+    assert body["status"] == "succeeded", body
+    deadline = time.monotonic() + 60
+    # each stage took the copy for what it is and sent its stored outputs on (the last stage's reach the projector)
+    while not all(any("(re-drive 1)" in m for m in stage_log(pipeline, s, job)) for s in STAGES):
+        assert time.monotonic() < deadline, {s: stage_log(pipeline, s, job) for s in STAGES}
+        await asyncio.sleep(0.5)
+    handled = {s: sum(m.startswith("handled ") for m in stage_log(pipeline, s, job)) for s in STAGES}
+    assert handled == dict.fromkeys(STAGES, 1), handled
+    async with session_factory(settings)() as session:
+        types = list(await session.scalars(select(JobEvent.type).where(JobEvent.job_id == job)))
+    assert types.count("job.succeeded") == 1 and types.count("job.submitted") == 1, types
 
 
 async def test_a_job_that_redrives_cannot_move_is_failed_with_the_reason(pipeline):

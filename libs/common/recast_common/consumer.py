@@ -52,6 +52,7 @@ from faststream.message import AckStatus
 
 from recast_common.errors import is_transient
 from recast_common.events import (
+    REDRIVE_MARK,
     Event,
     InferenceChunkRequested,
     InferenceFailed,
@@ -301,6 +302,14 @@ class Consumer:
             headers=inject_headers({"content-type": "application/json", "event_id": event.event_id}),
         )
 
+    async def publish_redriven(self, event: Event, redrive: Any) -> None:
+        """Publish a stored output again as part of the sweeper's n-th re-drive (marked for the next stage)."""
+        await self.broker.publish(
+            {**event.model_dump(mode="json"), REDRIVE_MARK: redrive}, topic=event.type,
+            key=event.partition_key().encode(),
+            headers=inject_headers({"content-type": "application/json", "event_id": event.event_id}),
+        )
+
     async def dead_letter(self, topic: str, body: Any, error: str) -> None:
         payload = {"topic": topic, "consumer": self.name, "error": error[-4000:], "replica": replica_id()}
         if isinstance(body, (bytes, bytearray)):
@@ -338,6 +347,7 @@ class Consumer:
         except Exception as exc:  # noqa: BLE001 - undecodable: retrying cannot help
             await self.dead_letter(topic, body, f"undecodable event: {exc}")
             return "dead-lettered"
+        redrive = body.get(REDRIVE_MARK) if isinstance(body, dict) else None
         retries = max(1, self.settings.consumer_max_retries)
         error = ""
         attempt = outages = 0
@@ -348,6 +358,10 @@ class Consumer:
                     replay = not await inbox.claim(session, self.name, event.event_id)
                     if replay:
                         stored = await inbox.unpublished_outputs(session, self.name, event.event_id)
+                        if stored is None and redrive is not None:
+                            # the sweeper's copy of an event handled before: what came of it goes out again
+                            # (same ids: whoever has them skips them, whoever missed them gets them)
+                            stored = await inbox.stored_outputs(session, self.name, event.event_id)
                         if stored is None:
                             log.info("%s: duplicate event %s skipped", self.name, event.event_id)
                             return "duplicate"
@@ -375,12 +389,16 @@ class Consumer:
                         await inbox.record_outputs(session, self.name, event.event_id,
                                                    [output.model_dump(mode="json") for output in outputs])
                 for output in outputs:
-                    await self.publish(output)
+                    if replay and redrive is not None:
+                        await self.publish_redriven(output, redrive)
+                    else:
+                        await self.publish(output)
                 async with self._sessions() as session, session.begin():
                     await inbox.mark_published(session, self.name, event.event_id)
                 if replay:
-                    log.info("%s: event %s was handled before; its %d stored outputs were sent again",
-                             self.name, event.event_id, len(outputs))
+                    log.info("%s: event %s was handled before; its %d stored outputs were sent again%s",
+                             self.name, event.event_id, len(outputs),
+                             f" (re-drive {redrive})" if redrive is not None else "")
                     return "replayed"
                 _record_handled(self.name, event, outputs)
                 return "handled"

@@ -24,6 +24,10 @@ from recast_engine.verify.verdict import Verdict
 from recast_engine.verify.warnings import ConversionWarnings
 
 SCHEMA_VERSION = 1
+# A key beside an event's fields in a message body (no Event field: parsing drops it): the message is the n-th
+# re-drive of a job by the sweeper, a copy under the event's own id. A consumer that already handled that id sends
+# its stored outputs again, marked the same way, instead of skipping the copy (see recast_common.consumer).
+REDRIVE_MARK = "redrive"
 
 
 class Topics:

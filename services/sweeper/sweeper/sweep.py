@@ -4,9 +4,15 @@ writes are keyed by deterministic event ids and row locks, so two passes at once
 
 - Stuck: a job in a pipeline status (queued .. testing) whose row did not change for stuck_after_seconds. Its last
   stage-driving event (the last one of its submission in job_events, else in the outbox) is published again
-  through the outbox under a new, deterministic id (the consumers' inbox has the old id: only a new one runs the
-  stage again), up to max_redrives times per submission; after that the job is failed with the reason. Both
-  touch updated_at, so the next pass waits a whole threshold again.
+  through the outbox under its own id, marked as the n-th re-drive (events.REDRIVE_MARK), up to max_redrives
+  times per submission; after that the job is failed with the reason. Both touch updated_at, so the next pass
+  waits a whole threshold again. The same id is what makes a re-drive safe when the job was not stuck but
+  waiting (behind a consumer's lag, or in the outbox while the relay was away): of the two copies, the stage's
+  consumer runs whichever comes first and its inbox skips the other, so no stage runs twice. A consumer that had
+  handled the event already sends the outputs it stored for it again, marked too (recast_common.consumer): the
+  next stages and the projector skip what they have and take what they missed, so a job that stopped further on
+  (an output lost on the way) moves on as well. A lag check could not give that: the event may wait in the
+  outbox, or behind a lag that never drains while the broker is busy.
 - Orphans: objects under `<client>/<job>/` older than orphan_grace_seconds whose job row is gone, whose train
   folder is not the job's current submission, or whose inference run row is gone (an upload whose commit never
   came, e.g. a gateway killed mid-request). Keys not shaped like that are never touched.
@@ -24,7 +30,7 @@ from typing import Any
 
 from recast_common.db import outbox
 from recast_common.db.models import InferenceRun, Job, JobEvent, OutboxRow
-from recast_common.events import Event, JobFailed, Topics, parse_event
+from recast_common.events import REDRIVE_MARK, Event, JobFailed, Topics, parse_event
 from recast_common.storage import Storage
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -53,10 +59,6 @@ class PassReport:
         return {"dry_run": self.dry_run, "redriven": len(self.redriven), "failed": len(self.failed),
                 "orphans": len(self.orphans), "missing": len(self.missing), "outbox_pruned": self.outbox_pruned,
                 "inbox_pruned": self.inbox_pruned, "seconds": round(self.seconds, 3)}
-
-
-def redrive_id(job_id: str, submission: str | None, n: int) -> str:
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"recast:sweeper:{job_id}:{submission}:redrive:{n}").hex
 
 
 def failure_id(job_id: str, submission: str | None) -> str:
@@ -118,9 +120,7 @@ class Sweeper:
         done = await self._redrives_done(session, job)
         last = await self._last_driving_event(session, job)
         if last is not None and done < self.config.max_redrives:
-            event = last.model_copy(update={"event_id": redrive_id(job.id, job.submission, done + 1),
-                                            "created_at": datetime.now(timezone.utc)})
-            await outbox.enqueue(session, event)
+            await outbox.enqueue(session, last, marks={REDRIVE_MARK: done + 1})
             await self._touch(session, job.id)
             report.redriven.append(job.id)
             log.warning("job %s stuck in %s for %.0fs: %s re-driven (re-drive %d of %d)", job.id, job.stage,
@@ -142,14 +142,13 @@ class Sweeper:
                               .execution_options(synchronize_session=False))
 
     async def _redrives_done(self, session: AsyncSession, job: Job) -> int:
-        ids = [redrive_id(job.id, job.submission, n) for n in range(1, self.config.max_redrives + 1)]
-        if not ids:
-            return 0
-        in_outbox = set(await session.scalars(
-            select(OutboxRow.payload["event_id"].astext).where(OutboxRow.key == job.id,
-                                                               OutboxRow.payload["event_id"].astext.in_(ids))))
-        in_events = set(await session.scalars(select(JobEvent.event_id).where(JobEvent.event_id.in_(ids))))
-        return len(in_outbox | in_events)
+        """Re-drives of the job's current submission so far (its marked outbox rows, kept for retention_seconds)."""
+        marked = OutboxRow.payload[REDRIVE_MARK].astext.is_not(None)
+        same_submission = (OutboxRow.payload["submission"].astext == job.submission if job.submission is not None
+                           else OutboxRow.payload["submission"].astext.is_(None))
+        count = await session.scalar(select(func.count()).select_from(OutboxRow)
+                                     .where(OutboxRow.key == job.id, marked, same_submission))
+        return int(count or 0)
 
     async def _last_driving_event(self, session: AsyncSession, job: Job) -> Event | None:
         """The newest event of the job's current submission that drives a stage: projected, else in the outbox."""

@@ -46,6 +46,16 @@ async def unpublished_outputs(session: AsyncSession, consumer: str, event_id: st
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def stored_outputs(session: AsyncSession, consumer: str, event_id: str) -> list[dict[str, Any]] | None:
+    """The stored outputs of an already claimed event, published or not (None: none were recorded)."""
+    stmt = select(InboxRow.outputs).where(
+        InboxRow.consumer == consumer,
+        InboxRow.event_id == event_id,
+        InboxRow.outputs.is_not(None),
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def mark_published(session: AsyncSession, consumer: str, event_id: str) -> None:
     await session.execute(
         update(InboxRow)

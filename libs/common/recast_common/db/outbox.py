@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,10 +18,12 @@ def topic_of(event: Event) -> str:
     return event.type
 
 
-async def enqueue(session: AsyncSession, event: Event, topic: str | None = None) -> OutboxRow:
-    """Add the event to the outbox in the caller's transaction; the NOTIFY is delivered at commit."""
-    row = OutboxRow(topic=topic or topic_of(event), key=event.job_id, payload=event.model_dump(mode="json"),
-                    trace_context=current_carrier())
+async def enqueue(session: AsyncSession, event: Event, topic: str | None = None,
+                  marks: dict[str, Any] | None = None) -> OutboxRow:
+    """Add the event to the outbox in the caller's transaction; the NOTIFY is delivered at commit. `marks` are
+    keys published beside the event's fields (e.g. events.REDRIVE_MARK)."""
+    row = OutboxRow(topic=topic or topic_of(event), key=event.job_id,
+                    payload={**event.model_dump(mode="json"), **(marks or {})}, trace_context=current_carrier())
     session.add(row)
     await session.flush()
     await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
