@@ -3,6 +3,7 @@ script is read from S3 once per content."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -120,3 +121,14 @@ async def test_the_script_cache_drops_the_least_recently_used_past_its_size():
     for key in ("a", "b", "c"):
         await cache.get(key, None, load)
     assert len(cache) == 2
+
+
+async def test_a_cached_script_is_a_json_string_of_the_file():
+    text = 'print("naïve\\tcafé")\n# "quoted" \\ back\n'
+
+    async def load(key: str) -> bytes:
+        return text.encode()
+
+    cache = ScriptCache()
+    encoded = await cache.get_json("c/j/train-1/attempt-1/script.py", "aa", load)
+    assert json.loads(encoded) == text == await cache.get("c/j/train-1/attempt-1/script.py", "aa", load)

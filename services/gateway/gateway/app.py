@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, on_exit: Callable[[], None] | N
     async def lifespan(app: FastAPI):
         worker_started()
         engine = make_engine(settings.database_url, ping_after_idle=PING_AFTER_IDLE_SECONDS)
+        app.state.engine = engine
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         keys = app.state.keys
         notifications = Notifications(settings.database_url, INFERENCE_CHANNEL,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
@@ -49,6 +50,17 @@ async def single_statements(session: AsyncSession) -> AsyncConnection:
     return await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
+@asynccontextmanager
+async def driver_connection(request: Request) -> AsyncIterator[Any]:
+    """A pooled connection as asyncpg's own connection, for a hot read of one statement (jobs.DriverQuery): no
+    session, no SQLAlchemy execution or result layer (together they cost about as much CPU as the rest of such a
+    request). The pool, its pre-ping and the connection's return stay SQLAlchemy's; nothing runs through
+    SQLAlchemy on it, so no transaction is begun: each statement runs on its own (autocommit). JSON columns come
+    decoded (the codecs SQLAlchemy's dialect installs on every connection)."""
+    async with request.app.state.engine.connect() as connection:
+        yield (await connection.get_raw_connection()).driver_connection
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 StorageDep = Annotated[Storage, Depends(get_storage)]
@@ -67,8 +79,7 @@ class Principal:
 
 
 async def get_principal(
-    request: Request, session: SessionDep, settings: SettingsDep,
-    key: Annotated[str | None, Security(api_key_header)] = None,
+    request: Request, settings: SettingsDep, key: Annotated[str | None, Security(api_key_header)] = None,
 ) -> Principal:
     if not key:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing X-API-KEY header")
@@ -80,15 +91,15 @@ async def get_principal(
     if cached is not None:
         return cached
     generation = keys.generation
-    await single_statements(session)
-    rows = list(
-        await session.scalars(
-            select(ApiKey).where(ApiKey.prefix == key_prefix(key), ApiKey.revoked.is_(False))
+    # A session of its own, closed at once (a cached key needs none): the request may spend a long time on S3 or
+    # waiting for a result, and must not hold a pooled connection meanwhile.
+    async with request.app.state.sessionmaker() as session:
+        await single_statements(session)
+        rows = list(
+            await session.scalars(
+                select(ApiKey).where(ApiKey.prefix == key_prefix(key), ApiKey.revoked.is_(False))
+            )
         )
-    )
-    # Give the connection back: the request may spend a long time on S3 or waiting for a result, and must not hold
-    # a pooled connection meanwhile (its next statement checks one out again).
-    await session.commit()
     for row in rows:
         if same_secret(row.key_hash, digest):
             principal = Principal(client_id=row.client_id, is_admin=row.is_admin, key_id=row.id)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
-from typing import Annotated
+from types import SimpleNamespace
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import TypeAdapter
 from recast_common.api import ArtifactOut, AttemptOut, JobDetail, JobOut, shown_column_instructions
 from recast_common.db.models import JOB_STATUSES, Artifact, Attempt, Job
-from sqlalchemy import Row, Select, and_, bindparam, delete, func, literal, or_, select
+from sqlalchemy import Row, Select, and_, bindparam, delete, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from gateway.core.cursor import BadCursor, decode_cursor, encode_cursor
 from gateway.core.ids import client_prefix, job_prefix
@@ -20,10 +23,10 @@ from gateway.deps import (
     SessionDep,
     StorageDep,
     authorize_client,
+    driver_connection,
     job_not_found,
     load_job,
     require_valid_id,
-    single_statements,
 )
 
 router = APIRouter(tags=["jobs"])
@@ -42,6 +45,28 @@ def attempt_of_key(key: str) -> int | None:
 # that FastAPI does not validate them a second time against the route's response model.
 JOB_COLUMNS = tuple(Job.__table__.columns)
 _JOB_PAGE = TypeAdapter(list[JobOut])
+
+
+@dataclass(frozen=True)
+class DriverQuery:
+    """A SQLAlchemy statement compiled once to asyncpg's SQL, run on the driver's connection (deps.driver_connection):
+    the two reads clients poll. Its parameters are named by the statement's bindparams."""
+
+    sql: str
+    names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, statement: Select) -> DriverQuery:
+        compiled = statement.compile(dialect=asyncpg_dialect())
+        names = tuple(compiled.positiontup or ())
+        if set(compiled.params) - set(names) or any(compiled.params[n] is not None for n in names):
+            raise ValueError(f"only unvalued bindparams can be driver parameters: {compiled.params}")
+        return cls(str(compiled), names)
+
+    async def fetch(self, connection: Any, params: dict[str, Any]) -> list[SimpleNamespace]:
+        """The rows, each read by attribute name like a SQLAlchemy row."""
+        records = await connection.fetch(self.sql, *(params[name] for name in self.names))
+        return [SimpleNamespace(**record) for record in records]
 
 
 def json_response(body: bytes, headers: dict[str, str] | None = None) -> Response:
@@ -78,16 +103,16 @@ def next_link(request: Request, cursor: str) -> str:
 
 
 @cache
-def _page_query(by_status: bool, after_cursor: bool) -> Select:
-    """A page of a client's jobs, newest first, built once per shape (the statement's cache key is computed once):
-    parameters client_id and limit, and status or created and last_id when filtered or after a cursor."""
+def _page_query(by_status: bool, after_cursor: bool) -> DriverQuery:
+    """A page of a client's jobs, newest first, compiled once per shape: parameters client_id and limit, and status
+    or created and last_id when filtered or after a cursor."""
     query = select(*JOB_COLUMNS).where(Job.client_id == bindparam("client_id"))
     if by_status:
         query = query.where(Job.status == bindparam("status"))
     if after_cursor:
         created, last_id = bindparam("created"), bindparam("last_id")
         query = query.where(or_(Job.created_at < created, and_(Job.created_at == created, Job.id < last_id)))
-    return query.order_by(Job.created_at.desc(), Job.id.desc()).limit(bindparam("limit"))
+    return DriverQuery.of(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(bindparam("limit")))
 
 
 @router.get(
@@ -99,7 +124,6 @@ def _page_query(by_status: bool, after_cursor: bool) -> Select:
 async def list_jobs(
     client_id: str,
     request: Request,
-    session: SessionDep,
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     cursor: str | None = None,
@@ -119,8 +143,8 @@ async def list_jobs(
             params["created"], params["last_id"] = decode_cursor(cursor)
         except BadCursor:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "invalid cursor") from None
-    connection = await single_statements(session)
-    rows = (await connection.execute(_page_query(status_filter is not None, bool(cursor)), params)).all()
+    async with driver_connection(request) as connection:
+        rows = await _page_query(status_filter is not None, bool(cursor)).fetch(connection, params)
     page = _JOB_PAGE.dump_json([JobOut(**job_out(j)) for j in rows[:limit]])
     headers = {}
     if len(rows) > limit:
@@ -154,9 +178,10 @@ async def delete_user(
 
 def _rows_as_json(columns: dict, order_by, where):
     """A correlated subquery: the rows matching `where` as a JSON array of {name: column} (empty array if none)."""
-    pairs = [part for name, column in columns.items() for part in (literal(name), column)]
+    pairs = [part for name, column in columns.items() for part in (literal_column(f"'{name}'"), column)]
     aggregated = func.jsonb_agg(aggregate_order_by(func.jsonb_build_object(*pairs), *order_by), type_=JSONB)
-    return select(func.coalesce(aggregated, literal([], JSONB), type_=JSONB)).where(where).scalar_subquery()
+    empty = literal_column("'[]'::jsonb", JSONB)
+    return select(func.coalesce(aggregated, empty, type_=JSONB)).where(where).scalar_subquery()
 
 
 # One statement reads the job with its attempts and artifacts (a status read is polled often).
@@ -169,8 +194,9 @@ _ARTIFACTS = _rows_as_json(
     {"kind": Artifact.kind, "key": Artifact.s3_key, "size": Artifact.size, "sha256": Artifact.sha256},
     (Artifact.created_at, Artifact.id), Artifact.job_id == Job.id,
 )
-_JOB_READ = select(*JOB_COLUMNS, _ATTEMPTS.label("attempts"), _ARTIFACTS.label("artifacts")).where(
-    Job.client_id == bindparam("client_id"), Job.public_id == bindparam("job_id"))
+_SCRIPT = {"script"}
+_JOB_READ = DriverQuery.of(select(*JOB_COLUMNS, _ATTEMPTS.label("attempts"), _ARTIFACTS.label("artifacts")).where(
+    Job.client_id == bindparam("client_id"), Job.public_id == bindparam("job_id")))
 
 
 @router.get(
@@ -178,18 +204,16 @@ _JOB_READ = select(*JOB_COLUMNS, _ATTEMPTS.label("attempts"), _ARTIFACTS.label("
     response_model=JobDetail | dict,
     responses={200: {"description": "The job's metadata; {} when the client has no such job (as the original)"}},
 )
-async def get_job(
-    client_id: str, job_id: str, request: Request, session: SessionDep, principal: PrincipalDep
-) -> Response:
+async def get_job(client_id: str, job_id: str, request: Request, principal: PrincipalDep) -> Response:
     require_valid_id(client_id, "user_id")
     require_valid_id(job_id, "job_id")
     row = None
     if principal.may_access(client_id):
-        connection = await single_statements(session)
-        row = (await connection.execute(_JOB_READ, {"client_id": client_id, "job_id": job_id})).first()
-        await session.commit()  # no pooled connection stays taken while the script is read
-        if row is None:
+        async with driver_connection(request) as connection:  # given back before the script is read
+            rows = await _JOB_READ.fetch(connection, {"client_id": client_id, "job_id": job_id})
+        if not rows:
             return json_response(b"{}")
+        row = rows[0]
     if row is None:
         raise job_not_found(job_id)  # never 403 on a job route: it would tell another client's job ids apart
     job, attempts, artifacts = row, row.attempts, row.artifacts
@@ -203,7 +227,10 @@ async def get_job(
         digest = next((a["sha256"] for a in artifacts if a["key"] == job.script_key), None)
         storage = request.app.state.storage
         try:
-            detail.script = await request.app.state.scripts.get(job.script_key, digest, storage.get_bytes)
+            script = await request.app.state.scripts.get_json(job.script_key, digest, storage.get_bytes)
         except Exception:
-            detail.script = None
-    return json_response(detail.model_dump_json().encode())
+            script = None
+        if script is not None:  # the script's JSON string as the cache holds it, as the object's last member
+            body = detail.__pydantic_serializer__.to_json(detail, exclude=_SCRIPT)
+            return json_response(b"".join((body[:-1], b',"script":', script, b"}")))
+    return json_response(detail.__pydantic_serializer__.to_json(detail))
