@@ -150,3 +150,27 @@ def test_a_program_ignoring_the_hinted_constant_and_function_ranks_after_one_usi
     hints = Hints(constants=["Bottle"], aggregations=["max"])
     assert program_cost(ignores)[0] < program_cost(uses)[0]
     assert program_cost(uses, hints=hints)[0] < program_cost(ignores, hints=hints)[0]
+
+
+def test_a_hinted_count_is_the_row_count_a_group_test_keeps_groups_by() -> None:
+    # teams with a player listed at least twice (GROUP BY team, player HAVING COUNT(*) >= 2), the 2 given
+    grid = [["team", "player"], ["1", "ann"], ["1", "bo"], ["1", "bo"], ["2", "cy"], ["2", "di"], ["3", "fay"],
+            ["4", "gus"], ["4", "gus"], ["5", "bo"], ["5", "bo"], ["5", "bo"]]
+    result = learn(grid, [["team"], ["1"], ["4"], ["5"]], header="yes", timeout=10,
+                   hints=Hints(constants=["2"], aggregations=["count"]))
+    assert result.confidence == "trusted", result.reason
+    assert result.programs[0].steps[0].args["having"] == {"rows": "ge", "value": "2"}
+
+
+def test_a_hinted_constant_tested_a_second_time_costs_as_a_constant_from_the_data() -> None:
+    from recast_engine.dsl import Step
+    from recast_engine.synthesis.relational import relational_step_cost
+
+    hints = Hints(constants=["2"])
+    once = {"column": 1, "test": "ge", "value": "2", "as": "number"}
+    twice = {"all": [{"column": 0, "test": "ne", "value": "2", "as": "number"}, once]}
+    other = {"all": [{"column": 0, "test": "ne", "value": "7", "as": "number"}, once]}
+    cost = {name: relational_step_cost(Step(op="filter_rows", args={"where": where}), hints)
+            for name, where in (("once", once), ("twice", twice), ("other", other))}
+    assert cost["once"] is not None and cost["twice"] is not None
+    assert cost["twice"] == cost["other"] > cost["once"]

@@ -139,12 +139,38 @@ def test_a_having_on_key_pairs_then_distinct_is_learned_and_generalizes():
     assert run(result.programs[0], new)[1:] == [["9"], ["7"]]
 
 
-def test_one_row_per_group_in_an_order_that_is_also_sorted_is_ambiguous():
+def test_groups_a_group_test_keeps_are_listed_sorted_by_their_key_as_numbers_when_the_example_shows_both_orders():
+    # GROUP BY team HAVING ...: a listing of groups comes sorted by key, as a grouping does, when the example's
+    # input order is also its sorted order
     grid = [["team", "player"], ["1", "ann"], ["1", "bo"], ["1", "bo"], ["2", "cy"], ["2", "di"], ["2", "ed"],
             ["3", "fay"], ["4", "gus"], ["4", "gus"], ["5", "bo"], ["5", "bo"], ["5", "gus"]]
     result = learn(grid, [["team"], ["1"], ["4"], ["5"]], header="yes", timeout=20)
-    assert result.confidence == "ambiguous"
-    assert "sorted" in result.reason
+    assert result.confidence == "trusted", result.reason
+    new = [["team", "player"], ["10", "bo"], ["10", "bo"], ["8", "bo"], ["8", "cy"], ["9", "ann"], ["9", "ann"]]
+    assert run(result.programs[0], new)[1:] == [["9"], ["10"]]
+
+
+def test_one_row_per_group_kept_by_distinct_in_an_order_that_is_also_sorted_is_ambiguous():
+    from recast_engine.dsl import Program, Step
+    from recast_engine.synthesis.relational_trust import relational_doubt
+
+    grid = [["team", "player"], ["1", "ann"], ["1", "bo"], ["1", "bo"], ["4", "gus"], ["4", "gus"], ["5", "bo"]]
+    program = Program(steps=[Step(op="keep_groups", args={"keys": [0, 1], "having": {"rows": "gt", "value": "1"},
+                                                          "header": True}),
+                             Step(op="distinct_rows", args={"columns": [0], "header": True})], header_rows=1)
+    doubt = relational_doubt(program, grid)
+    assert doubt is not None and "sorted" in doubt.reason
+
+
+def test_grouped_rows_sort_their_keys_as_numbers_or_dates_with_unreadable_keys_last():
+    rows = [["k", "v"], ["10", "a"], ["9", "b"], ["n/a", "c"], ["9", "d"], ["-2", "e"]]
+    grouped = rt.group_rows(rows, [0], [{"func": "rows", "column": 1}], header=True, order="sorted",
+                            sort_as=[{"as": "number"}])
+    assert grouped[1:] == [["-2", "1"], ["9", "2"], ["10", "1"], ["n/a", "1"]]
+    assert [r[0] for r in rt.group_rows(rows[1:], [0], [], order="sorted")] == ["-2", "10", "9", "n/a"]
+    days = [["3/1/2024"], ["12/31/2023"], ["1/15/2024"]]
+    by_date = rt.group_rows(days, [0], [], order="sorted", sort_as=[{"as": "date", "formats": ["%m/%d/%Y"]}])
+    assert by_date == [["12/31/2023"], ["1/15/2024"], ["3/1/2024"]]
 
 
 def test_groups_whose_rows_all_hold_a_value_are_kept_then_listed_once():

@@ -407,6 +407,10 @@ ALL_AGGREGATES = [{"func": f, "column": c} for f, c in (("rows", 0), ("count", 3
 GROUPED_PROGRAMS = {
     "sum per key": Program(steps=[_grouped([{"func": "sum", "column": 2}])], header_rows=1),
     "every aggregate, keys sorted": Program(steps=[_grouped(ALL_AGGREGATES, order="sorted")], header_rows=1),
+    "keys sorted as numbers, unreadable ones last": Program(
+        steps=[Step(op="group_rows", args={"keys": [3, 2], "aggregates": ALL_AGGREGATES[:3], "header": True,
+                                           "order": "sorted", "sort_as": [{"as": "text"}, {"as": "number"}]})],
+        header_rows=1),
     "two keys, no header": Program(steps=[Step(op="group_rows", args={"keys": [1, 3], "aggregates": ALL_AGGREGATES})]),
     "after a filter, then a sort and columns": Program(
         steps=[Step(op="drop_empty_rows", args={"column": 3, "header": True}), _grouped(ALL_AGGREGATES),

@@ -28,6 +28,7 @@ class GroupRowsArgs(Arguments):
     aggregates: list[dict[str, Any]]
     header: bool = False
     order: str = "first"
+    sort_as: list[dict[str, Any]] | None = None
 
 
 class KeepExtremesArgs(Arguments):

@@ -257,11 +257,11 @@ def _grouping_functions(program: Program, table_names: dict[str, str], sections:
         lines.append("    return None")
         return "\n".join(lines)
     by_batch = grouping.op == "sort_by" and len(program.steps) == filters + 1
-    if grouping.op == "sort_by":
+    if grouping.op == "sort_by" or grouping.args.get("sort_as"):
         source = collecting_source(grouping, _copied_name(sections, "relational", "_number"),
                                    _copied_name(sections, "relational", "_moment"))
     else:
-        source = collecting_source(grouping, "", "")
+        source = collecting_source(grouping, "None", "None")
     lines.append(f"    # step {filters + 1}: {per_cell._comment_safe(grouping.describe(brief=True))}")
     lines.append(f"    return {per_cell._indent_continuation(source, '    ')}")
     lines[:0] = [f"AFTER_GROUPING_BY_BATCH = {by_batch}", "", ""]

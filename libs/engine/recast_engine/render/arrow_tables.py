@@ -91,7 +91,9 @@ GROUP_FUNCTIONS = frozenset({"rows", "count", "sum", "mean", "first", "last"})
 
 def vectorized_grouping(step: Step) -> bool:
     """Whether the vectorized script runs this step through Arrow's group_by."""
-    if step.op != "group_rows" or set(step.args) - {"keys", "aggregates", "header", "order"}:
+    if step.op != "group_rows" or set(step.args) - {"keys", "aggregates", "header", "order", "sort_as"}:
+        return False
+    if not _readings(step.args.get("sort_as") or []):
         return False
     keys, aggregates = step.args.get("keys"), step.args.get("aggregates")
     if not isinstance(keys, list) or not keys or not all(type(k) is int and k >= 0 for k in keys):
@@ -99,6 +101,19 @@ def vectorized_grouping(step: Step) -> bool:
     if step.args.get("order", "first") not in ("first", "sorted") or not isinstance(aggregates, list):
         return False
     return all(_vectorized_aggregate(a) for a in aggregates)
+
+
+def _readings(sort_as: Any) -> bool:
+    """Whether group_rows' sort_as is a list of readings the grouped rows can be sorted by."""
+    if not isinstance(sort_as, list):
+        return False
+    for read in sort_as:
+        if not isinstance(read, dict) or set(read) - {"as", "formats"} or read.get("as", "text") not in AS_KINDS:
+            return False
+        formats = read.get("formats", [])
+        if not isinstance(formats, list) or not all(isinstance(f, str) for f in formats):
+            return False
+    return True
 
 
 def _vectorized_aggregate(aggregate: Any) -> bool:
@@ -137,14 +152,17 @@ def collecting_source(step: Step, number: str, moment: str) -> str:
                  "descending": k.get("descending", False)} for k in step.args["keys"]]
         return (f"SortedRows(keys={keys!r}, header={bool(step.args.get('header', False))}, "
                 f"number={number}, moment={moment})")
-    return grouping_source(step)
+    return grouping_source(step, number, moment)
 
 
-def grouping_source(step: Step) -> str:
-    """The call starting the grouping of a vectorizable group_rows step."""
+def grouping_source(step: Step, number: str, moment: str) -> str:
+    """The call starting the grouping of a vectorizable group_rows step (its groups sorted by keys read with the
+    per-cell script's `number` and `moment`)."""
     aggregates = [{"func": a["func"], "column": a.get("column", 0)} for a in step.args["aggregates"]]
+    sort_as = [{"as": r.get("as", "text"), "formats": r.get("formats", [])} for r in step.args.get("sort_as") or []]
     return (f"GroupedRows(keys={step.args['keys']!r}, aggregates={aggregates!r}, "
-            f"header={bool(step.args.get('header', False))}, order={step.args.get('order', 'first')!r})")
+            f"header={bool(step.args.get('header', False))}, order={step.args.get('order', 'first')!r}, "
+            f"sort_as={sort_as!r}, number={number}, moment={moment})")
 
 
 GROUP_HELPERS = r'''
@@ -193,8 +211,9 @@ SUMMED_NUMBER = r"^\s*-?[0-9]{1,18}(\.[0-9]{1,18})?\s*$"  # numbers summed as Ar
 class GroupedRows:
     """group_rows over record batches: Arrow's group_by per batch, partial results combined per group."""
 
-    def __init__(self, keys, aggregates, header, order):
+    def __init__(self, keys, aggregates, header, order, sort_as, number, moment):
         self.keys, self.aggregates, self.order = keys, aggregates, order
+        self.sort_as, self.number, self.moment = sort_as, number, moment
         self.head_pending, self.head = header, None
         self.groups = {}  # key cells -> one state per aggregate
 
@@ -273,9 +292,22 @@ class GroupedRows:
         items = list(self.groups.items())
         if self.order == "sorted":
             items.sort(key=lambda item: item[0])
+            for k, read in reversed(list(enumerate(self.sort_as))):
+                # stable sorts from the last key to the first; keys that do not read as the kind go last
+                present = [item for item in items if self.reading(item[0][k], read) is not None]
+                present.sort(key=lambda item: self.reading(item[0][k], read))
+                items = present + [item for item in items if self.reading(item[0][k], read) is None]
         for key, states in items:
             out.append(list(key) + [self.result(a, state, states[-1]) for a, state in zip(self.aggregates, states)])
         return out
+
+    def reading(self, cell, read):
+        """A key cell as the value it sorts by (None: it does not read as that kind)."""
+        if read["as"] == "number":
+            return self.number(cell)
+        if read["as"] == "date":
+            return self.moment(cell.strip(), read["formats"])
+        return cell
 
     def result(self, aggregate, state, rows):
         func = aggregate["func"]

@@ -220,12 +220,15 @@ def _aggregate(cells: list[str], func: str, as_: str, formats: list[str], separa
 
 
 def group_rows(
-    rows: Iterable[Row], keys: list[int], aggregates: list[dict[str, Any]], header: bool = False, order: str = "first"
+    rows: Iterable[Row], keys: list[int], aggregates: list[dict[str, Any]], header: bool = False, order: str = "first",
+    sort_as: list[dict[str, Any]] | None = None,
 ) -> list[Row]:
     """One row per distinct key: the key cells, then each aggregate {"func": count | rows | count_distinct | sum
     | mean | min | max | first | last | concat, "column": c, "as": ..., "separator": ", "} over the group's rows.
-    Groups come in the order of their first row (order "first") or sorted by their keys ("sorted"). The header
-    row names an aggregate after its column ("count" for the counts)."""
+    Groups come in the order of their first row (order "first") or sorted by their keys ("sorted"): as text, or
+    each key read as `sort_as` says ([{"as": "number" | "date" | "text", "formats": [...]}, ...], one per key;
+    keys that do not read sort last). The header row names an aggregate after its column ("count" for the
+    counts)."""
     head, it = _split_header(rows, header)
     out: list[Row] = []
     if head:
@@ -244,10 +247,22 @@ def group_rows(
             _accumulate(state, a, _cell(row, a.get("column", 0)))
     items = list(groups.items())
     if order == "sorted":
-        items.sort(key=lambda kv: kv[0])
+        items = _sorted_groups(items, sort_as or [])
     for key, states in items:
         out.append(list(key) + [_result(state, a) for a, state in zip(aggregates, states)])
     return out
+
+
+def _sorted_groups(items: list[tuple[tuple[str, ...], Any]], sort_as: list[dict[str, Any]]) -> list[Any]:
+    """(key cells, state) pairs sorted by their keys: as text, then (stable sorts from the last key to the first)
+    each key read as `sort_as` says, keys that do not read as that kind last."""
+    items = sorted(items, key=lambda kv: kv[0])
+    for k, read in reversed(list(enumerate(sort_as))):
+        as_, formats = read.get("as", "text"), read.get("formats", [])
+        present = [kv for kv in items if _value(kv[0][k], as_, formats) is not None]
+        present.sort(key=lambda kv: _value(kv[0][k], as_, formats))
+        items = present + [kv for kv in items if _value(kv[0][k], as_, formats) is None]
+    return items
 
 
 def _accumulate(state: list[Any], aggregate: dict[str, Any], cell: str) -> None:

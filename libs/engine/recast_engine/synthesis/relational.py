@@ -533,6 +533,14 @@ def _having_steps(
             if passes([size > n for size in sizes]):
                 found.append(((0, n, len(keys)), {"rows": "gt", "value": str(n)}, keys))
                 break
+        # a count the user gave: the groups with at least (more than, at most, fewer than) that many rows
+        for value in ctx.hints.constant_as("number", []):
+            count = rt._number(value)
+            if count is None or count != count.to_integral_value() or count < 1:
+                continue
+            for rank, test in enumerate(("ge", "gt", "le", "lt")):
+                if passes([rt._compare(Decimal(size), test, count) for size in sizes]):
+                    found.append(((-1, rank, len(keys)), {"rows": test, "value": rt._written(count)}, keys))
         for c in range(width):
             if c in keys:
                 continue
@@ -620,12 +628,23 @@ def propose_group(grid: list[Row], ctx: Context) -> Iterator[Step]:
             having = len(groups) > len(out_keys)
             if having:
                 aggregates.append({"func": "rows", "column": keys[0]})
-            order = "sorted" if out_keys == sorted(out_keys) else "first"  # sorted when both orders fit
             yield Step(op="group_rows", args={"keys": keys, "aggregates": aggregates, "header": ctx.header,
-                                              "order": order})
+                                              **_group_order(out_keys, keys, kinds or [])})
             yielded += 1
             if yielded >= 2:
                 return
+
+
+def _group_order(out_keys: list[tuple[str, ...]], keys: list[int], kinds: list[ColumnKind]) -> dict[str, Any]:
+    """How group_rows orders the groups: sorted by their keys when the output is (numbers as numbers, dates as
+    dates: how a grouped listing is sorted), the text order when only that fits, else as their first rows come
+    (sorted when both the sorted and the input's order fit)."""
+    sort_as = [{"as": kinds[c].as_} | ({"formats": kinds[c].formats} if kinds[c].formats else {})
+               if c < len(kinds) else {"as": "text"} for c in keys]
+    typed = any(read["as"] != "text" for read in sort_as)
+    if typed and [k for k, _ in rt._sorted_groups([(k, None) for k in out_keys], sort_as)] == out_keys:
+        return {"order": "sorted", "sort_as": sort_as}
+    return {"order": "sorted" if out_keys == sorted(out_keys) else "first"}
 
 
 def _find_aggregate(
@@ -782,14 +801,18 @@ _STRUCTURAL_COST = {"keep_extremes": 5, "keep_top": 7, "keep_groups": 5, "distin
 CONSTANT_COST = 4
 
 
-def _constants(value: Any, hints: Hints = NO_HINTS) -> int:
+def _constants(value: Any, hints: Hints = NO_HINTS, used: set[str] | None = None) -> int:
+    """The data constants of a predicate: each constant it tests, except a hinted one the first time (a hinted
+    constant tested again, on another column or with another test, is a second guess the hint does not name)."""
+    used = set() if used is None else used
     if isinstance(value, dict):
-        if "column" in value and hints.tests_hinted(value):
+        if "column" in value and hints.tests_hinted(value) and str(value.get("value")) not in used:
+            used.add(str(value.get("value")))
             return 0  # the user named this constant: not a guess from the data
-        return sum(_constants(v, hints) for k, v in value.items()
+        return sum(_constants(v, hints, used) for k, v in value.items()
                    if k in ("value", "values", "all", "any", "not", "some", "every"))
     if isinstance(value, list):
-        return sum(_constants(v, hints) for v in value)
+        return sum(_constants(v, hints, used) for v in value)
     return 1 if isinstance(value, str) and value.strip() else 0
 
 
@@ -828,11 +851,27 @@ def ignored_hints(program: Program, hints: Hints) -> int:
     return (bool(hints.constants) and not constants) + (bool(hints.aggregations) and not functions)
 
 
+GROUP_LISTING_COST = 4  # the groups a group test keeps, listed by distinct_rows rather than by group_rows
+
+
+def listing_groups_by_distinct(program: Program) -> bool:
+    """Whether the program lists the groups a keep_groups step kept with distinct_rows on some of its keys (HAVING
+    ... then the groups): a listing of groups is a grouping, whose rows come sorted by key when the example shows
+    no other order (group_rows); distinct_rows keeps the input's order."""
+    for before, step in itertools.pairwise(program.steps):
+        if (step.op == "distinct_rows" and before.op == "keep_groups"
+                and set(step.args.get("columns") or []) <= set(before.args.get("keys") or [])):
+            return True
+    return False
+
+
 def relational_program_cost(program: Program) -> int:
     """Extra cost of a program whose last step keeps the rows holding a group's extreme of a column the output
     does not show: the extreme of a shown column is the likelier intent."""
     if not program.steps or not program.columns:
         return 0
+    if listing_groups_by_distinct(program):
+        return GROUP_LISTING_COST
     last = program.steps[-1]
     if last.op not in ("keep_extremes", "keep_top"):
         return 0
