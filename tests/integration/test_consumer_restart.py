@@ -1,6 +1,6 @@
 """A consumer killed with SIGKILL (no LeaveGroup: the broker still counts its old member) is back in its
 consumer groups soon after it is started again, on each of its message loops (the tester has two, train and
-inference), and handles messages again.
+inference), and handles messages again; so is the projector (its own aiokafka consumer).
 
 The restarted process takes over the member its killed predecessor left (recast_common.membership): its first
 JoinGroup carries the old member id, so the broker lets it straight back in. Without that, Tansu kept the newcomer
@@ -133,3 +133,20 @@ async def test_a_killed_tester_rejoins_both_its_groups_and_consumes_on_each(stac
         assert restarted == killed, f"{group}: the restarted tester joined as {restarted}, not as {killed}"
     assert set(joins) == {"tester", "tester-inference"} and max(joins.values()) < JOIN_LIMIT_SECONDS, joins
     assert total < RESTART_LIMIT_SECONDS
+
+
+async def test_a_killed_projector_rejoins_as_the_member_it_left(stack, spawn):
+    synced = "Successfully synced group projector"
+    first = spawn("projector")
+    await wait_for_log(first, [synced], 90)
+    first.kill()
+    restarted = time.monotonic()
+    second = spawn("projector")
+    back = await wait_for_log(second, [synced], 90)
+    log_text = second.log_path.read_text()
+    killed, rejoined = member_ids(first.log_path.read_text())["projector"][-1], member_ids(log_text)["projector"][0]
+    joins = group_join_seconds(log_text)
+    print(f"projector: restart to its group assignment {back - restarted:.1f}s (group join {joins}), "
+          f"load {os.getloadavg()[0]:.1f}")
+    assert rejoined == killed
+    assert joins["projector"] < JOIN_LIMIT_SECONDS

@@ -28,6 +28,7 @@ from recast_common.errors import is_transient
 from recast_common.events import Event, Topics, parse_event
 from recast_common.kafka import group_timing
 from recast_common.logs import setup_logging
+from recast_common.membership import ResumingListener, member_listener
 from recast_common.metrics import mark_ready, serve_metrics_from_env
 from recast_common.settings import Settings
 from recast_common.tracing import consume_span, setup_tracing, shutdown_tracing, span
@@ -226,6 +227,7 @@ class Projector:
         self.engine = make_engine(settings.database_url, pool_size=2, max_overflow=2)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.consumer: AIOKafkaConsumer | None = None
+        self._members: ResumingListener | None = None
         self.producer: AIOKafkaProducer | None = None
         self._stopping = asyncio.Event()
         self.applied = 0
@@ -236,7 +238,6 @@ class Projector:
     async def start(self) -> None:
         CONSUMER.check(apply_events)
         self.consumer = AIOKafkaConsumer(
-            *CONSUMER.topics,
             bootstrap_servers=self.settings.kafka_bootstrap,
             group_id=GROUP,
             client_id="recast-projector",
@@ -244,6 +245,10 @@ class Projector:
             enable_auto_commit=False,
             **group_timing(self.settings.consumer_session_timeout_ms),  # back in its group soon after a restart
         )
+        # after a kill -9, rejoins as the member the killed process left (recast_common.membership)
+        self._members = member_listener(self.settings, GROUP, lambda: self.consumer)
+        self.consumer.subscribe(list(CONSUMER.topics),
+                                **({"listener": self._members} if self._members is not None else {}))
         self.producer = AIOKafkaProducer(  # dead letters only; acks=all like every producer
             bootstrap_servers=self.settings.kafka_bootstrap, enable_idempotence=False, acks="all"
         )
@@ -253,6 +258,9 @@ class Projector:
     async def close_clients(self) -> None:
         if self.consumer is not None:
             await self.consumer.stop()
+        if self._members is not None:
+            self._members.close()  # its slot keeps the member id for the next start
+            self._members = None
         if self.producer is not None:
             await self.producer.stop()
         self.consumer = self.producer = None
