@@ -41,11 +41,13 @@ def all_topic_names() -> list[str]:
 def group_timing(session_timeout_ms: int) -> dict[str, int]:
     """Session timeout and heartbeat interval of a consumer group member (RECAST_CONSUMER_SESSION_TIMEOUT_MS).
 
-    Tansu answers a JoinGroup only after half the session timeout, and a member killed without leaving is
-    replaced once its session expires: a restarted consumer is back in its group about one session timeout
-    after it joins (10 s gave 5-10 s of joins; 3 s gives about 2 s). Handlers run their CPU work off the event
-    loop, so heartbeats keep well within it. Static membership (group.instance.id) does not help on Tansu: its
-    joins take 5-6 s longer."""
+    Tansu answers a JoinGroup only after about two thirds of the session timeout (3 s: 2 s). A member killed
+    without leaving stays the group's leader until its session expires, and a newcomer that joins before then
+    waits a whole round more (7-8 s with 3 s sessions): a restarted consumer therefore rejoins as the member its
+    predecessor left (recast_common.membership), which Tansu lets straight back in. Handlers run their CPU work
+    off the event loop (a thread, the planner's process pool), so heartbeats keep well within the session.
+    Static membership (group.instance.id) does not help on Tansu: its joins take 5-6 s longer, and LeaveGroup
+    of the dead member is unsafe (a group forming around a removed leader never forms)."""
     return {"session_timeout_ms": session_timeout_ms, "heartbeat_interval_ms": max(100, session_timeout_ms // 3)}
 
 
