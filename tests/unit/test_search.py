@@ -116,3 +116,10 @@ def test_numbers_written_in_scientific_notation_are_learned_as_a_format_not_a_ta
     program = solve(inp, out)
     assert run(program, [["id", "flow"], ["e", "0.5"], ["f", "12345678"]]) == [
         ["id", "flow"], ["e", "5.00E-01"], ["f", "1.23E+07"]]
+
+
+def test_a_unit_converted_into_scientific_notation_learns_the_scale():
+    inp = [["sensor", "microlitres"], ["a", "332"], ["b", "2872.11856"], ["c", "0.5"], ["d", "15"]]
+    out = [["sensor", "litres"], ["a", "3.320E-04"], ["b", "2.872E-03"], ["c", "5.000E-07"], ["d", "1.500E-05"]]
+    program = solve(inp, out)
+    assert run(program, [["sensor", "microlitres"], ["e", "1000000"]]) == [["sensor", "litres"], ["e", "1.000E+00"]]

@@ -69,6 +69,7 @@ class FormatScientificArgs(Arguments):
     letter: Literal["E", "e"] = "E"
     exponent_digits: int = 2
     k: int = 1
+    scale: str = "1"
 
 
 class NumberRangeArgs(Arguments):

@@ -224,12 +224,16 @@ def format_number(
     return whole + (point + fraction if dot else "")
 
 
-def format_scientific(text: str, decimals: int = 2, letter: str = "E", exponent_digits: int = 2, k: int = 1) -> str:
-    """The k-th number of text in scientific notation: a mantissa of one digit and `decimals` decimals (rounded
-    half-up), then `letter`, the exponent's sign and at least `exponent_digits` digits: 0.0000417474 -> "4.17E-05"."""
+def format_scientific(
+    text: str, decimals: int = 2, letter: str = "E", exponent_digits: int = 2, k: int = 1, scale: str = "1"
+) -> str:
+    """The k-th number of text times scale in scientific notation: a mantissa of one digit and `decimals` decimals
+    (rounded half-up), then `letter`, the exponent's sign and at least `exponent_digits` digits: 0.0000417474 ->
+    "4.17E-05"."""
     value = _parse_number(text, k)
     if value is None:
         return ""
+    value = value * Decimal(scale)
     exponent = value.adjusted() if value else 0
     quantum = Decimal(1).scaleb(-decimals)
     mantissa = value.scaleb(-exponent).quantize(quantum, rounding=ROUND_HALF_UP)

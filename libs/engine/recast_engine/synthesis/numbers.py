@@ -232,7 +232,10 @@ def scientific_atoms(
     digits = min(len(m["exponent"]) for m in shapes if m)
     args: dict[str, Any] = {"decimals": decimals.pop(), "letter": letters.pop(), "exponent_digits": digits}
     for k in (1, 2):
-        got = tuple(format_scientific(v, k=k, **args) for v in values)
-        if all(g == o for g, o in zip(got, outputs)):
-            yield call("format_scientific", source, **args, **({"k": k} if k != 1 else {})), got, 2.0 + (k - 1) * 0.5
-            return
+        for scale in _SCALES:  # a unit converted on the way (microlitres written as litres)
+            got = tuple(format_scientific(v, k=k, scale=scale, **args) for v in values)
+            if all(g == o for g, o in zip(got, outputs)):
+                extra = {**({"k": k} if k != 1 else {}), **({"scale": scale} if scale != "1" else {})}
+                cost = 2.0 + (k - 1) * 0.5 + (1.0 if scale != "1" else 0.0)
+                yield call("format_scientific", source, **args, **extra), got, cost
+                return
