@@ -318,13 +318,30 @@ def _token_sources(c: int, case_sources: list[Source]) -> list[Source]:
     found: list[Source] = []
     for base in case_sources:
         for cls in _WORD_CLASSES:
+            # where the runs of cls start and end in each value, found once for every k
+            runs = [(v, cells._anchor_positions(v, None, cls), cells._anchor_positions(v, cls, None))
+                    for v in base.values]
             for k in (1, 2, 3, -1, -2):
                 start, end = {"before": cls, "k": k}, {"after": cls, "k": k}
-                got = tuple(cells.substring(v, start, end) for v in base.values)
+                got = tuple(_kth_run(v, starts, ends, k) for v, starts, ends in runs)
                 if all(got) and got != base.values:
                     expr = call("substring", base.expr, start=start, end=end)
                     found.append(Source(expr, got, base.cost + 2.0 + 0.3 * (abs(k) - 1) + 0.2 * (k < 0)))
     return found
+
+
+def _kth_run(text: str, starts: list[int], ends: list[int], k: int) -> str:
+    """cells.substring(text, {"before": cls, "k": k}, {"after": cls, "k": k}), given where the runs of cls start
+    and end in text."""
+    a, b = _kth(starts, k), _kth(ends, k)
+    if a is None or b is None or b < a:
+        return ""
+    return text[a:b]
+
+
+def _kth(found: list[int], k: int) -> int | None:
+    i = k - 1 if k > 0 else len(found) + k
+    return found[i] if 0 <= i < len(found) else None
 
 
 def _cheapest_per_values(atoms: list[Atom]) -> list[Atom]:

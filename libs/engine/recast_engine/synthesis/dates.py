@@ -199,14 +199,24 @@ def date_atoms(
         seen_formats.append(formats)
         padded = any(_ZERO_PADDED.search(v) for v in values + outputs)  # the input or the output pads numbers
         dates_alone = with_dates_alone(formats, values)
+        moments = {id(read): [_parse_datetime(v, read) for v in values] for read in (formats, dates_alone)}
         for part in DATE_FIELDS + _TIME_PATTERNS + _DATE_PATTERNS:
             read = formats if _uses_time(part) else dates_alone
-            got = tuple(date_part(v, read, part) for v in values)
+            got = tuple(_date_part_of(m, part) for m in moments[id(read)])  # date_part(v, read, part), read once
             if all(g and g in o for g, o in zip(got, outputs)):
                 whole = all(g == o for g, o in zip(got, outputs))
                 cost = _FIELD_COST.get(part, 1.5) + extra + _padding_cost(part, padded and not whole)
                 yield call("date_part", source, formats=read, part=part), got, cost
         yield from _bucket_atoms(source, values, formats, outputs, extra, padded)
+
+
+def _date_part_of(moment: datetime.datetime | None, part: str) -> str:
+    """What runtime.cells.date_part (without a bucket) gives for a value it reads as this moment."""
+    if moment is None:
+        return ""
+    if "{" in part:
+        return _FIELD_PATTERN.sub(lambda m: _date_field(moment, m.group(1)), part)
+    return _date_field(moment, part)
 
 
 def _learn_formats_cached(values: tuple[str, ...], day_first: bool | frozenset[str]) -> list[str] | None:
