@@ -44,18 +44,29 @@ async def test_attempt(event: JobCoded, ctx: HandlerContext) -> tuple[Verdict, s
         folder = Path(tmp)
         script, source, expected, output = (folder / n for n in ("script.py", "input.csv", "expected.csv",
                                                                   "output.csv"))
-        await ctx.storage.download_file(event.script_key, script)
-        await ctx.storage.download_file(event.input_key, source)
-        await ctx.storage.download_file(event.expected_key, expected)
-        await ctx.progress(STAGE, 20, f"running the script on the train input (attempt {event.attempt})")
-        run = await asyncio.to_thread(run_script_sandboxed, script, source, output, ctx.settings)
-        text = script.read_text(encoding="utf-8", errors="replace")
-        if not run.ok:
-            return run_failed(run), text
-        await ctx.progress(STAGE, 80, "comparing with the expected output")
-        # a missing output file is a failed verdict ("the script wrote no output file"), not an exception
-        verdict = await asyncio.to_thread(compare_files, expected, output, await header_guess(ctx, event))
-        return verdict.with_run(run), text
+        # the three files at once, and the profile's header guess while the script runs: the tester is the stage
+        # jobs queue for, so its waits are the pipeline's
+        downloads = await asyncio.gather(*(ctx.storage.download_file(key, path) for key, path in (
+            (event.script_key, script), (event.input_key, source), (event.expected_key, expected))),
+            return_exceptions=True)  # all settle before the folder goes
+        for failed in downloads:
+            if isinstance(failed, BaseException):
+                raise failed
+        header = asyncio.ensure_future(header_guess(ctx, event))
+        try:
+            await ctx.progress(STAGE, 20, f"running the script on the train input (attempt {event.attempt})")
+            run = await asyncio.to_thread(run_script_sandboxed, script, source, output, ctx.settings)
+            text = script.read_text(encoding="utf-8", errors="replace")
+            if not run.ok:
+                return run_failed(run), text
+            await ctx.progress(STAGE, 80, "comparing with the expected output")
+            # a missing output file is a failed verdict ("the script wrote no output file"), not an exception
+            verdict = await asyncio.to_thread(compare_files, expected, output, await header)
+            return verdict.with_run(run), text
+        finally:
+            if not header.done():
+                header.cancel()
+            await asyncio.gather(header, return_exceptions=True)
 
 
 async def header_guess(ctx: HandlerContext, event: JobCoded) -> bool:
