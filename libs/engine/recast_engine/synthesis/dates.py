@@ -87,7 +87,7 @@ def _learn_formats(values: list[str], day_first: bool | frozenset[str]) -> list[
         text = value.strip()
         if not any(ch.isdigit() for ch in text):
             return None
-        readers = [f for f in library if _could_read(text, f) and _reads(text, f)]
+        readers = _readers(text, day_first)
         if not readers:
             return None
         for fmt in readers:
@@ -149,6 +149,18 @@ def _is_fallback(fmt: str, used: list[str]) -> bool:
     one, or extending a seen one (a time that later comes with a date); a bare year is not read as a full date."""
     fields = _fields_of(fmt)
     return any(fields == _fields_of(u) or u in fmt for u in used)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _readers(text: str, day_first: frozenset[str]) -> list[str]:
+    """The formats of the library that read the (stripped) text, in library order. Remembered: every learning pass
+    and held-out relearn tries the same cells again. A copy, so the cached list stays as it is."""
+    return list(_readers_memo(text, day_first))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _readers_memo(text: str, day_first: frozenset[str]) -> tuple[str, ...]:
+    return tuple(f for f in _library(day_first) if _could_read(text, f) and _reads(text, f))
 
 
 @functools.lru_cache(maxsize=1 << 16)

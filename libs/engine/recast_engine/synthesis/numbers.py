@@ -174,6 +174,8 @@ def number_atoms(source: Expr, values: list[str], outputs: list[str]) -> Iterato
                 full = {**args, **fmt}
                 if step_decimals and fmt.get("decimals") == step_decimals:
                     fmt_cost -= 0.5  # a value rounded to 0.1 is written with one decimal
+                if values and not ((head := format_number(values[0], **full)) and head in outputs[0]):
+                    continue  # the first row already rules it out (as the test below would)
                 got = tuple(format_number(v, **full) for v in values)
                 if got in cheapest and cheapest[got][1] <= cost + fmt_cost:
                     continue
