@@ -204,3 +204,88 @@ def test_keeping_the_last_duplicate_that_also_holds_the_largest_value_is_ambiguo
                    header="yes", timeout=20)
     assert result.programs
     assert result.confidence == "ambiguous"
+
+
+def test_ties_for_a_groups_max_are_broken_by_the_smallest_value_of_another_column():
+    rows = [["id", "who", "total"], ["4", "Joe", "6"], ["2", "Joe", "6"], ["5", "Sal", "3"], ["1", "Joe", "5"]]
+    kept = rt.keep_extremes(rows, [1], 2, "max", "number", None, "all", header=True,
+                            tiebreak={"column": 0, "which": "min", "as_": "number"})
+    assert kept == [["id", "who", "total"], ["2", "Joe", "6"], ["5", "Sal", "3"]]
+
+
+def test_the_smallest_id_among_each_groups_max_rows_is_trusted_when_the_user_names_min_and_max():
+    from recast_engine.hints import Hints
+
+    grid = [["id", "customer", "total"], ["1", "Joe", "5"], ["2", "Joe", "6"], ["3", "Joe", "6"], ["4", "Joe", "6"],
+            ["5", "Sally", "3"], ["6", "Joe", "2"], ["7", "Sally", "1"]]
+    out = [["first_id", "customer", "best"], ["2", "Joe", "6"], ["5", "Sally", "3"]]
+    hinted = learn(grid, out, header="yes", timeout=20, hints=Hints(aggregations=["min", "max"]))
+    assert hinted.confidence == "trusted", hinted.reason
+    fresh = [grid[0], ["9", "Joe", "6"], ["3", "Joe", "6"], ["5", "Sally", "3"]]
+    assert run(hinted.programs[0], fresh) == [out[0], ["3", "Joe", "6"], ["5", "Sally", "3"]]
+    # without the hint, the first of the tied rows in row order reads the example as well
+    assert learn(grid, out, header="yes", timeout=20).confidence == "ambiguous"
+
+
+def test_a_window_appends_each_groups_max_and_min_cell():
+    rows = [["k", "v"], ["a", "3"], ["b", "10"], ["a", "12"], ["b", "9"]]
+    assert [r[-1] for r in rt.add_window(rows, "max", 1, [0], header=True)] == ["", "12", "10", "12", "10"]
+    assert [r[-1] for r in rt.add_window(rows, "min", 1, [0], header=True)] == ["", "3", "9", "3", "9"]
+
+
+def test_each_groups_best_row_shown_with_the_groups_largest_other_value_is_learned_through_a_window():
+    grid = [["item", "team", "score", "year"], ["1", "7", "1", "2014"], ["1", "7", "2", "2014"],
+            ["1", "7", "3", "2015"], ["2", "8", "2", "2014"], ["3", "8", "1", "2015"], ["4", "9", "2", "2014"],
+            ["4", "9", "3", "2015"]]
+    out = [grid[0], ["1", "7", "3", "2015"], ["3", "8", "2", "2014"], ["4", "9", "3", "2015"]]
+    result = learn(grid, out, header="yes", timeout=20)
+    assert result.confidence == "trusted", result.reason
+    assert [s.op for s in result.programs[0].steps] == ["add_window", "keep_extremes"]
+    fresh = [grid[0], ["5", "7", "4", "2013"], ["6", "7", "1", "2016"], ["2", "9", "5", "2012"]]
+    assert run(result.programs[0], fresh) == [grid[0], ["6", "7", "4", "2013"], ["2", "9", "5", "2012"]]
+
+
+def test_groups_kept_for_a_row_passing_a_test_then_filtered_are_ambiguous_while_each_holds_one_passing_row():
+    from recast_engine.dsl import Program, Step
+    from recast_engine.synthesis.relational_trust import relational_doubt
+
+    grid = [["id", "country", "status"], ["1", "SE", "TREATED"], ["2", "DK", "UNTREATED"], ["3", "SE", "UNTREATED"],
+            ["4", "DE", "TREATED"], ["5", "JP", "UNTREATED"], ["6", "JP", "TREATED"], ["7", "JP", "UNTREATED"]]
+    exists = Program(header_rows=1, steps=[
+        Step(op="keep_groups", args={"keys": [1], "having": {"some": {"column": 2, "test": "eq", "value": "UNTREATED"}},
+                                     "header": True}),
+        Step(op="filter_rows", args={"where": {"column": 2, "test": "eq", "value": "TREATED"}, "header": True})])
+    assert run(exists, grid) == [grid[0], ["1", "SE", "TREATED"], ["6", "JP", "TREATED"]]
+    # JP holds two UNTREATED rows and its TREATED row comes out once: an existence test, not a join
+    assert relational_doubt(exists, grid) is None
+    # with one UNTREATED row per country, a join of the table with those rows reads the example as well
+    doubt = relational_doubt(exists, grid[:-1])
+    assert doubt is not None and "join" in doubt.reason
+
+
+def test_a_window_over_the_rows_passing_a_test_gives_every_row_of_the_group_that_value():
+    rows = [["v", "who", "m"], ["100", "1", "a"], ["102", "2", "a"], ["103", "3", "a"], ["90", "1", "b"]]
+    where = {"column": 1, "test": "ne", "value": "3", "as": "number"}
+    got = rt.add_window(rows, "mean", 0, [2], header=True, name="avg", where=where)
+    assert [r[-1] for r in got] == ["avg", "101", "101", "101", "90"]
+
+
+def test_a_mean_that_does_not_end_is_written_as_the_nearest_double_prints():
+    from decimal import Decimal
+
+    assert rt._mean_text(Decimal(305), 3) == "101.66666666666667"
+    assert rt._mean_text(Decimal("203"), 2) == "101.5"
+    assert rt._aggregate(["1", "2", "2"], "mean", "number", [], ",") == "1.6666666666666667"
+
+
+def test_each_months_average_of_the_other_users_beside_one_users_rows_is_learned_with_hints():
+    from recast_engine.hints import Hints
+
+    grid = [["trans", "user", "month"], ["100", "1", "1"], ["102", "2", "1"], ["103", "3", "1"], ["100", "1", "2"],
+            ["103", "2", "2"], ["103", "3", "2"], ["104", "1", "3"], ["104", "2", "3"], ["101", "3", "3"]]
+    out = [["others_avg", "mine", "month"], ["101", "103", "1"], ["101.5", "103", "2"], ["104", "101", "3"]]
+    result = learn(grid, out, header="yes", timeout=20, hints=Hints(constants=["3"], aggregations=["avg"]))
+    assert result.confidence == "trusted", result.reason
+    assert [s.op for s in result.programs[0].steps] == ["add_window", "filter_rows"]
+    fresh = [grid[0], ["10", "1", "7"], ["20", "3", "7"], ["11", "2", "7"], ["30", "3", "7"], ["12", "2", "7"]]
+    assert run(result.programs[0], fresh) == [out[0], ["11", "20", "7"], ["11", "30", "7"]]

@@ -224,3 +224,12 @@ def test_an_aggregate_over_groups_of_one_row_each_does_not_show_that_rows_are_co
     total = Program(steps=[Step(op="group_rows", args={"keys": [0], "aggregates": [{"func": "sum", "column": 1}],
                                                        "header": True})], header_rows=1)
     assert trust._unshown_grouping(total, sales) is None
+
+
+def test_steps_joining_alike_records_by_position_memorize_whatever_cells_complete_them() -> None:
+    grid = [["id", "who", "total"], ["1", "Joe", "5"], ["2", "Joe", "6"], ["3", "Ann", "6"], ["4", "Ann", "2"]]
+    wrapped = Program(header_rows=1, steps=[Step(op="wrap_rows", args={"size": 2})])
+    assert trust.memorizing_steps(wrapped, grid)
+    kept = Program(header_rows=1, steps=[Step(op="filter_rows", args={"where": {"column": 1, "test": "eq",
+                                                                                "value": "Joe"}, "header": True})])
+    assert not trust.memorizing_steps(kept, grid)

@@ -39,6 +39,7 @@ class KeepExtremesArgs(Arguments):
     formats: list[str] | None = None
     ties: str = "all"
     header: bool = False
+    tiebreak: dict[str, Any] | None = None
 
 
 class KeepTopArgs(Arguments):
@@ -76,6 +77,7 @@ class AddWindowArgs(Arguments):
     keys: list[int] | None = None
     header: bool = False
     name: str = ""
+    where: dict[str, Any] | None = None
 
 
 table_operator(relational.filter_rows, FilterRowsArgs, proposer=p.propose_filter, rank=155, row_local=True)

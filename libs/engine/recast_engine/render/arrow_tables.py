@@ -326,7 +326,10 @@ class GroupedRows:
         if func == "sum":
             text = f"{total:f}"
             return text[1:] if text.startswith("-") and not text.strip("-0.") else text
-        text = f"{total / count:f}"
+        quotient = total / count
+        if len(quotient.normalize().as_tuple().digits) > 17:  # as runtime.relational._mean_text writes a mean
+            quotient = decimal.Decimal(repr(float(quotient)))
+        text = f"{quotient:f}"
         if "." in text:
             text = text.rstrip("0").rstrip(".")
         return "0" if text in ("-0", "") else text

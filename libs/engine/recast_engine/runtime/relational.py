@@ -185,6 +185,18 @@ def _written(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+MEAN_DIGITS = 17  # a mean with more significant digits is written as the nearest double prints (SQL, pandas)
+
+
+def _mean_text(total: Decimal, count: int) -> str:
+    """A mean as written: exactly when it ends within MEAN_DIGITS significant digits (12.5), else as the shortest
+    text of the nearest double ("101.66666666666667"), as SQL engines and spreadsheets write an average."""
+    quotient = total / count
+    if len(quotient.normalize().as_tuple().digits) > MEAN_DIGITS:
+        quotient = Decimal(repr(float(quotient)))
+    return _written(quotient)
+
+
 def _plain(value: Decimal) -> str:
     """A sum as written with the decimals of its terms ("1.10" + "2.10" -> "3.20"), as spreadsheets show it."""
     text = f"{value:f}"
@@ -216,7 +228,7 @@ def _aggregate(cells: list[str], func: str, as_: str, formats: list[str], separa
     total = sum(numbers, Decimal(0))
     if func == "sum":
         return _plain(total)
-    return _written(total / len(numbers))  # mean
+    return _mean_text(total, len(numbers))
 
 
 def group_rows(
@@ -310,7 +322,7 @@ def _result(state: list[Any], aggregate: dict[str, Any]) -> str:
         return state[4][1] if state[4] else ""
     if not state[6]:
         return ""
-    return _plain(state[5]) if func == "sum" else _written(state[5] / state[6])
+    return _plain(state[5]) if func == "sum" else _mean_text(state[5], state[6])
 
 
 def keep_extremes(
@@ -322,9 +334,11 @@ def keep_extremes(
     formats: list[str] | None = None,
     ties: str = "all",
     header: bool = False,
+    tiebreak: dict[str, Any] | None = None,
 ) -> list[Row]:
     """The rows holding their group's max (or min) of `column` (groups by the `keys` cells, one group when none),
-    in input order; with ties "first" or "last", one row per group."""
+    in input order; with ties "first" or "last", one row per group. `tiebreak` {"column": c, "which": "min" |
+    "max", "as_": ...}: of the rows holding the extreme, those holding their min (max) of column c."""
     head, it = _split_header(rows, header)
     body = list(it)
     formats = formats or []
@@ -336,8 +350,20 @@ def keep_extremes(
             continue
         best = (max if which == "max" else min)(v for _, v in values)
         held = [i for i, v in values if v == best]
-        keep.update(held if ties == "all" else [held[0] if ties == "first" else held[-1]])
+        if tiebreak is not None:
+            held = _extreme_held(body, held, tiebreak)
+        keep.update(held if ties == "all" else [held[0] if ties == "first" else held[-1]] if held else [])
     return head + [row for i, row in enumerate(body) if i in keep]
+
+
+def _extreme_held(body: list[Row], held: list[int], by: dict[str, Any]) -> list[int]:
+    """Of the rows `held`, those holding their min (max) of the column `by` names (rows it does not read drop)."""
+    column, as_, formats = by["column"], by.get("as_", "number"), by.get("formats") or []
+    values = [(i, v) for i in held if (v := _value(_cell(body[i], column), as_, formats)) is not None]
+    if not values:
+        return []
+    best = (max if by.get("which") == "max" else min)(v for _, v in values)
+    return [i for i, v in values if v == best]
 
 
 def keep_top(
@@ -410,26 +436,38 @@ def distinct_rows(rows: Iterable[Row], columns: list[int], keep: str = "first", 
 
 def add_window(
     rows: Iterable[Row], func: str, column: int = 0, keys: list[int] | None = None, header: bool = False,
-    name: str = "",
+    name: str = "", where: dict[str, Any] | None = None,
 ) -> list[Row]:
     """Each row with one more cell computed over its group (by the `keys` cells; the whole table when none):
-    "sum" / "count" / "mean" of the group, "running_sum" and "row_number" in row order, "difference" from the
-    previous row of the group ("" for the first). The header row gets `name`."""
+    "sum" / "count" / "mean" of the group, "max" / "min" (the cell holding it), "running_sum" and "row_number" in
+    row order, "difference" from the previous row of the group ("" for the first). The header row gets `name`.
+    `where`: the group's sum, count, mean, max or min over its rows satisfying that predicate only (every row of
+    the group gets it: AVG(x) FILTER (WHERE ...) OVER (PARTITION BY ...))."""
     head, it = _split_header(rows, header)
     body = list(it)
     keys = keys or []
     extra = [""] * len(body)
     for members in _groups(body, keys).values():
         numbers = [_number(_cell(body[i], column)) for i in members]
+        if func in ("sum", "mean", "count", "max", "min") and where is not None:
+            counted = [k for k, i in enumerate(members) if _holds(body[i], where)]
+        else:
+            counted = list(range(len(members)))
         if func in ("sum", "mean", "count"):
-            present = [n for n in numbers if n is not None]
+            present = [n for k in counted if (n := numbers[k]) is not None]
             if func == "count":
-                value = str(len(members))
+                value = str(len(counted))
             elif not present:
                 value = ""
             else:
                 total = sum(present, Decimal(0))
-                value = _plain(total) if func == "sum" else _written(total / len(present))
+                value = _plain(total) if func == "sum" else _mean_text(total, len(present))
+            for i in members:
+                extra[i] = value
+        elif func in ("max", "min"):
+            present_cells = [(n, _cell(body[members[k]], column)) for k in counted if (n := numbers[k]) is not None]
+            pick = max if func == "max" else min
+            value = pick(present_cells, key=lambda nc: nc[0])[1] if present_cells else ""
             for i in members:
                 extra[i] = value
         elif func == "running_sum":

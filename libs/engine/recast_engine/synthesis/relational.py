@@ -63,16 +63,22 @@ def copied_columns(body: list[Row], out_body: list[Row], head: Row | None, out_h
     width, out_width = min(_width(body), MAX_COLUMNS * 2), _width(out_body)
     sets = [set(c) for c in _columns(body, width)]
     found: dict[int, int] = {}
-    for j, values in enumerate(_columns(out_body, out_width)):
+    columns = _columns(out_body, out_width)
+    named: dict[int, list[int]] = {}
+    for j, values in enumerate(columns):
         wanted = set(values)
         candidates = [i for i in range(width) if wanted <= sets[i]]
-        if not candidates:
-            continue
-        if out_head and head:
-            named = [i for i in candidates if _cell(head, i) == _cell(out_head, j)]
-            candidates = named + [i for i in candidates if i not in named]
-        found[j] = candidates[0]
-    return found
+        named[j] = [i for i in candidates if out_head and head and _cell(head, i) == _cell(out_head, j)]
+        found[j] = -1 if not candidates else named[j][0] if named[j] else candidates[0]
+    for j, values in enumerate(columns):
+        if found[j] >= 0 and not named[j]:
+            # renamed: an input column no other output column copies, the one in the same place first
+            wanted = set(values)
+            taken = {i for k, i in found.items() if k != j}
+            candidates = [i for i in range(width) if wanted <= sets[i]]
+            candidates.sort(key=lambda i: (i != j, i in taken))
+            found[j] = candidates[0]
+    return {j: i for j, i in found.items() if i >= 0}
 
 
 def kept_rows(body: list[Row], out_body: list[Row], mapping: dict[int, int]) -> tuple[list[bool], bool] | None:
@@ -354,7 +360,26 @@ def _pair(grid: list[Row], ctx: Context) -> Pair | None:
         return None
     mapping = copied_columns(body, out_body, head, out_head)
     kept = kept_rows(body, out_body, mapping)
+    if kept is None and mapping:
+        mapping, kept = _rematched(body, out_body, mapping)
     return head, body, out_head, out_body, mapping, kept
+
+
+def _rematched(body: list[Row], out_body: list[Row], mapping: dict[int, int]) -> tuple[dict[int, int],
+                                                                                      tuple[list[bool], bool] | None]:
+    """When the output rows are no input rows on the copied columns, one output column copied from another input
+    column holding its values (a column a window step added, its name kept by another) may make them so."""
+    width = min(_width(body), MAX_COLUMNS * 2)
+    sets = [set(c) for c in _columns(body, width)]
+    for j, values in enumerate(_columns(out_body, _width(out_body))):
+        wanted = set(values)
+        for i in reversed(range(width)):
+            if i != mapping.get(j) and wanted <= sets[i]:
+                changed = {**mapping, j: i}
+                kept = kept_rows(body, out_body, changed)
+                if kept is not None:
+                    return changed, kept
+    return mapping, None
 
 
 def propose_filter(grid: list[Row], ctx: Context) -> Iterator[Step]:
@@ -370,10 +395,23 @@ def propose_filter(grid: list[Row], ctx: Context) -> Iterator[Step]:
         yielded += predicates
         if not ctx.last:
             yielded += superset_predicates(body, mask, limit=3 if not predicates else 2, hints=ctx.hints)
-    if ctx.hints.constants and not ctx.last and 0 < len(grid) <= MAX_ROWS:
-        yielded += [w for w in hinted_predicates(_split(grid, ctx.header)[1], ctx.hints) if w not in yielded]
+    if ctx.hints.constants and 0 < len(grid) <= MAX_ROWS:
+        hinted = [w for w in hinted_predicates(_split(grid, ctx.header)[1], ctx.hints) if w not in yielded]
+        if ctx.last and found is not None:
+            # the last step: those keeping rows that are the output's on the copied columns (when several input
+            # rows show the same values, which of them the output holds is what the hinted test tells)
+            hinted = [w for w in hinted if _keeps_output(found, w)]
+        yielded += hinted
     for where in yielded:
         yield Step(op="filter_rows", args={"where": where, "header": ctx.header})
+
+
+def _keeps_output(pair: Pair, where: dict[str, Any]) -> bool:
+    """Whether the rows passing the predicate are the output's rows on its copied columns, in order."""
+    _, body, _, out_body, mapping, _ = pair
+    columns = sorted(mapping.items())
+    kept = [tuple(_cell(r, i) for _, i in columns) for r in body if rt._holds(r, where)]
+    return bool(mapping) and kept == [tuple(_cell(r, j) for j, _ in columns) for r in out_body]
 
 
 def hinted_predicates(body: list[Row], hints: Hints) -> list[dict[str, Any]]:
@@ -392,7 +430,7 @@ MAX_HAVING_VALUES = 30
 
 def _key_options(body: list[Row], mapping: dict[int, int], width: int) -> list[list[int]]:
     """Group keys to try: none, then single columns and pairs (a copied column with another), copied first."""
-    copied = list(dict.fromkeys(mapping.values()))
+    copied = sorted(dict.fromkeys(mapping.values()))  # the input's own columns before those steps added
     repeating = [c for c in range(min(width, MAX_COLUMNS)) if len({_cell(r, c) for r in body}) < len(body)]
     others = [c for c in repeating if c not in copied]
     options: list[list[int]] = [[]]
@@ -475,6 +513,8 @@ def _extreme_steps(
                     if fits(rt.keep_extremes(body, keys, c, which, kind.as_, kind.formats or None, ties)):
                         yield Step(op="keep_extremes", args={**args, "header": ctx.header})
                         yielded += 1
+                        if ties != "all":
+                            yield from _tiebreak_steps(body, {**args, "ties": "all"}, kinds, varying, fits, ctx)
                         break
             if keys and kind.as_ != "text":
                 for count in (2, 3):
@@ -484,6 +524,23 @@ def _extreme_steps(
                             yield Step(op="keep_top", args={**args, "header": ctx.header})
                             yielded += 1
             if yielded >= 3:
+                return
+
+
+def _tiebreak_steps(body: list[Row], args: dict[str, Any], kinds: list[ColumnKind], varying: set[int], fits: Fits,
+                    ctx: Context) -> Iterator[Step]:
+    """keep_extremes whose ties are broken by the min or max of another column (a number or date): the row with
+    the smallest id of those holding the max, rather than the first in row order."""
+    for t, kind in enumerate(kinds):
+        if t == args["column"] or t in args["keys"] or t not in varying or kind.as_ == "text":
+            continue
+        for which in ctx.hints.first(("min", "max")):
+            tiebreak = {"column": t, "which": which, "as_": kind.as_} | ({"formats": kind.formats} if kind.formats
+                                                                           else {})
+            rows = rt.keep_extremes(body, args["keys"], args["column"], args["which"], args["as_"],
+                                    args.get("formats"), "all", tiebreak=tiebreak)
+            if fits(rows):
+                yield Step(op="keep_extremes", args={**args, "tiebreak": tiebreak, "header": ctx.header})
                 return
 
 
@@ -501,7 +558,8 @@ def _having_steps(
 ) -> Iterator[Step]:
     """keep_groups whose kept groups are exactly the groups of the kept rows (`exact`, a mask of the rows), or
     whose kept rows hold exactly the output's values on its copied columns (`projection`): a HAVING a distinct
-    or a group-by completes. Tests without data constants first, then constants several rows hold."""
+    or a group-by completes. Tests without data constants first (hinted constants count as none), then constants
+    several rows hold."""
     if projection is not None:
         mapping, out_body = projection
         pairs = sorted(mapping.items())
@@ -556,7 +614,7 @@ def _having_steps(
                 for rank, (quantifier, test, kept) in enumerate(tests):
                     if passes(kept):
                         single = everywhere[c][value] == 1
-                        cost = (1 + single, rank, len(keys), c)
+                        cost = (0 if ctx.hints.hinted(value) else 1 + single, rank, len(keys), c)
                         found.append((cost, {quantifier: {"column": c, "test": test, "value": value}}, keys))
     found.sort(key=lambda f: f[0])
     seen: set[str] = set()
@@ -759,6 +817,49 @@ def propose_head(grid: list[Row], ctx: Context) -> Iterator[Step]:
 
 
 _WINDOWS = ("sum", "running_sum", "row_number", "count", "mean", "difference")
+_GROUP_WINDOWS = ("sum", "count", "mean", "max", "min")
+MAX_WINDOW_KEYS = 4
+
+
+def _group_value_windows(head: Row | None, body: list[Row], out_head: Row | None, out_body: list[Row],
+                         ctx: Context) -> Iterator[Step]:
+    """add_window of a group's sum, count, mean, max or min when the output keeps some rows (a later step picks
+    them) and shows that value beside their cells: the output rows are no input rows, but are rows of the table
+    with the window column (SELECT MAX(b) OVER (PARTITION BY a), c ... joined back to the picked rows)."""
+    mapping = copied_columns(body, out_body, head, out_head)
+    out_columns = _columns(out_body, _width(out_body))
+    if not mapping or (kept_rows(body, out_body, mapping) is not None and len(mapping) == len(out_columns)):
+        return
+    width = min(_width(body), MAX_COLUMNS)
+    kinds = [column_kind([_cell(r, c) for r in body]) for c in range(width)]
+    numeric = [c for c in range(width) if kinds[c].as_ == "number"]
+    copied = list(dict.fromkeys(mapping.values()))
+    repeating = [c for c in copied if len({_cell(r, c) for r in body}) < len(body)][:MAX_WINDOW_KEYS]
+    # the rows a group's value is taken over: all, or (hinted constants) those passing a test on one of them
+    wheres: list[dict[str, Any] | None] = [None]
+    if ctx.hints.constants:
+        wheres += hinted_predicates(body, ctx.hints)
+    for keys in [[c] for c in repeating]:
+        for where in wheres:
+            for func in ctx.hints.first(_GROUP_WINDOWS):
+                if not ctx.hints.allows(func):
+                    continue
+                for c in numeric if func != "count" else numeric[:1]:
+                    if c in keys:
+                        continue
+                    got = [r[-1] for r in rt.add_window(body, func, c, keys, where=where)]
+                    values = set(got)
+                    extended = [r + [g] for r, g in zip(body, got)]
+                    for j, wanted in enumerate(out_columns):
+                        if not set(wanted) <= values or mapping.get(j) in keys:
+                            continue
+                        if kept_rows(extended, out_body, {**mapping, j: width}) is None:
+                            continue
+                        args = {"func": func, "column": c, "keys": keys, "header": ctx.header,
+                                "name": f"{func}_by_group"}
+                        yield Step(op="add_window", args=args | ({"where": where} if where is not None else {}))
+                        break
+
 
 
 def propose_window(grid: list[Row], ctx: Context) -> Iterator[Step]:
@@ -768,6 +869,8 @@ def propose_window(grid: list[Row], ctx: Context) -> Iterator[Step]:
         return
     head, body = _split(grid, ctx.header)
     out_head, out_body = _split(ctx.expected, ctx.header)
+    if body and out_body and len(out_body) < len(body):
+        yield from _group_value_windows(head, body, out_head, out_body, ctx)
     if not body or len(out_body) != len(body):
         return
     mapping = copied_columns(body, out_body, head, out_head)
@@ -823,10 +926,19 @@ def relational_step_cost(step: Step, hints: Hints = NO_HINTS) -> int | None:
         return None
     if step.args.get("ties", "all") != "all":
         base += 2  # one row of several holding the max: which one is a further guess
+    if step.op == "add_window" and step.args.get("where"):
+        base += 6  # a group's value over some of its rows only: a further choice (a filter and a group-by first)
+    tiebreak = step.args.get("tiebreak")
+    if tiebreak:
+        # ties broken by another column's extreme: a further choice, a likelier one when the user named it
+        named = hints.aggregations and hints.allows(tiebreak.get("which", "")) and hints.allows(step.args["which"])
+        base += 1 if named else 3
     where = step.args.get("where", {})
     combined = 3 if "all" in where or "any" in where else 0
     # each aggregate the output needs is one more fitted choice; the max of a text column a rarer one
+    # (a pick by row order, first or last, a further one when the user named the functions the output uses)
     aggregates = sum(2 + 2 * (a.get("func") in ("min", "max") and a.get("as", "text") == "text")
+                     + 2 * (bool(hints.aggregations) and a.get("func") in ("first", "last"))
                      for a in step.args.get("aggregates", []))
     # the user named the constants the rows are told apart by: another one taken from the data is a worse guess
     per_constant = CONSTANT_COST * (2 if hints.constants else 1)

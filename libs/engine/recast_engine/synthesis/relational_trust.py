@@ -119,12 +119,32 @@ def _open_parameter(program: Program, index: int, grids: list[list[Row]], hints:
             return doubt
     if step.op == "keep_extremes" and index > 0 and program.steps[index - 1].op == "filter_rows":
         return _filtered_pick(program.steps[index - 1], step, grids[index - 1], grid)
+    if step.op == "keep_groups" and "some" in step.args.get("having", {}):
+        later = any(s.op == "filter_rows" for s in program.steps[index + 1:])
+        return _single_match(step, head, body) if later else None
     if step.op == "distinct_rows":
         doubt = _ordered_duplicates(program, index, step, head, body)
         if doubt is None and any(s.op in _KEYED for s in program.steps[:index]):
             doubt = _unshown_order(program, index, step, grids[index + 1])
         return doubt
     return None
+
+
+def _single_match(step: Step, head: list[Row], body: list[Row]) -> Doubt | None:
+    """Groups kept because one of their rows passes a test, a later filter picking other rows of them: when every
+    kept group holds a single passing row, whether a row is kept once (EXISTS) or once per passing row of its group
+    (a join of the table with its passing rows) is not shown."""
+    test = step.args["having"]["some"]
+    passing = [len([i for i in members if rt._holds(body[i], test)])
+               for members in rt._groups(body, step.args.get("keys", [])).values()]
+    if any(n > 1 for n in passing) or not any(passing):
+        return None
+    keys = " and ".join(_name(head, k) for k in step.args.get("keys", []))
+    return Doubt(
+        f"step keep_groups keeps the rows whose {keys} has a row passing a test, and every such group holds one "
+        "passing row: whether a row is kept once, or once for each passing row of its group (a join), is not shown",
+        "add a group holding two rows that pass the test, with its expected output",
+    )
 
 
 def _ordered_duplicates(program: Program, index: int, step: Step, head: list[Row], body: list[Row]) -> Doubt | None:
@@ -463,17 +483,32 @@ def _rivals(program: Program, grids: list[list[Row]]) -> Iterator[tuple[Program,
         if step.op in _KEYED and args.get("keys"):
             keys = list(args["keys"])
             target = args.get("column")
+            # a group's value an earlier window step added follows its group: no other grouping of the rows
+            derived = {max((len(r) for r in grids[k]), default=0) for k, s in enumerate(program.steps[:index])
+                       if s.op == "add_window"}
             for k, key in enumerate(keys):
                 if len({_cell(r, key) for r in body}) == len(body):
                     continue
                 for other in range(width):
-                    if other in keys or other == target or not _bijective(body, key, other):
+                    if other in keys or other == target or other in derived or not _bijective(body, key, other):
                         continue
                     swapped = keys[:k] + [other] + keys[k + 1:]
                     yield (_with_step(program, index, step.model_copy(update={"args": {**args, "keys": swapped}})),
                            f"the groups by {_name(head, key)} are also the groups by {_name(head, other)} in the "
                            "example")
         if step.op == "keep_extremes":
+            tiebreak = args.get("tiebreak")
+            if tiebreak:
+                plain = {k: v for k, v in args.items() if k != "tiebreak"}
+                for ties in ("first", "last"):
+                    yield (_with_step(program, index, step.model_copy(update={"args": {**plain, "ties": ties}})),
+                           f"which of the rows holding the same {args.get('which')} is kept may follow the row order "
+                           f"or {_name(head, tiebreak['column'])}")
+                flipped = "max" if tiebreak.get("which") == "min" else "min"
+                yield (_with_step(program, index, step.model_copy(
+                    update={"args": {**args, "tiebreak": {**tiebreak, "which": flipped}}})),
+                       f"which of the rows holding the same {args.get('which')} is kept may follow the {flipped} of "
+                       f"{_name(head, tiebreak['column'])}")
             if args.get("ties", "all") != "all":
                 for key in _order_keys(body, width, exclude={args.get("column"), *args.get("keys", [])}):
                     sort = Step(op="sort_by", args={"keys": [key], "header": args.get("header", False)})
@@ -669,12 +704,16 @@ def _tested_constants(program: Program) -> list[Where]:
 
 
 def _functions(program: Program) -> list[str]:
-    """The aggregate and pick functions of the program's steps that a hint could name (not first or last)."""
+    """The aggregate, window and pick functions of the program's steps that a hint could name (not first or
+    last)."""
     found = []
     for step in program.steps:
         found += [a.get("func", "") for a in step.args.get("aggregates", [])]
+        if step.op == "add_window" and step.args.get("func") in ("sum", "count", "mean", "max", "min"):
+            found.append(step.args["func"])
         if step.op in ("keep_extremes",):
             found.append(step.args.get("which", ""))
+            found += [step.args["tiebreak"].get("which", "")] if step.args.get("tiebreak") else []
     return [f for f in found if f not in ("first", "last")]
 
 
@@ -697,8 +736,8 @@ def hinted_uses(program: Program, hints: Hints) -> tuple[int, int]:
 def contradicts_hints(rival: Program, program: Program, hints: Hints) -> bool:
     """Whether the rival departs from the hints where the program follows them: it tests a constant the user did
     not give, or fewer of the hinted ones, while every constant the program tests (a count of rows kept or grouped
-    too) is hinted; or it uses an aggregation function the hints leave out while the program uses only hinted
-    ones."""
+    too) is hinted; or it uses an aggregation function the hints leave out, or fewer of the hinted ones, while the
+    program uses only hinted ones."""
     if hints.empty:
         return False
     if hints.constants:
@@ -709,5 +748,8 @@ def contradicts_hints(rival: Program, program: Program, hints: Hints) -> bool:
     if hints.aggregations:
         mine_ok = all(hints.allows(f) for f in _functions(program))
         if mine_ok and not all(hints.allows(f) for f in _functions(rival)):
+            return True
+        # the user named the functions used: a rival that leaves out one the program uses is no other reading
+        if mine_ok and set(_functions(rival)) < set(_functions(program)):
             return True
     return False

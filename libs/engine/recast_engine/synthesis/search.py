@@ -27,7 +27,7 @@ from recast_engine.synthesis.columns import learn_column
 from recast_engine.synthesis.ranking import is_clean, only_copies, program_cost, step_cost, unhinted_constants
 from recast_engine.synthesis.relational import step_constants
 from recast_engine.synthesis.table_proposals import Context, propose
-from recast_engine.synthesis.trust import assess, memorizing
+from recast_engine.synthesis.trust import assess, memorizing, memorizing_steps
 
 Row = list[str]
 
@@ -309,6 +309,9 @@ def _learning_pass(search: _Search, grid_in: list[Row]) -> None:
     """Learn cell expressions for the near misses, fewest unexplained columns and fewest steps first."""
     misses = sorted(search.near_misses, key=lambda m: (m[0], m[1]))
     search.near_misses = []
+    # steps that line cells up by coincidence of the example memorize whatever cells complete them: learning
+    # those cells only spends the time a deeper step sequence needs
+    misses = [m for m in misses if not memorizing_steps(Program(steps=m[2], header_rows=int(m[4])), grid_in)]
     for _, _, steps, grid, header in misses[:MAX_LEARNING_ATTEMPTS]:
         search.check_time()
         _finish(search, steps, grid, grid_in, header, learn=True)

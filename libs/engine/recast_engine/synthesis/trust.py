@@ -198,6 +198,16 @@ def memorizing(program: Program, input_grid: list[Row], hints: Hints = NO_HINTS)
     return findings + _sized_reshapes(program, input_grid) + _reshape_chain(program, input_grid)
 
 
+def memorizing_steps(program: Program, input_grid: list[Row]) -> bool:
+    """Whether the program's steps alone line cells up by coincidence of the example (a reshape sized by its row
+    count, records of one table joined by position, a chain of reshapes): whatever output columns complete them,
+    the program memorizes."""
+    try:
+        return bool(_sized_reshapes(program, input_grid) or _reshape_chain(program, input_grid))
+    except Exception:  # noqa: BLE001 - steps failing on their own example say nothing here
+        return False
+
+
 def _sized_reshapes(program: Program, input_grid: list[Row]) -> list[tuple[str, str]]:
     findings = []
     grid: list[Row] = [list(r) for r in input_grid]
