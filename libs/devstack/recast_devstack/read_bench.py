@@ -12,12 +12,15 @@ server shows as latency, not as fewer requests) and prints p50 / p99 latency and
 - GET /livez: a route that does nothing, on the same server (what the server itself costs).
 
 Latency is measured from the request's scheduled time to the end of its answer, with a small HTTP/1.1 client
-on keep-alive connections (cheaper than a general client: the machine's cores are shared with the server).
+on keep-alive connections (cheaper than a general client: the machine's cores are shared with the server). Each
+line also shows the CPU per request of the gateway (all its workers), of Postgres (embedded stack only) and of
+this client itself, which runs on the same machine.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -28,6 +31,7 @@ import httpx
 
 from recast_devstack.bench_stack import BenchStack, CpuMeter, bench_stack, machine_line, run_and_report
 from recast_devstack.pipeline_bench import Client, percentile
+from recast_devstack.run import gateway_workers
 
 GOAL_P99_MS = 50.0
 
@@ -149,25 +153,32 @@ async def run_bench(args: argparse.Namespace) -> dict:
         for rate in args.rates:
             for name, (path, headers) in routes.items():
                 meter.start()
+                client_before = os.times()
                 run = await load(bench.url, path, headers, rate, args.seconds, name)
+                client_after = os.times()
                 summary = run.summary()
-                summary["gateway_cpu_ms_per_request"] = round(
-                    meter.since_start().get("gateway", 0.0) * 1000 / max(1, summary["requests"]), 2)
+                spent = meter.since_start()
+                spent["client"] = sum(client_after[:2]) - sum(client_before[:2])  # user + system
+                for part in ("gateway", "postgres", "client"):
+                    summary[f"{part}_cpu_ms_per_request"] = round(
+                        spent.get(part, 0.0) * 1000 / max(1, summary["requests"]), 2)
                 runs.append(summary)
                 print(_line(summary), flush=True)
         return {"runs": runs, "seconds_per_run": args.seconds, "machine_before": machine,
-                "machine_after": machine_line(), "goal_p99_ms": GOAL_P99_MS}
+                "machine_after": machine_line(), "goal_p99_ms": GOAL_P99_MS,
+                "gateway_workers": args.gateway_workers or gateway_workers()}
 
 
 def _line(s: dict) -> str:
     return (f"  {s['route']:<8} {s['rate']:>4} rps: p50 {s['p50_ms']:>7.1f} ms  p99 {s['p99_ms']:>7.1f} ms  "
-            f"achieved {s['achieved_rps']:>6.1f} rps  errors {s['errors']}  "
-            f"gateway CPU {s['gateway_cpu_ms_per_request']:.2f} ms/request")
+            f"achieved {s['achieved_rps']:>6.1f} rps  errors {s['errors']}  CPU ms/request: gateway "
+            f"{s['gateway_cpu_ms_per_request']:.2f}, postgres {s.get('postgres_cpu_ms_per_request', 0.0):.2f}, "
+            f"client {s.get('client_cpu_ms_per_request', 0.0):.2f}")
 
 
 def print_report(report: dict) -> None:
-    print(f"\nread latency, {report['seconds_per_run']} s per route and rate "
-          f"(goal p99 < {report['goal_p99_ms']:.0f} ms)")
+    print(f"\nread latency, {report['seconds_per_run']} s per route and rate, gateway with "
+          f"{report.get('gateway_workers', 1)} worker process(es) (goal p99 < {report['goal_p99_ms']:.0f} ms)")
     for summary in report["runs"]:
         print(_line(summary))
     print(f"machine: before {report['machine_before']}; after {report['machine_after']}")
