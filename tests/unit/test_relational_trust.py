@@ -180,3 +180,17 @@ def test_an_equality_with_a_hinted_value_that_drops_one_row_of_a_conjunction_is_
 
     doubt = relational_doubt(program, grid, Hints(constants=["2"]))
     assert doubt is not None and "drops one example row" in doubt.reason
+
+
+def test_the_first_of_tied_rows_that_also_has_the_smallest_id_is_ambiguous_though_a_sort_would_reorder_rows() -> None:
+    from recast_engine.dsl import OutputColumn, col
+    from recast_engine.synthesis.relational_trust import relational_doubt
+
+    grid = [["uniq", "value", "person"], ["5", "999", "Bob"], ["1", "996", "Bob"], ["3", "994", "Claire"],
+            ["4", "994", "Claire"]]
+    first = Program(header_rows=1, steps=[Step(op="keep_extremes", args={
+        "keys": [2], "column": 1, "which": "max", "as_": "number", "ties": "first", "header": True})],
+        columns=[OutputColumn(header=col(i), value=col(i)) for i in range(3)])
+    assert run(first, grid) == [grid[0], ["5", "999", "Bob"], ["3", "994", "Claire"]]
+    doubt = relational_doubt(first, grid)
+    assert doubt is not None and "uniq" in doubt.reason

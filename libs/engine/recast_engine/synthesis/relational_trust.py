@@ -515,6 +515,13 @@ def _rivals(program: Program, grids: list[list[Row]]) -> Iterator[tuple[Program,
                     yield (_with_step(program, index, step, before=sort),
                            f"which of the rows holding the same {args.get('which')} is kept may follow the row order "
                            f"or {_name(head, key['column'])}")
+                    # the same pick keeping the rows in their order (a sort first may reorder the output)
+                    tiebreak = {"column": key["column"], "which": "max" if key["descending"] else "min",
+                                "as_": key["as"]} | ({"formats": key["formats"]} if key.get("formats") else {})
+                    yield (_with_step(program, index, step.model_copy(
+                        update={"args": {**args, "ties": "all", "tiebreak": tiebreak}})),
+                           f"which of the rows holding the same {args.get('which')} is kept may follow the row order "
+                           f"or the {tiebreak['which']} of {_name(head, key['column'])}")
                 for ties in ("all", "first", "last"):
                     if ties != args.get("ties"):
                         yield (_with_step(program, index, step.model_copy(update={"args": {**args, "ties": ties}})),
