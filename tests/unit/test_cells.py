@@ -62,3 +62,7 @@ def test_format_scientific_rounds_the_mantissa_and_pads_the_exponent_like_printf
     assert cells.format_scientific("-0.00123", decimals=1, letter="e") == "-1.2e-03"
     assert cells.format_scientific("0") == "0.00E+00"
     assert cells.format_scientific("n/a") == ""
+
+
+def test_format_scientific_with_more_decimals_than_decimal_precision_gives_an_empty_cell():
+    assert cells.format_scientific("1.5", decimals=40) == ""

@@ -123,3 +123,10 @@ def test_a_unit_converted_into_scientific_notation_learns_the_scale():
     out = [["sensor", "litres"], ["a", "3.320E-04"], ["b", "2.872E-03"], ["c", "5.000E-07"], ["d", "1.500E-05"]]
     program = solve(inp, out)
     assert run(program, [["sensor", "microlitres"], ["e", "1000000"]]) == [["sensor", "litres"], ["e", "1.000E+00"]]
+
+
+def test_outputs_with_absurdly_long_scientific_mantissas_end_the_search_without_an_error():
+    inp = [["x"], ["1.5"], ["2.5"]]
+    out = [["x"], ["1." + "5" + "0" * 40 + "E+00"], ["2." + "5" + "0" * 40 + "E+00"]]
+    result = learn(inp, out, timeout=3.0)
+    assert not any(e.op == "format_scientific" for p in result.programs for c in p.columns for e in [c.value])

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from recast_engine.operators.registry import Arguments, cell_operator
 from recast_engine.runtime import cells
 
@@ -65,9 +67,9 @@ class TimeRangeArgs(Arguments):
 
 
 class FormatScientificArgs(Arguments):
-    decimals: int = 2
+    decimals: int = Field(default=2, ge=0, le=15)
     letter: Literal["E", "e"] = "E"
-    exponent_digits: int = 2
+    exponent_digits: int = Field(default=2, ge=1, le=4)
     k: int = 1
     scale: str = "1"
 

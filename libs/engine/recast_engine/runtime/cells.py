@@ -236,10 +236,13 @@ def format_scientific(
     value = value * Decimal(scale)
     exponent = value.adjusted() if value else 0
     quantum = Decimal(1).scaleb(-decimals)
-    mantissa = value.scaleb(-exponent).quantize(quantum, rounding=ROUND_HALF_UP)
-    if abs(mantissa) >= 10:  # 9.999 rounded to 10.00: one more power of ten
-        exponent += 1
+    try:
         mantissa = value.scaleb(-exponent).quantize(quantum, rounding=ROUND_HALF_UP)
+        if abs(mantissa) >= 10:  # 9.999 rounded to 10.00: one more power of ten
+            exponent += 1
+            mantissa = value.scaleb(-exponent).quantize(quantum, rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more decimals than the context's precision holds
+        return ""
     sign = "-" if exponent < 0 else "+"
     return f"{mantissa:f}{letter}{sign}{abs(exponent):0{exponent_digits}d}"
 

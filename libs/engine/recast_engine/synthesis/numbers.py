@@ -19,7 +19,7 @@ _STEPS = ["0", "1", "0.1", "0.01", "0.001", "0.0001", "0.00001", "0.000001", "0.
           "5", "10", "50", "100", "1000", "0.2", "2", "20", "25"]
 _MODES = ["half_up", "floor", "ceil", "down", "up", "half_even"]
 _OUTPUT_NUMBER = re.compile(r"-?\d[\d,.]*")
-_SCIENTIFIC = re.compile(r"-?\d(?:\.(?P<decimals>\d+))?(?P<letter>[Ee])[+-](?P<exponent>\d+)")
+_SCIENTIFIC = re.compile(r"-?\d(?:\.(?P<decimals>\d{1,15}))?(?P<letter>[Ee])[+-](?P<exponent>\d{1,4})")
 
 
 def _written_numbers(text: str) -> set[Decimal]:
