@@ -174,3 +174,19 @@ def test_a_hinted_constant_tested_a_second_time_costs_as_a_constant_from_the_dat
             for name, where in (("once", once), ("twice", twice), ("other", other))}
     assert cost["once"] is not None and cost["twice"] is not None
     assert cost["twice"] == cost["other"] > cost["once"]
+
+
+def test_the_groups_with_the_most_rows_are_found_when_the_user_names_count_and_max() -> None:
+    # the dish ordered most often (GROUP BY dish HAVING COUNT(*) = the largest count); dishes tied for it all count
+    grid = [["shop", "till", "dish"], ["north", "A", "2"], ["north", "A", "1"], ["north", "A", "2"],
+            ["north", "A", "3"], ["north", "A", "2"]]
+    expected = [["item"], ["2"]]
+    hinted = learn(grid, expected, header="yes", timeout=10, hints=Hints(aggregations=["count", "max"]))
+    assert hinted.confidence == "trusted", hinted.reason
+    assert hinted.programs[0].steps[0].args["having"] == {"rows": "max"}
+    tied = [["shop", "till", "dish"], ["south", "A", "1"], ["north", "B", "2"], ["south", "A", "1"],
+            ["north", "A", "3"], ["north", "C", "2"]]
+    assert sorted(run(hinted.programs[0], tied)[1:]) == [["1"], ["2"]]
+    # without the hint, the first row of the example is as good a reading: not trusted
+    plain = learn(grid, expected, header="yes", timeout=10)
+    assert plain.confidence != "trusted"

@@ -91,6 +91,14 @@ def test_groups_pass_having_tests_on_their_size_or_their_rows():
     assert rt.distinct_rows(rows, [1], keep="last") == [["3", "A"], ["2", "B"]]
 
 
+def test_the_groups_holding_the_most_or_fewest_rows_are_kept_with_every_tied_group():
+    rows = [["1", "A"], ["2", "A"], ["3", "B"], ["4", "C"], ["5", "C"], ["6", "D"]]
+    assert rt.keep_groups(rows, [1], {"rows": "max"}) == [["1", "A"], ["2", "A"], ["4", "C"], ["5", "C"]]
+    assert rt.keep_groups(rows, [1], {"rows": "min"}) == [["3", "B"], ["6", "D"]]
+    assert rt.keep_groups([["x", "y"]] + rows[:3], [1], {"rows": "max"}, header=True) == [
+        ["x", "y"], ["1", "A"], ["2", "A"]]
+
+
 def test_windows_append_running_sums_group_totals_and_differences():
     rows = [["h"], ["a", "1"], ["a", "2"], ["b", "5"]]
     assert [r[-1] for r in rt.add_window(rows, "running_sum", 1, header=True, name="run")] == ["run", "1", "3", "8"]

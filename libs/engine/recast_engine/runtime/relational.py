@@ -394,12 +394,18 @@ def keep_top(
 
 def keep_groups(rows: Iterable[Row], keys: list[int], having: dict[str, Any], header: bool = False) -> list[Row]:
     """The rows whose group (by the `keys` cells) passes `having`: {"rows": test, "value": n} on the group's row
-    count, {"some": predicate} when one of its rows satisfies a predicate, {"every": predicate} when all do."""
+    count, {"rows": "max" | "min"} when no group has more (fewer) rows (every group tied for it passes: HAVING
+    COUNT(*) = (SELECT MAX(COUNT(*)) ...)), {"some": predicate} when one of its rows satisfies a predicate,
+    {"every": predicate} when all do."""
     head, it = _split_header(rows, header)
     body = list(it)
     keep: set[int] = set()
-    for members in _groups(body, keys).values():
-        if "rows" in having:
+    groups = list(_groups(body, keys).values())
+    sizes = [len(members) for members in groups]
+    for members in groups:
+        if having.get("rows") in ("max", "min"):
+            passed = len(members) == (max(sizes) if having["rows"] == "max" else min(sizes))
+        elif "rows" in having:
             passed = _compare(len(members), having["rows"], int(having["value"]))
         elif "some" in having:
             passed = any(_holds(body[i], having["some"]) for i in members)

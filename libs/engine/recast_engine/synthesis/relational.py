@@ -591,6 +591,12 @@ def _having_steps(
             if passes([size > n for size in sizes]):
                 found.append(((0, n, len(keys)), {"rows": "gt", "value": str(n)}, keys))
                 break
+        # the user named max (min) among the functions: the groups with the most (fewest) rows, ties all kept
+        for rank, which in enumerate(("max", "min")):
+            if ctx.hints.aggregations and ctx.hints.allows(which) and ctx.hints.allows("count"):
+                extreme = max(sizes) if which == "max" else min(sizes)
+                if passes([size == extreme for size in sizes]):
+                    found.append(((-1, rank, len(keys)), {"rows": which}, keys))
         # a count the user gave: the groups with at least (more than, at most, fewer than) that many rows
         for value in ctx.hints.constant_as("number", []):
             count = rt._number(value)
@@ -933,6 +939,8 @@ def relational_step_cost(step: Step, hints: Hints = NO_HINTS) -> int | None:
         # ties broken by another column's extreme: a further choice, a likelier one when the user named it
         named = hints.aggregations and hints.allows(tiebreak.get("which", "")) and hints.allows(step.args["which"])
         base += 1 if named else 3
+    if step.op == "keep_groups" and step.args.get("having", {}).get("rows") in ("max", "min"):
+        base -= 2  # the groups holding the most (fewest) rows: proposed only when the user named the function
     where = step.args.get("where", {})
     combined = 3 if "all" in where or "any" in where else 0
     # each aggregate the output needs is one more fitted choice; the max of a text column a rarer one

@@ -699,7 +699,7 @@ def _tested_constants(program: Program) -> list[Where]:
     found: list[Where] = []
     for step in program.steps:
         having = step.args.get("having") or {}
-        if "rows" in having:
+        if "rows" in having and "value" in having:
             found.append({"value": str(having.get("value", "")), "as": "number"})
         if step.op in ("head_rows", "keep_top"):
             found.append({"value": str(step.args.get("count", "")), "as": "number"})
@@ -718,6 +718,8 @@ def _functions(program: Program) -> list[str]:
         found += [a.get("func", "") for a in step.args.get("aggregates", [])]
         if step.op == "add_window" and step.args.get("func") in ("sum", "count", "mean", "max", "min"):
             found.append(step.args["func"])
+        if step.op == "keep_groups" and step.args.get("having", {}).get("rows") in ("max", "min"):
+            found += ["count", step.args["having"]["rows"]]  # the groups whose row count is the largest (smallest)
         if step.op in ("keep_extremes",):
             found.append(step.args.get("which", ""))
             found += [step.args["tiebreak"].get("which", "")] if step.args.get("tiebreak") else []

@@ -26,6 +26,7 @@ from recast_engine.synthesis import workclock
 from recast_engine.synthesis.columns import learn_column
 from recast_engine.synthesis.ranking import is_clean, only_copies, program_cost, step_cost, unhinted_constants
 from recast_engine.synthesis.relational import step_constants
+from recast_engine.synthesis.relational_trust import hinted_uses
 from recast_engine.synthesis.table_proposals import Context, propose
 from recast_engine.synthesis.trust import assess, memorizing, memorizing_steps
 
@@ -83,12 +84,21 @@ class _Search:
     hints: Hints = NO_HINTS
 
     def has_clean(self) -> bool:
-        return any(is_clean(p, self.hints) and self.sound(p) for p in self.found)
+        return any(is_clean(p, self.hints) and self.sound(p) and not self.ignores_functions(p) for p in self.found)
 
     def settled(self, program: Program) -> bool:
         """Sound, and when the user gave constants, testing no constant of the data instead (a deeper program
-        using the hinted ones is then worth searching for)."""
-        return self.sound(program) and not (self.hints.constants and unhinted_constants(program, self.hints))
+        using the hinted ones is then worth searching for); likewise when the user named aggregation functions
+        and the program keeps rows by their count or place without using any of them."""
+        return (self.sound(program) and not (self.hints.constants and unhinted_constants(program, self.hints))
+                and not self.ignores_functions(program))
+
+    def ignores_functions(self, program: Program) -> bool:
+        """The user named aggregation functions, and the program keeps the first rows (a count the example's
+        output shows) using none of them: a deeper program using them (the groups holding the most rows) is
+        worth searching for."""
+        return (bool(self.hints.aggregations) and any(s.op == "head_rows" for s in program.steps)
+                and not hinted_uses(program, self.hints)[1])
 
     def sound(self, program: Program) -> bool:
         """Whether the program does not merely line up with the rows shown (see trust.memorizing); cached."""
@@ -357,12 +367,20 @@ def _search_depths(search: _Search, grid_in: list[Row], header: bool, max_depth:
         if search.hints.constants:
             # the user's constants name the rows meant: step sequences testing them are explored first
             next_frontier.sort(key=lambda node: -_hinted(node[0], search.hints))
+        elif search.hints.aggregations:
+            # else the functions the user named: step sequences using them first (the groups holding the most rows)
+            next_frontier.sort(key=lambda node: -_named_functions(node[0], search.hints))
         frontier = next_frontier
 
 
 def _hinted(steps: list[Step], hints: Hints) -> int:
     """How many of the steps' tested constants the user hinted."""
     return sum(step_constants(s) - step_constants(s, hints) for s in steps)
+
+
+def _named_functions(steps: list[Step], hints: Hints) -> int:
+    """How many of the steps' aggregate and pick functions the user named."""
+    return hinted_uses(Program(steps=steps), hints)[1]
 
 
 def _header_modes(header: str, input_grid: list[Row], expected_grid: list[Row]) -> list[bool]:
