@@ -152,14 +152,9 @@ def _is_fallback(fmt: str, used: list[str]) -> bool:
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def _readers(text: str, day_first: frozenset[str]) -> list[str]:
+def _readers(text: str, day_first: frozenset[str]) -> tuple[str, ...]:
     """The formats of the library that read the (stripped) text, in library order. Remembered: every learning pass
-    and held-out relearn tries the same cells again. A copy, so the cached list stays as it is."""
-    return list(_readers_memo(text, day_first))
-
-
-@functools.lru_cache(maxsize=1 << 14)
-def _readers_memo(text: str, day_first: frozenset[str]) -> tuple[str, ...]:
+    and held-out relearn tries the same cells again (a tuple: every caller gets the same cached object)."""
     return tuple(f for f in _library(day_first) if _could_read(text, f) and _reads(text, f))
 
 
