@@ -25,11 +25,11 @@ class RecordingConsumer(Consumer):
         self.fail_first_publish = fail_first_publish
         self.published: list[JobProgress] = []
 
-    async def publish(self, event, topic=None):
+    async def publish(self, event, topic=None, marks=None):
         if self.fail_first_publish is not None:
             failure, self.fail_first_publish = self.fail_first_publish, None
             raise failure
-        await super().publish(event, topic)
+        await super().publish(event, topic, marks)
         self.published.append(event)
 
 

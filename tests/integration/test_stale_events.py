@@ -110,8 +110,8 @@ class ConsumerUnderTest(Consumer):
         settings = stack.settings.model_copy(update={"progress_delay_seconds": 0})
         super().__init__(f"stale-test-{uuid.uuid4().hex[:6]}", settings, handle)
 
-    async def publish(self, event, topic=None):
-        await super().publish(event, topic)
+    async def publish(self, event, topic=None, marks=None):
+        await super().publish(event, topic, marks)
         self.sent.append(event)
 
 

@@ -293,20 +293,16 @@ class Consumer:
             await self.storage.__aexit__(None, None, None)
             self.storage = None
 
-    async def publish(self, event: Event, topic: str | None = None) -> None:
-        if topic is None:
+    async def publish(self, event: Event, topic: str | None = None, marks: dict[str, Any] | None = None) -> None:
+        """Publish one event to its topic (or `topic`, then keyed by its job id). `marks` are keys published beside
+        the event's fields, as outbox.enqueue's (a stored output sent again in the sweeper's n-th re-drive carries
+        events.REDRIVE_MARK for the next stage)."""
+        if topic is None and not marks:
             await publish_event(self.broker, event)
             return
+        key = event.partition_key() if topic is None else event.job_id
         await self.broker.publish(
-            event.model_dump(mode="json"), topic=topic, key=event.job_id.encode(),
-            headers=inject_headers({"content-type": "application/json", "event_id": event.event_id}),
-        )
-
-    async def publish_redriven(self, event: Event, redrive: Any) -> None:
-        """Publish a stored output again as part of the sweeper's n-th re-drive (marked for the next stage)."""
-        await self.broker.publish(
-            {**event.model_dump(mode="json"), REDRIVE_MARK: redrive}, topic=event.type,
-            key=event.partition_key().encode(),
+            {**event.model_dump(mode="json"), **(marks or {})}, topic=topic or event.type, key=key.encode(),
             headers=inject_headers({"content-type": "application/json", "event_id": event.event_id}),
         )
 
@@ -388,11 +384,9 @@ class Consumer:
                             return "stale"
                         await inbox.record_outputs(session, self.name, event.event_id,
                                                    [output.model_dump(mode="json") for output in outputs])
+                marks = {REDRIVE_MARK: redrive} if replay and redrive is not None else None
                 for output in outputs:
-                    if replay and redrive is not None:
-                        await self.publish_redriven(output, redrive)
-                    else:
-                        await self.publish(output)
+                    await self.publish(output, marks=marks)
                 async with self._sessions() as session, session.begin():
                     await inbox.mark_published(session, self.name, event.event_id)
                 if replay:
