@@ -1,6 +1,7 @@
 """The sweeper (`python -m sweeper`): a job stuck after a lost message is re-driven from its last event and
 finishes; a job that was only waiting behind a consumer's lag when it was re-driven runs each stage once (the
-re-drive is its last event under its own id: the consumers' inboxes skip the second copy); one that re-drives
+re-drive is its last event under its own id: no handler runs twice, a stage that had handled it sends its stored
+outputs on again); one that re-drives
 cannot move is failed with the reason; S3 objects without their row are removed after the grace period (only
 reported in dry-run mode); rows whose objects are missing are reported; sent outbox rows and published inbox rows
 past the retention are pruned, nothing else."""

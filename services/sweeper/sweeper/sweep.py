@@ -8,11 +8,15 @@ writes are keyed by deterministic event ids and row locks, so two passes at once
   times per submission; after that the job is failed with the reason. Both touch updated_at, so the next pass
   waits a whole threshold again. The same id is what makes a re-drive safe when the job was not stuck but
   waiting (behind a consumer's lag, or in the outbox while the relay was away): of the two copies, the stage's
-  consumer runs whichever comes first and its inbox skips the other, so no stage runs twice. A consumer that had
-  handled the event already sends the outputs it stored for it again, marked too (recast_common.consumer): the
-  next stages and the projector skip what they have and take what they missed, so a job that stopped further on
-  (an output lost on the way) moves on as well. A lag check could not give that: the event may wait in the
-  outbox, or behind a lag that never drains while the broker is busy.
+  consumer runs its handler for whichever comes first, so no handler runs twice. What the second copy does
+  depends on which it is. The original arriving second is a duplicate: its inbox skips it. The marked copy
+  arriving second is not skipped: a consumer that handled the event already sends the outputs it stored for it
+  again, marked too (recast_common.consumer), so each later stage receives a marked copy of an event it handled
+  and sends its own stored outputs on in turn, and the last stage's reach the projector, which skips the events
+  it has. So a re-drive of a job that was only waiting costs one republish per stage (no handling); the same
+  chain is what moves a job that stopped further on (an output lost on the way): the stage that missed it
+  handles it. A lag check could not give that: the event may wait in the outbox, or behind a lag that never
+  drains while the broker is busy.
 - Orphans: objects under `<client>/<job>/` older than orphan_grace_seconds whose job row is gone, whose train
   folder is not the job's current submission, or whose inference run row is gone (an upload whose commit never
   came, e.g. a gateway killed mid-request). Keys not shaped like that are never touched.
