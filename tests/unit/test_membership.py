@@ -8,7 +8,7 @@ import sys
 import textwrap
 from types import SimpleNamespace
 
-from recast_common.membership import MemberSlot, ResumingListener, member_listener
+from recast_common.membership import MemberSlot, ResumingListener, default_state_dir, member_listener
 from recast_common.settings import Settings
 
 
@@ -84,3 +84,54 @@ def test_the_member_directory_can_be_turned_off(tmp_path):
     assert member_listener(Settings(consumer_member_dir="off"), "coder", lambda: None) is None
     listener = member_listener(Settings(consumer_member_dir=str(tmp_path)), "coder", lambda: None)
     assert listener is not None and listener.directory == tmp_path
+
+
+def test_a_slot_planted_as_a_symbolic_link_is_not_followed(tmp_path):
+    slots = tmp_path / "slots"
+    first = MemberSlot.claim(slots, "b:1", "coder")  # creates the directory, private
+    assert first is not None and (slots.stat().st_mode & 0o777) == 0o700
+    path = first.path
+    first.close()
+    ours = tmp_path / "precious.txt"
+    ours.write_text("keep me")
+    path.unlink()
+    path.symlink_to(ours)  # a slot that points at a file of ours: a successor's record() would overwrite it
+    slot = MemberSlot.claim(slots, "b:1", "coder")
+    assert slot is None  # refused: the consumer joins as a new member
+    assert ours.read_text() == "keep me"
+
+
+def test_a_directory_that_others_may_write_to_or_a_link_is_not_used(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    assert MemberSlot.claim(shared, "b:1", "coder") is None
+    assert list(shared.iterdir()) == []
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    link = tmp_path / "link"
+    link.symlink_to(private)
+    assert MemberSlot.claim(link, "b:1", "coder") is None
+    assert MemberSlot.claim(private, "b:1", "coder") is not None
+
+
+def test_the_default_directory_is_per_user():
+    assert str(os.getuid()) in default_state_dir().name
+
+
+def test_a_stored_id_that_is_no_member_id_is_not_used_nor_recorded(tmp_path):
+    slot = MemberSlot.claim(tmp_path, "b:1", "coder")
+    assert slot is not None
+    path = slot.path
+    slot.record("bad id\nwith a newline")  # not shaped like a member id: not written
+    slot.close()
+    assert path.read_text() == ""
+    for planted in ("x" * 300, "id; rm -rf /", "caf\u00e9-1", "\x00\x01"):
+        path.write_text(planted)
+        again = MemberSlot.claim(tmp_path, "b:1", "coder")
+        assert again is not None and again.previous is None, planted
+        again.close()
+    path.write_text("aiokafka-0.12.0-2b1f0c9e-8d7a-4c55-9b0e-0d6f3c2a1e77\n")
+    good = MemberSlot.claim(tmp_path, "b:1", "coder")
+    assert good is not None and good.previous == "aiokafka-0.12.0-2b1f0c9e-8d7a-4c55-9b0e-0d6f3c2a1e77"
+    good.close()

@@ -17,6 +17,11 @@ UNKNOWN_MEMBER_ID, after which the client joins afresh: either way no slower tha
 Slots are per broker (a hash of the bootstrap servers) and group, numbered so that several replicas of one
 service on one machine each hold their own. The directory must outlive a process (not a machine): a temporary
 directory does (on Kubernetes /tmp is an emptyDir, which survives container restarts within the pod).
+
+The default directory is per user (recast-consumer-members-<uid> in the temporary directory), created 0700. A
+directory that is a symbolic link, is not this user's or that others may write to is not used (the consumer
+joins as a new member, with a warning); slot files are opened without following links and must be this user's
+regular files; a recorded id is used only when it looks like a member id (MEMBER_ID, MAX_MEMBER_ID bytes at most).
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ import hashlib
 import logging
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -37,10 +43,43 @@ log = logging.getLogger("recast.membership")
 
 MAX_SLOTS = 256
 UNKNOWN_MEMBER_ID = ""
+MAX_MEMBER_ID = 255
+# Kafka member ids are the client id, "-" and a UUID; client ids are letters, digits and ._- (Kafka's rule)
+MEMBER_ID = re.compile(r"[A-Za-z0-9._:-]+")
 
 
 def default_state_dir() -> Path:
-    return Path(tempfile.gettempdir()) / "recast-consumer-members"
+    return Path(tempfile.gettempdir()) / f"recast-consumer-members-{os.getuid()}"
+
+
+def valid_member_id(text: str) -> bool:
+    return 0 < len(text) <= MAX_MEMBER_ID and MEMBER_ID.fullmatch(text) is not None
+
+
+class UnsafeDirectory(OSError):
+    """The slot directory is not a private directory of this user."""
+
+
+def _open_private_dir(directory: Path) -> int:
+    """A descriptor of `directory` (created 0700 when missing): refused unless it is a real directory (not a link)
+    of this user that no one else may write to."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise UnsafeDirectory(exc.errno, f"{directory} is not a directory (a symbolic link?)") from exc
+        raise
+    info = os.fstat(fd)
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        os.close(fd)
+        raise UnsafeDirectory(errno.EPERM, f"{directory} belongs to uid {info.st_uid} (not {os.getuid()}) or others "
+                                           f"may write to it (mode {stat.S_IMODE(info.st_mode):o})")
+    return fd
 
 
 class MemberSlot:
@@ -59,28 +98,45 @@ class MemberSlot:
         broker = hashlib.sha256(bootstrap.encode()).hexdigest()[:12]
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", group)
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            dir_fd = _open_private_dir(directory)
+        except OSError as exc:
+            log.warning("no member slot for group %s in %s: %s", group, directory, exc)
+            return None
+        try:
             for index in range(MAX_SLOTS):
-                path = directory / f"{broker}-{name}-{index}.member"
-                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                name_of_slot = f"{broker}-{name}-{index}.member"
+                fd = os.open(name_of_slot, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                             dir_fd=dir_fd)
                 try:
+                    info = os.fstat(fd)
+                    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+                        raise UnsafeDirectory(errno.EPERM, f"{name_of_slot} is not a file of this user")
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except OSError as exc:
                     os.close(fd)
                     if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
                         continue  # a live process holds it
                     raise
-                previous = os.pread(fd, 1024, 0).decode("utf-8", "replace").strip() or None
-                return cls(path, fd, previous)
+                previous = os.pread(fd, MAX_MEMBER_ID + 1, 0).decode("utf-8", "replace").strip()
+                if previous and not valid_member_id(previous):
+                    log.warning("member slot %s holds no member id (%r): joining as a new member",
+                                directory / name_of_slot, previous[:40])
+                    previous = ""
+                return cls(directory / name_of_slot, fd, previous or None)
         except OSError as exc:
             log.warning("no member slot for group %s in %s: %s", group, directory, exc)
             return None
+        finally:
+            os.close(dir_fd)
         log.warning("all %d member slots of group %s in %s are held", MAX_SLOTS, group, directory)
         return None
 
     def record(self, member_id: str) -> None:
         """Remember the member id this process has in the group now (for its successor)."""
         if not member_id or member_id == self._recorded:
+            return
+        if not valid_member_id(member_id):
+            log.warning("member id %r not recorded: not shaped like one", member_id[:40])
             return
         try:
             data = member_id.encode()

@@ -27,8 +27,8 @@ class Settings(BaseSettings):
     # groups within seconds (recast_common.kafka.group_timing); raise it where pauses of a few seconds are common.
     consumer_session_timeout_ms: int = Field(default=3_000, ge=1_000)
     # Where each consumer of this machine records its group member id, so that a restarted one takes over the
-    # membership its killed predecessor left (recast_common.membership). Empty: a directory under the system's
-    # temporary directory; "off": never.
+    # membership its killed predecessor left (recast_common.membership). Empty: a per-user directory (0700) under
+    # the system's temporary directory; "off": never.
     consumer_member_dir: str = ""
     # A handling shorter than this publishes no job.progress: its output event (the next stage) says as much, and
     # every event costs the broker, S3 and the projector. A longer one reports its latest progress from then on.
