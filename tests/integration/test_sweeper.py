@@ -1,10 +1,10 @@
 """The sweeper (`python -m sweeper`): a job stuck after a lost message is re-driven from its last event and
 finishes; a job that was only waiting behind a consumer's lag when it was re-driven runs each stage once (the
 re-drive is its last event under its own id: no handler runs twice, a stage that had handled it sends its stored
-outputs on again); one that re-drives
-cannot move is failed with the reason; S3 objects without their row are removed after the grace period (only
-reported in dry-run mode); rows whose objects are missing are reported; sent outbox rows and published inbox rows
-past the retention are pruned, nothing else."""
+outputs on again); one that re-drives cannot move is failed with the reason, however short the retention (the
+re-drive rows that count them are kept while the job runs); S3 objects without their row are removed after the
+grace period (only reported in dry-run mode); rows whose objects are missing are reported; sent outbox rows and
+published inbox rows past the retention are pruned, nothing else."""
 from __future__ import annotations
 
 import asyncio
@@ -200,3 +200,35 @@ async def test_sent_outbox_and_published_inbox_rows_past_retention_are_pruned(pi
         events = set(await session.scalars(select(InboxRow.event_id).where(InboxRow.consumer == f"c-{tag}")))
     assert keys == {f"unsent-{tag}"}
     assert events == {f"pending-{tag}"}
+
+
+async def test_the_redrive_count_survives_a_retention_of_zero(pipeline):
+    """The marked outbox rows are the re-drive count: pruning keeps them while their job is in a pipeline status
+    (else a job that never moves would be re-driven forever), and prunes them once it is not."""
+    settings = pipeline.settings
+    client, key = await asyncio.to_thread(create_client, pipeline.url, pipeline.admin_key)
+    job = await stuck_job(settings, client)
+    done = await stuck_job(settings, client)
+    old = datetime.now(timezone.utc) - timedelta(days=3)
+    async with session_factory(settings)() as session, session.begin():
+        rows = {}
+        for job_id in (job, done):
+            row = await session.get(Job, job_id)
+            payload = (await session.scalars(select(JobEvent.payload).where(JobEvent.job_id == job_id))).one()
+            # re-driven once already, long ago; the row moved since (not stuck now)
+            rows[job_id] = OutboxRow(topic=payload["type"], key=job_id, payload={**payload, REDRIVE_MARK: 1},
+                                     created_at=old, sent_at=old)
+            session.add(rows[job_id])
+            row.updated_at = datetime.now(timezone.utc)
+        (await session.get(Job, done)).status = "succeeded"
+    report = await sweep(settings, retention_seconds=0, max_redrives=1)
+    assert job not in report.redriven and job not in report.failed
+    async with session_factory(settings)() as session:
+        kept = set(await session.scalars(select(OutboxRow.key).where(OutboxRow.key.in_([job, done]))))
+    assert kept == {job}  # the running job's count is kept, the finished one's row pruned
+    async with session_factory(settings)() as session, session.begin():
+        (await session.get(Job, job)).updated_at = datetime.now(timezone.utc) - LONG_AGO  # stuck again
+    report = await sweep(settings, retention_seconds=0, max_redrives=1)
+    assert job in report.failed and job not in report.redriven  # the cap held: no second re-drive
+    body = await asyncio.to_thread(wait_job, pipeline.url, key, client, job, 60)
+    assert body["status"] == "failed" and "1 re-drive(s) did not move it" in (body.get("error") or json.dumps(body))

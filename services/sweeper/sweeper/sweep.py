@@ -21,7 +21,9 @@ writes are keyed by deterministic event ids and row locks, so two passes at once
   folder is not the job's current submission, or whose inference run row is gone (an upload whose commit never
   came, e.g. a gateway killed mid-request). Keys not shaped like that are never touched.
 - Missing: jobs (a batch per pass, in turn) whose input, expected output or script key names no object.
-- Pruning: outbox rows sent, and inbox rows published, more than retention_seconds ago.
+- Pruning: outbox rows sent, and inbox rows published, more than retention_seconds ago; but never a re-drive's
+  row (marked) while its job is in a pipeline status: those rows are the re-drive count, and pruning them would
+  let a job that never moves be re-driven forever.
 """
 from __future__ import annotations
 
@@ -146,7 +148,8 @@ class Sweeper:
                               .execution_options(synchronize_session=False))
 
     async def _redrives_done(self, session: AsyncSession, job: Job) -> int:
-        """Re-drives of the job's current submission so far (its marked outbox rows, kept for retention_seconds)."""
+        """Re-drives of the job's current submission so far: its marked outbox rows (prune keeps them while the job
+        is in a pipeline status, whatever retention_seconds is)."""
         marked = OutboxRow.payload[REDRIVE_MARK].astext.is_not(None)
         same_submission = (OutboxRow.payload["submission"].astext == job.submission if job.submission is not None
                            else OutboxRow.payload["submission"].astext.is_(None))
@@ -232,7 +235,9 @@ class Sweeper:
 
     async def prune(self, report: PassReport) -> None:
         keep = timedelta(seconds=self.config.retention_seconds)
-        sent = OutboxRow.sent_at.is_not(None) & (OutboxRow.sent_at < func.now() - keep)
+        still_counted = OutboxRow.payload.has_key(REDRIVE_MARK) & OutboxRow.key.in_(
+            select(Job.id).where(Job.status.in_(PIPELINE_STATUSES)))
+        sent = OutboxRow.sent_at.is_not(None) & (OutboxRow.sent_at < func.now() - keep) & ~still_counted
         published = "published_at IS NOT NULL AND published_at < now() - :keep"
         async with self.sessions() as session, session.begin():
             if self.config.dry_run:
