@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     # Gateway worker processes sharing the port (uvicorn's workers; gateway.__main__): one process uses one core.
     # With more than one, /metrics sums every worker's series through prometheus_client's multiprocess mode.
     gateway_workers: int = Field(default=1, ge=1)
+    # Where the workers' metric files go (a folder port-<port> in it, emptied at every start): a fixed place, so
+    # that a gateway killed with SIGKILL leaves nothing that piles up. Empty: recast-gateway-metrics-<uid> in the
+    # system's temporary directory. PROMETHEUS_MULTIPROC_DIR, when set, is the folder itself.
+    gateway_metrics_dir: str = ""
     max_upload_bytes: int = 50 * 1024 * 1024
     inference_wait_seconds: float = 20.0
     max_inference_bytes: int = 10 * 1024**3  # the streamed inference route's own limit

@@ -82,6 +82,8 @@ def stack_env(config: StackConfig, database_url: str, s3_endpoint: str, bootstra
         "RECAST_ADMIN_API_KEY": config.admin_api_key,
         # the member ids a restarted consumer takes over (recast_common.membership) live and go with the stack
         "RECAST_CONSUMER_MEMBER_DIR": str(Path(config.data_dir).resolve() / "consumer-members"),
+        # the gateway workers' metric files (a folder per gateway port in it, emptied when a gateway starts)
+        "RECAST_GATEWAY_METRICS_DIR": str(Path(config.data_dir).resolve() / "gateway-metrics"),
     }
     env.update(config.extra_env)
     return env

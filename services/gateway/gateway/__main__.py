@@ -2,15 +2,16 @@
 
 With more than one worker (--workers, else RECAST_GATEWAY_WORKERS) uvicorn's supervisor holds the port and runs
 that many worker processes, each its own application (pools, caches, listeners), replacing any that dies. Their
-metrics go through prometheus_client's multiprocess mode (gateway.metrics): PROMETHEUS_MULTIPROC_DIR when set
-(emptied here first: files of an earlier run would add to the new counts), else a temporary folder removed at exit.
+metrics go through prometheus_client's multiprocess mode (gateway.metrics), in a fixed folder (metrics_folder):
+PROMETHEUS_MULTIPROC_DIR when set, else `port-<port>` in RECAST_GATEWAY_METRICS_DIR. The supervisor empties it at
+start (the files of an earlier run, even one killed with SIGKILL, would add to the new counts) and at exit.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings()
     workers = args.workers or settings.gateway_workers
     if workers > 1:
-        serve_workers(args.host, args.port, args.log_level, workers)
+        serve_workers(args.host, args.port, args.log_level, workers, settings)
         return
     from gateway.app import create_app
 
@@ -51,21 +52,42 @@ def main(argv: list[str] | None = None) -> None:
         shutdown_tracing()
 
 
-def serve_workers(host: str, port: int, log_level: str, workers: int) -> None:
-    """uvicorn's supervisor with `workers` processes, each built by worker_app, sharing one metrics folder."""
+def metrics_folder(settings: Settings, port: int) -> Path:
+    """The workers' metrics folder, created 0700: PROMETHEUS_MULTIPROC_DIR, else `port-<port>` in
+    settings.gateway_metrics_dir (default: in the temporary directory; a folder per gateway of a machine, since
+    their files must not mix). Refused (SystemExit) when it is a link, not this user's or writable by others: its
+    files are deleted and read."""
     given = os.environ.get(MULTIPROC_DIR_ENV)
-    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="recast-gateway-metrics-"))
-    folder.mkdir(parents=True, exist_ok=True)
+    base = settings.gateway_metrics_dir or Path(tempfile.gettempdir()) / f"recast-gateway-metrics-{os.getuid()}"
+    folder = Path(given) if given else Path(base) / f"port-{port}"
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise SystemExit(f"gateway metrics folder {folder} is not a directory of uid {os.getuid()} that only it "
+                         f"may write to (set {MULTIPROC_DIR_ENV} or RECAST_GATEWAY_METRICS_DIR)")
+    return folder
+
+
+def clear_metrics(folder: Path) -> None:
     for stale in folder.glob("*.db"):
-        stale.unlink()
+        stale.unlink(missing_ok=True)
+
+
+def serve_workers(host: str, port: int, log_level: str, workers: int, settings: Settings | None = None) -> None:
+    """uvicorn's supervisor with `workers` processes, each built by worker_app, sharing one metrics folder."""
+    folder = metrics_folder(settings or Settings(), port)
+    clear_metrics(folder)
     os.environ[MULTIPROC_DIR_ENV] = str(folder)  # inherited by the workers, read when they import prometheus
     os.environ[LOG_LEVEL_ENV] = log_level
     try:
         uvicorn.run("gateway.__main__:worker_app", factory=True, host=host, port=port, workers=workers,
                     log_level=log_level, log_config=None)
     finally:
-        if not given:
-            shutil.rmtree(folder, ignore_errors=True)
+        clear_metrics(folder)
 
 
 def worker_app() -> FastAPI:
