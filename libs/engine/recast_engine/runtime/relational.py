@@ -352,7 +352,10 @@ def keep_extremes(
         held = [i for i, v in values if v == best]
         if tiebreak is not None:
             held = _extreme_held(body, held, tiebreak)
-        keep.update(held if ties == "all" else [held[0] if ties == "first" else held[-1]] if held else [])
+        if ties == "all":
+            keep.update(held)
+        elif held:
+            keep.add(held[0] if ties == "first" else held[-1])
     return head + [row for i, row in enumerate(body) if i in keep]
 
 

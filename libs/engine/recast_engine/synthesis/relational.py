@@ -827,6 +827,9 @@ _GROUP_WINDOWS = ("sum", "count", "mean", "max", "min")
 MAX_WINDOW_KEYS = 4
 
 
+MAX_GROUP_VALUE_WINDOWS = 4  # the search's node budget per depth is shared with every other proposal
+
+
 def _group_value_windows(head: Row | None, body: list[Row], out_head: Row | None, out_body: list[Row],
                          ctx: Context) -> Iterator[Step]:
     """add_window of a group's sum, count, mean, max or min when the output keeps some rows (a later step picks
@@ -845,6 +848,7 @@ def _group_value_windows(head: Row | None, body: list[Row], out_head: Row | None
     wheres: list[dict[str, Any] | None] = [None]
     if ctx.hints.constants:
         wheres += hinted_predicates(body, ctx.hints)
+    yielded = 0
     for keys in [[c] for c in repeating]:
         for where in wheres:
             for func in ctx.hints.first(_GROUP_WINDOWS):
@@ -864,8 +868,10 @@ def _group_value_windows(head: Row | None, body: list[Row], out_head: Row | None
                         args = {"func": func, "column": c, "keys": keys, "header": ctx.header,
                                 "name": f"{func}_by_group"}
                         yield Step(op="add_window", args=args | ({"where": where} if where is not None else {}))
+                        yielded += 1
+                        if yielded >= MAX_GROUP_VALUE_WINDOWS:
+                            return
                         break
-
 
 
 def propose_window(grid: list[Row], ctx: Context) -> Iterator[Step]:

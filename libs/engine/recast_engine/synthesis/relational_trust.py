@@ -469,6 +469,13 @@ def _with_step(program: Program, index: int, step: Step | None, before: Step | N
     return program.model_copy(update={"steps": steps})
 
 
+# steps that keep every column where it is (they keep, drop, order or append), so that a column an earlier
+# add_window appended is still the one at the width of its input
+_KEEP_COLUMNS = frozenset({"filter_rows", "keep_extremes", "keep_top", "keep_groups", "keep_referenced", "sort_by",
+                           "head_rows", "add_window", "keep_rows_where", "sort_rows", "sort_rows_by",
+                           "keep_rows_matching", "drop_empty_rows", "deduplicate"})
+
+
 def _bijective(body: list[Row], a: int, b: int) -> bool:
     pairs = {(_cell(r, a), _cell(r, b)) for r in body}
     return len(pairs) == len({p[0] for p in pairs}) == len({p[1] for p in pairs})
@@ -485,7 +492,7 @@ def _rivals(program: Program, grids: list[list[Row]]) -> Iterator[tuple[Program,
             target = args.get("column")
             # a group's value an earlier window step added follows its group: no other grouping of the rows
             derived = {max((len(r) for r in grids[k]), default=0) for k, s in enumerate(program.steps[:index])
-                       if s.op == "add_window"}
+                       if s.op == "add_window" and all(t.op in _KEEP_COLUMNS for t in program.steps[k + 1:index])}
             for k, key in enumerate(keys):
                 if len({_cell(r, key) for r in body}) == len(body):
                     continue
