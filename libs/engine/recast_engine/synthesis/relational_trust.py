@@ -503,6 +503,8 @@ def _rivals(program: Program, grids: list[list[Row]]) -> Iterator[tuple[Program,
                     yield (_with_step(program, index, step.model_copy(update={"args": {**args, "keys": swapped}})),
                            f"the groups by {_name(head, key)} are also the groups by {_name(head, other)} in the "
                            "example")
+        if step.op in ("keep_extremes", "keep_top") and not args.get("keys"):
+            yield from _first_rows_rival(program, index, step, head, body)
         if step.op == "keep_extremes":
             tiebreak = args.get("tiebreak")
             if tiebreak:
@@ -548,6 +550,17 @@ def _rivals(program: Program, grids: list[list[Row]]) -> Iterator[tuple[Program,
             yield from _filter_rivals(program, index, step, head, body)
         if step.op in ("distinct_rows", "group_rows"):
             yield from _dependent_column_rivals(program, index, step, head, body)
+
+
+def _first_rows_rival(program: Program, index: int, step: Step, head: list[Row],
+                      body: list[Row]) -> Iterator[tuple[Program, str]]:
+    """When the rows an overall pick keeps are the example's first rows, "the first rows" reads it as well."""
+    kept = _apply(step, head + body)[len(head):]
+    if kept and kept == body[:len(kept)] and len(kept) < len(body):
+        first = Step(op="head_rows", args={"count": len(kept), "header": step.args.get("header", False)})
+        yield (_with_step(program, index, first),
+               f"the rows holding the {step.args.get('which', 'extreme')} of {_name(head, step.args['column'])} "
+               "are also the example's first rows")
 
 
 def _dependent_column_rivals(program: Program, index: int, step: Step, head: list[Row],
