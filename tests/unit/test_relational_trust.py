@@ -194,3 +194,14 @@ def test_the_first_of_tied_rows_that_also_has_the_smallest_id_is_ambiguous_thoug
     assert run(first, grid) == [grid[0], ["5", "999", "Bob"], ["3", "994", "Claire"]]
     doubt = relational_doubt(first, grid)
     assert doubt is not None and "uniq" in doubt.reason
+
+
+def test_the_row_holding_the_minimum_is_ambiguous_when_it_is_also_the_first_row_of_the_example() -> None:
+    shops = [["shop", "dish"], ["2", "pizza"], ["3", "pasta"], ["5", "soup"]]
+    pick = Step(op="keep_extremes", args={"keys": [], "column": 0, "which": "min", "as_": "number", "ties": "all",
+                                          "header": True})
+    verdict = assessed([pick], shops)
+    assert verdict.confidence == "ambiguous"
+    assert "first rows" in verdict.reason
+    unsorted = [["shop", "dish"], ["3", "pasta"], ["2", "pizza"], ["5", "soup"]]
+    assert "first rows" not in (assessed([pick], unsorted).reason or "")
