@@ -121,3 +121,13 @@ def test_operators_live_in_the_runtime_package() -> None:
 
     with pytest.raises(ValueError, match="recast_engine.runtime"):
         operators.table_operator(stray)
+
+
+def test_a_pick_or_tie_break_naming_neither_min_nor_max_is_refused_instead_of_read_as_min():
+    pick = {"keys": [0], "column": 1, "which": "max", "header": True}
+    program = Program(steps=[Step(op="keep_extremes", args=pick)], header_rows=1)
+    render_script(program)
+    for bad in ({**pick, "which": "maximum"}, {**pick, "tiebreak": {"column": 2, "which": "maximum"}},
+                {**pick, "ties": "any"}):
+        with pytest.raises(operators.OperatorError):
+            render_script(Program(steps=[Step(op="keep_extremes", args=bad)], header_rows=1))

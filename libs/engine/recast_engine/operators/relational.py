@@ -1,7 +1,7 @@
 """Declarations of the relational table operators of recast_engine.runtime.relational and their proposers."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from recast_engine.operators.registry import Arguments, table_operator
 from recast_engine.runtime import relational
@@ -31,15 +31,27 @@ class GroupRowsArgs(Arguments):
     sort_as: list[dict[str, Any]] | None = None
 
 
+ReadAs = Literal["number", "date", "text"]
+
+
+class TieBreak(Arguments):
+    """Of the rows holding a group's extreme, those holding their min (max) of another column."""
+
+    column: int
+    which: Literal["min", "max"]
+    as_: ReadAs = "number"
+    formats: list[str] | None = None
+
+
 class KeepExtremesArgs(Arguments):
     keys: list[int]
     column: int
-    which: str = "max"
-    as_: str = "number"
+    which: Literal["min", "max"] = "max"
+    as_: ReadAs = "number"
     formats: list[str] | None = None
-    ties: str = "all"
+    ties: Literal["all", "first", "last"] = "all"
     header: bool = False
-    tiebreak: dict[str, Any] | None = None
+    tiebreak: TieBreak | None = None
 
 
 class KeepTopArgs(Arguments):
