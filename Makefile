@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test test-unit bench bench-reads bench-pipeline lint clean lock fuzz chaos
+.PHONY: venv run test test-unit bench bench-reads bench-pipeline bench-chunked lint clean lock fuzz chaos
 
 venv: $(STAMP)
 
@@ -61,9 +61,14 @@ PIPELINE_ARGS ?=
 bench-pipeline: venv
 	$(PY) -m recast_devstack.pipeline_bench --report bench-pipeline-report.json $(PIPELINE_ARGS)
 
+# A 200 MB inference in chunks on one tester replica, then on two: CHUNKED_ARGS="--mb 500 --chunk-mb 50".
+CHUNKED_ARGS ?=
+bench-chunked: venv
+	$(PY) -m recast_devstack.chunk_bench --report bench-chunked-report.json $(CHUNKED_ARGS)
+
 lint: venv
 	$(PY) -m ruff check libs services tests
 	$(PY) -m mypy
 
 clean:
-	rm -rf $(VENV) data bench-report.json bench-reads-report.json bench-pipeline-report.json chaos-report.json
+	rm -rf $(VENV) data bench-report.json bench-reads-report.json bench-pipeline-report.json bench-chunked-report.json chaos-report.json
