@@ -2,7 +2,7 @@
 
     python -m recast_devstack.chunk_bench [--mb 200] [--chunk-mb 25] [--replicas 1 2] [--report chunked.json]
 
-Generates a CSV of `--mb` MB (recast_cli.inference_bench's rows: id, name, date, amount, city), then for each
+Generates a CSV of `--mb` MB (pipeline_bench's train input rows: id, name, date, amount, city), then for each
 count in `--replicas` starts the stack and every service as `make run` does (recast_devstack.bench_stack) with
 that many `tester` processes (each runs a tester-inference loop), with RECAST_INFERENCE_CHUNK_BYTES at `--chunk-mb`
 (and the chunking threshold at the same size, so the file is split), trains one row-local job through the API
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import random
 import sys
 import tempfile
 import time
@@ -23,11 +24,30 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+from recast_common.settings import Settings
 
 from recast_devstack.bench_stack import bench_stack, machine_line, run_and_report
-from recast_devstack.pipeline_bench import Client
+from recast_devstack.pipeline_bench import Client, training_pair
 
 MIB = 1024 * 1024
+
+
+def generate_csv(path: Path, megabytes: float, seed: int = 7, block_rows: int = 10_000, blocks: int = 16) -> int:
+    """At least `megabytes` MB of rows shaped like the train pair's input (pipeline_bench.training_pair, whose ids
+    end in the row's index in its block): `blocks` random blocks written in turn. Returns the data rows."""
+    rng = random.Random(seed)
+    pool = [training_pair(rng, 0, block_rows)[0] for _ in range(blocks)]
+    header = pool[0].split("\n", 1)[0] + "\n"
+    bodies = [text.split("\n", 1)[1] for text in pool]
+    written, rows = 0, 0
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write(header)
+        while written < megabytes * MIB:
+            body = bodies[rows // block_rows % blocks]
+            f.write(body)
+            written += len(body)
+            rows += block_rows
+    return rows
 
 
 async def _file_body(path: Path, sent: list[float], block: int = MIB) -> AsyncIterator[bytes]:
@@ -46,6 +66,16 @@ async def _output_sha256(http: httpx.AsyncClient, url: str, headers: dict[str, s
             digest.update(data)
             size += len(data)
     return digest.hexdigest(), size
+
+
+async def chunks_by_replica(settings: Settings, run_id: str) -> dict[str, int]:
+    """How many of the run's chunks each tester replica converted last (inference_chunks)."""
+    from recast_common.db import session_factory
+    from sqlalchemy import text
+
+    query = text("SELECT coalesce(replica, '?'), count(*) FROM inference_chunks WHERE run_id = :id GROUP BY 1")
+    async with session_factory(settings)() as session:
+        return {row[0]: int(row[1]) for row in (await session.execute(query, {"id": run_id})).all()}
 
 
 async def one_run(source: Path, replicas: int, chunk_bytes: int, poll: float) -> dict:
@@ -78,10 +108,12 @@ async def one_run(source: Path, replicas: int, chunk_bytes: int, poll: float) ->
             return {"replicas": replicas, "error": f"the run ended {run['status']}: {run.get('error')}"}
         sha, size = await _output_sha256(http, f"{bench.url}/api/v1/inference/{run['run_id']}/output",
                                          client.headers)
+        per_replica = await chunks_by_replica(bench.settings, run["run_id"])
     metrics = run.get("metrics") or {}
     size_mb = source.stat().st_size / MIB
     return {"replicas": replicas, "wall_seconds": round(wall, 1), "upload_seconds": round(uploaded, 1),
             "mb_per_s": round(size_mb / wall, 1), "chunks": metrics.get("chunks", 1),
+            "chunks_by_replica": dict(sorted(per_replica.items())),
             "output_rows": metrics.get("output_rows"), "output_bytes": size, "output_sha256": sha,
             "machine_before": load_before, "machine_after": load_after}
 
@@ -99,12 +131,10 @@ def compare(runs: list[dict]) -> dict:
 
 
 async def run_bench(args: argparse.Namespace) -> dict:
-    from recast_cli.inference_bench import generate_big_csv
-
     with tempfile.TemporaryDirectory(prefix="recast-chunk-bench-") as tmp:
         source = Path(tmp) / "big.csv"
         print(f"generating {args.mb} MB of CSV...", file=sys.stderr)
-        rows = await asyncio.to_thread(generate_big_csv, source, args.mb)
+        rows = await asyncio.to_thread(generate_csv, source, args.mb)
         runs = []
         for replicas in args.replicas:
             print(f"stack with {replicas} tester replica(s): training, then the {args.mb} MB run...",
@@ -124,6 +154,7 @@ def print_report(report: dict) -> None:
               f"(body sent after {r['upload_seconds']} s), {r['mb_per_s']} MB/s, {r['chunks']} chunks, "
               f"output {r['output_bytes']:,} bytes sha256 "
               f"{r['output_sha256'][:16]}...")
+        print(f"      chunks by replica {r['chunks_by_replica']}")
         print(f"      machine: before {r['machine_before']}; after {r['machine_after']}")
     ratios = ", ".join(f"{n} replica(s) {v}x" for n, v in report["wall_ratio"].items())
     print(f"wall time over the {report['base_replicas']}-replica run's: {ratios}")
