@@ -146,10 +146,10 @@ def _ordered(body: list[Row], keys: list[dict[str, Any]]) -> list[Row]:
     # stable sorts from the last key to the first give the multi-key order; missing values go last
     for k in reversed(keys):
         as_, formats = k.get("as", "text"), k.get("formats", [])
-        present = [r for r in body if _value(_cell(r, k["column"]), as_, formats) is not None]
-        missing = [r for r in body if _value(_cell(r, k["column"]), as_, formats) is None]
-        present.sort(key=lambda r: _value(_cell(r, k["column"]), as_, formats), reverse=k.get("descending", False))
-        body = present + missing
+        valued = [(_value(_cell(r, k["column"]), as_, formats), r) for r in body]
+        present = [vr for vr in valued if vr[0] is not None]
+        present.sort(key=lambda vr: vr[0], reverse=k.get("descending", False))
+        body = [r for _, r in present] + [r for v, r in valued if v is None]
     return body
 
 
@@ -268,13 +268,9 @@ def group_rows(
 def _sorted_groups(items: list[tuple[tuple[str, ...], Any]], sort_as: list[dict[str, Any]]) -> list[Any]:
     """(key cells, state) pairs sorted by their keys: as text, then (stable sorts from the last key to the first)
     each key read as `sort_as` says, keys that do not read as that kind last."""
-    items = sorted(items, key=lambda kv: kv[0])
-    for k, read in reversed(list(enumerate(sort_as))):
-        as_, formats = read.get("as", "text"), read.get("formats", [])
-        present = [kv for kv in items if _value(kv[0][k], as_, formats) is not None]
-        present.sort(key=lambda kv: _value(kv[0][k], as_, formats))
-        items = present + [kv for kv in items if _value(kv[0][k], as_, formats) is None]
-    return items
+    states = dict(items)  # one item per group key
+    keys = [{**read, "column": k} for k, read in enumerate(sort_as)]
+    return [(key, states[key]) for key in map(tuple, _ordered(sorted(list(key) for key in states), keys))]
 
 
 def _accumulate(state: list[Any], aggregate: dict[str, Any], cell: str) -> None:
