@@ -1,4 +1,5 @@
 """Whole-table search: header detection, single operators and compositions on small pairs."""
+import pytest
 from recast_engine.dsl.interpret import run
 from recast_engine.synthesis.search import learn
 
@@ -110,19 +111,20 @@ def test_a_column_learned_on_the_first_rows_is_relearned_with_the_first_row_it_g
         ["id", "amount"], ["x", "12.0"], ["y", "0.125"]]
 
 
-def test_numbers_written_in_scientific_notation_are_learned_as_a_format_not_a_table():
-    inp = [["id", "flow"], ["a", "4.17474E-05"], ["b", "4.16E-05"], ["c", "0.000123456"], ["d", "98765"]]
-    out = [["id", "flow"], ["a", "4.17E-05"], ["b", "4.16E-05"], ["c", "1.23E-04"], ["d", "9.88E+04"]]
-    program = solve(inp, out)
-    assert run(program, [["id", "flow"], ["e", "0.5"], ["f", "12345678"]]) == [
-        ["id", "flow"], ["e", "5.00E-01"], ["f", "1.23E+07"]]
-
-
-def test_a_unit_converted_into_scientific_notation_learns_the_scale():
-    inp = [["sensor", "microlitres"], ["a", "332"], ["b", "2872.11856"], ["c", "0.5"], ["d", "15"]]
-    out = [["sensor", "litres"], ["a", "3.320E-04"], ["b", "2.872E-03"], ["c", "5.000E-07"], ["d", "1.500E-05"]]
-    program = solve(inp, out)
-    assert run(program, [["sensor", "microlitres"], ["e", "1000000"]]) == [["sensor", "litres"], ["e", "1.000E+00"]]
+@pytest.mark.parametrize("inp, out, new, expected", [
+    pytest.param(  # numbers written in scientific notation are learned as a format, not a table
+        [["id", "flow"], ["a", "4.17474E-05"], ["b", "4.16E-05"], ["c", "0.000123456"], ["d", "98765"]],
+        [["id", "flow"], ["a", "4.17E-05"], ["b", "4.16E-05"], ["c", "1.23E-04"], ["d", "9.88E+04"]],
+        [["id", "flow"], ["e", "0.5"], ["f", "12345678"]],
+        [["id", "flow"], ["e", "5.00E-01"], ["f", "1.23E+07"]], id="format"),
+    pytest.param(  # a unit converted on the way learns the scale
+        [["sensor", "microlitres"], ["a", "332"], ["b", "2872.11856"], ["c", "0.5"], ["d", "15"]],
+        [["sensor", "litres"], ["a", "3.320E-04"], ["b", "2.872E-03"], ["c", "5.000E-07"], ["d", "1.500E-05"]],
+        [["sensor", "microlitres"], ["e", "1000000"]],
+        [["sensor", "litres"], ["e", "1.000E+00"]], id="scale"),
+])
+def test_numbers_in_scientific_notation_are_learned_as_a_format_with_its_scale(inp, out, new, expected):
+    assert run(solve(inp, out), new) == expected
 
 
 def test_outputs_with_absurdly_long_scientific_mantissas_end_the_search_without_an_error():
