@@ -64,8 +64,7 @@ def vectorizable(program: Program) -> bool:
     plan = _plan(program)
     if plan is None:
         return False
-    indices = set().union(*(per_cell._columns_read(c.value) | per_cell._columns_read(c.header)
-                            for c in program.columns))
+    indices = per_cell.output_columns_read(program)
     if plan[1] is None and not all(i >= 0 for i in indices):
         return False
     copied = set().union(*(section.bound_names() for section in per_cell.copied_operators(program)[0]))
@@ -218,8 +217,7 @@ def input_columns(program: Program) -> list[int] | None:
     if grouping is None and not program.columns:
         return None  # the rows as they stand
     if grouping is None:
-        read |= set().union(*(per_cell._columns_read(c.value) | per_cell._columns_read(c.header)
-                              for c in program.columns))
+        read |= per_cell.output_columns_read(program)
     elif grouping.op == "group_rows":
         read |= set(grouping.args["keys"]) | {a.get("column", 0) for a in grouping.args["aggregates"]}
     else:

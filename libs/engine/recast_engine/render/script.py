@@ -208,7 +208,7 @@ def _conversion(program: Program, cell_names: dict[str, str], table_names: dict[
            "WARNINGS = WarningCounter(INPUT_WIDTH, INPUT_HEADER_LINE)  # what the conversion could not do"]
     checks: list[str] = []
     if program.columns:
-        indices = set().union(*(_columns_read(c.value) | _columns_read(c.header) for c in program.columns))
+        indices = output_columns_read(program)
         # Short rows read as "" past their end: pad them once (fast, plain row[i]); negative indices need the
         # original row length, so then every read goes through read_cell.
         width = max(indices) + 1 if indices and min(indices) >= 0 else 0
@@ -338,6 +338,11 @@ def _indent_continuation(text: str, indent: str) -> str:
 
 def _is_computed(expr: Expr) -> bool:
     return expr.op not in ("col", "const")
+
+
+def output_columns_read(program: Program) -> set[int]:
+    """The input columns the program's output columns (values and headers) read."""
+    return set().union(*(_columns_read(c.value) | _columns_read(c.header) for c in program.columns))
 
 
 def _columns_read(expr: Expr | None) -> set[int]:
