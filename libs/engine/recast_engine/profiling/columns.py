@@ -3,6 +3,10 @@
 While a column has at most `exact_bound` distinct values it only counts them (one dict update per cell), and
 every statistic is computed exactly from those counts at the end. Past the bound the counts are replayed into
 sketches (HyperLogLog, frequent items, KLL) and each further cell updates them directly.
+
+Two profilers of the same column over two parts of a file merge (`merge`) into the profiler of both parts, and
+save their state as a JSON-able model (`to_state()`, `from_state()`): exact counts add up (into sketches when the
+sum overflows the bound), sketched columns merge every statistic and sketch.
 """
 from __future__ import annotations
 
@@ -11,13 +15,20 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import BaseModel
+
 from recast_engine.kinds import cell_kind, column_kind
 from recast_engine.profiling.sketches import (
     Extremes,
+    ExtremesState,
     FrequentItems,
+    FrequentItemsState,
     HyperLogLog,
+    HyperLogLogState,
     QuantileSketch,
+    QuantileSketchState,
     RunningStats,
+    RunningStatsState,
     exact_quantiles,
 )
 from recast_engine.profiling.spellings import (
@@ -54,6 +65,15 @@ def classify(text: str) -> tuple[str, str | None, str | None]:
     if len(_SHAPES) < SHAPES_CACHED:
         _SHAPES[key] = found
     return found
+
+
+Date = tuple[int, int, int]
+
+
+class DatesState(BaseModel):
+    bounds: dict[str, list[Date]]
+    first_over_12: bool
+    second_over_12: bool
 
 
 class _Dates:
@@ -96,6 +116,23 @@ class _Dates:
         low, high = min(candidates), max(candidates)
         return f"{low[0]:04d}-{low[1]:02d}-{low[2]:02d}", f"{high[0]:04d}-{high[1]:02d}-{high[2]:02d}"
 
+    def merge(self, other: _Dates) -> None:
+        for name, bounds in self.bounds.items():
+            both = bounds + other.bounds[name]
+            self.bounds[name] = [min(both), max(both)] if both else []
+        self.first_over_12 |= other.first_over_12
+        self.second_over_12 |= other.second_over_12
+
+    def to_state(self) -> DatesState:
+        return DatesState(bounds=self.bounds, first_over_12=self.first_over_12, second_over_12=self.second_over_12)
+
+    @classmethod
+    def from_state(cls, state: DatesState) -> _Dates:
+        dates = cls()
+        dates.bounds = {name: list(state.bounds.get(name, [])) for name in dates.bounds}
+        dates.first_over_12, dates.second_over_12 = state.first_over_12, state.second_over_12
+        return dates
+
 
 class _Exact:
     """A column counted exactly: its distinct values, and its numbers as (value, count) pairs."""
@@ -112,6 +149,42 @@ class _Sketched:
         self.quantiles = QuantileSketch()
         self.distinct = HyperLogLog()
         self.frequent = FrequentItems(max(TOP_VALUES * 4, 64))
+
+
+class SketchesState(BaseModel):
+    quantiles: QuantileSketchState
+    distinct: HyperLogLogState
+    frequent: FrequentItemsState
+
+
+class ColumnState(BaseModel):
+    """A ColumnProfiler's state: exact counts (then the rest is still empty: cells are observed from the counts
+    at the end), or sketches and every statistic observed so far."""
+
+    index: int
+    exact_bound: int
+    counts: dict[str, int] | None = None  # in the order their first cell came
+    sketches: SketchesState | None = None
+    cells: int = 0
+    samples: list[str] = []
+    nulls: int = 0
+    blanks: int = 0
+    kinds: dict[str, int] = {}
+    min_length: int | None = None
+    max_length: int = 0
+    stats: RunningStatsState = RunningStatsState()
+    extremes: ExtremesState | None = None
+    date_spellings: dict[str, int] = {}
+    number_spellings: dict[str, int] = {}
+    spelling_examples: dict[str, str] = {}
+    dates: DatesState | None = None
+
+
+def _add_capped(into: Counter[str], other: Counter[str], cap: int) -> None:
+    """Add `other`'s counts, new keys only while fewer than `cap` are kept (as cell by cell)."""
+    for key, count in other.items():
+        if key in into or len(into) < cap:
+            into[key] += count
 
 
 class ColumnProfiler:
@@ -221,6 +294,82 @@ class ColumnProfiler:
         self.cells += len(values)
         self.nulls += nulls
         self.blanks += blanks
+
+    def merge(self, other: ColumnProfiler) -> None:
+        """Take in the cells of `other` (the same column over the rows after this one's). `other` may be left
+        changed."""
+        mine, theirs = self.state, other.state
+        if isinstance(mine, _Exact) and isinstance(theirs, _Exact):
+            mine.counts.update(theirs.counts)
+            if len(mine.counts) > self.exact_bound:
+                self._spill(mine.counts)
+            return
+        if isinstance(mine, _Exact):
+            self._spill(mine.counts)
+        if isinstance(theirs, _Exact):
+            other._spill(theirs.counts)
+        sketches, others = self.state, other.state
+        assert isinstance(sketches, _Sketched) and isinstance(others, _Sketched)
+        sketches.quantiles.merge(others.quantiles)
+        sketches.distinct.merge(others.distinct)
+        sketches.frequent.merge(others.frequent)
+        self.cells += other.cells
+        self.nulls += other.nulls
+        self.blanks += other.blanks
+        for sample in other.samples:
+            if len(self.samples) < SAMPLE_VALUES and sample not in self.samples:
+                self.samples.append(sample)
+        if other.min_length is not None and (self.min_length is None or other.min_length < self.min_length):
+            self.min_length = other.min_length
+        self.max_length = max(self.max_length, other.max_length)
+        self.kinds.update(other.kinds)
+        self.stats.merge(other.stats)
+        self.extremes.merge(other.extremes)
+        _add_capped(self.date_spellings, other.date_spellings, SPELLINGS)
+        _add_capped(self.number_spellings, other.number_spellings, SPELLINGS)
+        for spelling, example in other.spelling_examples.items():
+            self.spelling_examples.setdefault(spelling, example)
+        self.dates.merge(other.dates)
+
+    def to_state(self) -> ColumnState:
+        state = self.state
+        if isinstance(state, _Exact):
+            return ColumnState(index=self.index, exact_bound=self.exact_bound, counts=state.counts)
+        return ColumnState(
+            index=self.index, exact_bound=self.exact_bound,
+            sketches=SketchesState(quantiles=state.quantiles.to_state(), distinct=state.distinct.to_state(),
+                                   frequent=state.frequent.to_state()),
+            cells=self.cells, samples=self.samples, nulls=self.nulls, blanks=self.blanks, kinds=self.kinds,
+            min_length=self.min_length, max_length=self.max_length, stats=self.stats.to_state(),
+            extremes=self.extremes.to_state(), date_spellings=self.date_spellings,
+            number_spellings=self.number_spellings, spelling_examples=self.spelling_examples,
+            dates=self.dates.to_state(),
+        )
+
+    @classmethod
+    def from_state(cls, saved: ColumnState) -> ColumnProfiler:
+        column = cls(saved.index, saved.exact_bound)
+        if saved.counts is not None:
+            exact = _Exact()
+            exact.counts = Counter(saved.counts)
+            column.state = exact
+            return column
+        if saved.sketches is None or saved.extremes is None or saved.dates is None:
+            raise ValueError(f"column {saved.index}: a state without counts needs its sketches")
+        sketched = column.state = _Sketched()
+        sketched.quantiles = QuantileSketch.from_state(saved.sketches.quantiles)
+        sketched.distinct = HyperLogLog.from_state(saved.sketches.distinct)
+        sketched.frequent = FrequentItems.from_state(saved.sketches.frequent)
+        column.cells, column.samples = saved.cells, list(saved.samples)
+        column.nulls, column.blanks, column.kinds = saved.nulls, saved.blanks, Counter(saved.kinds)
+        column.min_length, column.max_length = saved.min_length, saved.max_length
+        column.stats = RunningStats.from_state(saved.stats)
+        column.extremes = Extremes.from_state(saved.extremes)
+        column.date_spellings = Counter(saved.date_spellings)
+        column.number_spellings = Counter(saved.number_spellings)
+        column.spelling_examples = dict(saved.spelling_examples)
+        column.dates = _Dates.from_state(saved.dates)
+        return column
 
     def _spill(self, counts: Counter[str]) -> None:
         """Replay the exact counts into the sketches; from now on every cell updates them."""

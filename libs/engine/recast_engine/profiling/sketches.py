@@ -3,16 +3,50 @@
 Each keeps a fixed amount of state however long the stream is, so a profile of a file of any size fits in
 memory. Hashes are Python's own `hash` (fast, 64 bits): estimates are stable within a process, and may differ
 slightly between two runs of the same file.
+
+Each also merges with another of its kind (the summary of two streams one after the other) and saves its state
+as a JSON-able model (`to_state()`, `from_state()`), so that parts of a file profiled apart make one summary. The
+hashed ones (HyperLogLog, DuplicateCounter) merge only with states hashed alike: in one process, or in processes
+with the same PYTHONHASHSEED.
 """
 from __future__ import annotations
 
+import base64
 import heapq
 import math
 import random
+import sys
+from array import array
 from collections import Counter
 from collections.abc import Hashable, Iterable
 
+from pydantic import BaseModel
+
 _MASK64 = (1 << 64) - 1
+
+
+def _pack(values: Iterable[int]) -> str:
+    """Unsigned 64-bit integers as base64 (little-endian), for a compact JSON state."""
+    packed = array("Q", values)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return base64.b64encode(packed.tobytes()).decode()
+
+
+def _unpack(text: str) -> array[int]:
+    packed = array("Q")
+    packed.frombytes(base64.b64decode(text))
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed
+
+
+class RunningStatsState(BaseModel):
+    n: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+    low: float | None = None  # None: no value yet
+    high: float | None = None
 
 
 class RunningStats:
@@ -49,6 +83,36 @@ class RunningStats:
         """The sample standard deviation (n - 1 in the denominator, as pandas and numpy's ddof=1)."""
         return math.sqrt(self.m2 / (self.n - 1)) if self.n > 1 else None
 
+    def merge(self, other: RunningStats) -> None:
+        """Chan et al.'s pairwise update: the two groups' means and squared deviations make the union's."""
+        if other.n == 0:
+            return
+        n = self.n + other.n
+        delta = other.mean - self.mean
+        self.mean += delta * other.n / n
+        self.m2 += other.m2 + delta * delta * self.n * other.n / n
+        self.n = n
+        self.low = min(self.low, other.low)
+        self.high = max(self.high, other.high)
+
+    def to_state(self) -> RunningStatsState:
+        empty = self.n == 0
+        return RunningStatsState(n=self.n, mean=self.mean, m2=self.m2, low=None if empty else self.low,
+                                 high=None if empty else self.high)
+
+    @classmethod
+    def from_state(cls, state: RunningStatsState) -> RunningStats:
+        stats = cls()
+        stats.n, stats.mean, stats.m2 = state.n, state.mean, state.m2
+        if state.low is not None and state.high is not None:
+            stats.low, stats.high = state.low, state.high
+        return stats
+
+
+class HyperLogLogState(BaseModel):
+    p: int
+    registers: str  # base64
+
 
 class HyperLogLog:
     """Distinct count estimate in 2**p one-byte registers (standard error about 1.04 / sqrt(2**p))."""
@@ -77,12 +141,36 @@ class HyperLogLog:
             return round(m * math.log(m / zeros))  # linear counting for small cardinalities
         return round(raw)
 
+    def merge(self, other: HyperLogLog) -> None:
+        """The union's registers are the larger of each pair."""
+        if other.p != self.p:
+            raise ValueError(f"cannot merge HyperLogLogs of 2**{self.p} and 2**{other.p} registers")
+        self.registers = bytearray(map(max, self.registers, other.registers))
+
+    def to_state(self) -> HyperLogLogState:
+        return HyperLogLogState(p=self.p, registers=base64.b64encode(self.registers).decode())
+
+    @classmethod
+    def from_state(cls, state: HyperLogLogState) -> HyperLogLog:
+        sketch = cls(state.p)
+        registers = base64.b64decode(state.registers)
+        if len(registers) != sketch.m:
+            raise ValueError(f"a HyperLogLog of 2**{state.p} registers has {len(registers)}")
+        sketch.registers = bytearray(registers)
+        return sketch
+
 
 def _mix(h: int) -> int:
     """Spread Python's hash over 64 bits (small ints hash to themselves)."""
     h = (h ^ (h >> 33)) * 0xFF51AFD7ED558CCD & _MASK64
     h = (h ^ (h >> 33)) * 0xC4CEB9FE1A85EC53 & _MASK64
     return h ^ (h >> 33)
+
+
+class FrequentItemsState(BaseModel):
+    capacity: int
+    counts: dict[str, int]
+    error: int
 
 
 class FrequentItems:
@@ -112,6 +200,30 @@ class FrequentItems:
 
     def top(self, k: int) -> list[tuple[str, int]]:
         return sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+
+    def merge(self, other: FrequentItems) -> None:
+        """Counters added up, then shrunk as one: the errors add up, and the shrink's cut adds to them."""
+        counts = self.counts
+        for item, count in other.counts.items():
+            counts[item] = counts.get(item, 0) + count
+        self.error += other.error
+        if len(counts) > 2 * self.capacity:
+            self._shrink()
+
+    def to_state(self) -> FrequentItemsState:
+        return FrequentItemsState(capacity=self.capacity, counts=self.counts, error=self.error)
+
+    @classmethod
+    def from_state(cls, state: FrequentItemsState) -> FrequentItems:
+        sketch = cls(state.capacity)
+        sketch.counts, sketch.error = dict(state.counts), state.error
+        return sketch
+
+
+class QuantileSketchState(BaseModel):
+    k: int
+    n: int
+    levels: list[list[float]]  # level h: items of weight 2**h
 
 
 class QuantileSketch:
@@ -161,6 +273,28 @@ class QuantileSketch:
 
     def _capacities(self) -> list[int]:
         return [self._capacity(h) for h in range(len(self.levels))]
+
+    def merge(self, other: QuantileSketch) -> None:
+        """Each level takes the other's items of the same weight; then the full levels are compacted."""
+        for h, items in enumerate(other.levels):
+            if h == len(self.levels):
+                self.levels.append([])
+            self.levels[h].extend(items)
+        self.n += other.n
+        self._level_capacities = self._capacities()
+        self._compress()
+
+    def to_state(self) -> QuantileSketchState:
+        return QuantileSketchState(k=self.k, n=self.n, levels=self.levels)
+
+    @classmethod
+    def from_state(cls, state: QuantileSketchState) -> QuantileSketch:
+        sketch = cls(state.k)
+        sketch.levels = [list(items) for items in state.levels] or [[]]
+        sketch.n = state.n
+        sketch._level_capacities = sketch._capacities()
+        sketch._first_capacity = sketch._level_capacities[0]
+        return sketch
 
     def quantiles(self, qs: Iterable[float]) -> list[float | None]:
         weighted = sorted((x, 1 << h) for h, items in enumerate(self.levels) for x in items)
@@ -215,6 +349,12 @@ def _order_statistic(values: list[tuple[float, int]], i: int) -> float:
     return values[-1][0]
 
 
+class ExtremesState(BaseModel):
+    k: int
+    lowest: list[tuple[float, str]]
+    highest: list[tuple[float, str]]
+
+
 class Extremes:
     """The few smallest and largest values of a stream (for outlier examples)."""
 
@@ -245,6 +385,30 @@ class Extremes:
 
     def highest(self) -> list[tuple[float, str]]:
         return sorted(self._high, reverse=True)
+
+    def merge(self, other: Extremes) -> None:
+        for x, text in other.lowest() + other.highest():
+            if self.keeps(x):
+                self.add(x, text)
+
+    def to_state(self) -> ExtremesState:
+        return ExtremesState(k=self.k, lowest=self.lowest(), highest=self.highest())
+
+    @classmethod
+    def from_state(cls, state: ExtremesState) -> Extremes:
+        extremes = cls(state.k)
+        extremes._low = [(-x, text) for x, text in state.lowest]
+        extremes._high = list(state.highest)
+        heapq.heapify(extremes._low)
+        heapq.heapify(extremes._high)
+        return extremes
+
+
+class DuplicateCounterState(BaseModel):
+    bound: int
+    level: int
+    hashes: str  # base64 of the sampled rows' hashes (unsigned 64-bit, little-endian)
+    counts: str  # base64 of how many times each was seen, alike
 
 
 class DuplicateCounter:
@@ -286,3 +450,29 @@ class DuplicateCounter:
 
     def distinct(self) -> int:
         return len(self.seen) << self.level
+
+    def merge(self, other: DuplicateCounter) -> None:
+        """Both samples cut to the sparser one's level, counted together, then sparser still while over the
+        bound: exact when both were and the union's distinct rows stay within it."""
+        level = max(self.level, other.level)
+        mask = (1 << level) - 1
+        if level > self.level:
+            self.seen = Counter({h: c for h, c in self.seen.items() if not h & mask})
+        self.seen.update({h: c for h, c in other.seen.items() if not h & mask} if level > other.level
+                         else other.seen)
+        self.level = level
+        while len(self.seen) > self.bound:
+            self.level += 1
+            mask = (1 << self.level) - 1
+            self.seen = Counter({h: c for h, c in self.seen.items() if not h & mask})
+
+    def to_state(self) -> DuplicateCounterState:
+        return DuplicateCounterState(bound=self.bound, level=self.level, hashes=_pack(self.seen.keys()),
+                                     counts=_pack(self.seen.values()))
+
+    @classmethod
+    def from_state(cls, state: DuplicateCounterState) -> DuplicateCounter:
+        counter = cls(state.bound)
+        counter.level = state.level
+        counter.seen = Counter(dict(zip(_unpack(state.hashes), _unpack(state.counts), strict=True)))
+        return counter

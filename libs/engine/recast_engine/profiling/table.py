@@ -4,6 +4,9 @@ Rows are read the way learned scripts read them (csv module, UTF-8, a byte order
 become U+FFFD). Only the first HEAD_ROWS rows are held, to decide whether the first row is a header. The rest are
 taken BATCH_ROWS at a time and handed to each column as one list, so most cells cost a C-level count rather than
 a Python call; every statistic is the one the row-by-row pass computes (the same values in the same order).
+
+A file can also be profiled in parts and the parts merged (recast_engine.profiling.partial): _TableState merges
+with the state of the rows after its own and saves itself as a JSON-able model.
 """
 from __future__ import annotations
 
@@ -18,9 +21,11 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from pydantic import BaseModel
+
 from recast_engine.kinds import looks_like_header
-from recast_engine.profiling.columns import NULL_TOKENS, ColumnProfiler
-from recast_engine.profiling.sketches import DuplicateCounter
+from recast_engine.profiling.columns import NULL_TOKENS, ColumnProfiler, ColumnState
+from recast_engine.profiling.sketches import DuplicateCounter, DuplicateCounterState
 
 Row = list[str]
 # progress(bytes read, total bytes or None, rows read)
@@ -39,18 +44,9 @@ def profile_rows(rows: Iterable[Row], header_mode: str = "auto", *, progress: Ca
                  byte_count: Callable[[], int] | None = None) -> dict[str, Any]:
     """Profile rows streamed once. header_mode: "auto" (guess from the first rows), "yes" or "no"."""
     iterator = iter(rows)
-    head: list[Row] = []
-    for row in iterator:
-        head.append(row)
-        if len(head) >= HEAD_ROWS:
-            break
-    if header_mode == "yes":
-        header = bool(head)
-    elif header_mode == "no":
-        header = False
-    else:
-        header = looks_like_header(head)
-    state = _TableState(head[0] if header and head else None, max((len(r) for r in head), default=0))
+    head = list(islice(iterator, HEAD_ROWS))
+    header, width_hint = layout_of(head, header_mode)
+    state = _TableState(head[0] if header and head else None, width_hint)
     body = head[1:] if header else head
     for row in body:
         state.add(row)
@@ -68,6 +64,30 @@ def profile_rows(rows: Iterable[Row], header_mode: str = "auto", *, progress: Ca
     if byte_count is not None:
         profile["bytes"] = byte_count()
     return profile
+
+
+def layout_of(head: list[Row], header_mode: str) -> tuple[bool, int]:
+    """Whether the first of a file's first rows is a header, and the widest of them (the columns' share of the
+    exact values budget follows from it)."""
+    if header_mode == "yes":
+        header = bool(head)
+    elif header_mode == "no":
+        header = False
+    else:
+        header = looks_like_header(head)
+    return header, max((len(r) for r in head), default=0)
+
+
+class TableState(BaseModel):
+    """A _TableState saved."""
+
+    header_row: list[str] | None
+    bound: int
+    columns: list[ColumnState]
+    widths: dict[int, int]
+    duplicates: DuplicateCounterState
+    data_rows: int
+    blank_rows: int
 
 
 class _TableState:
@@ -120,6 +140,38 @@ class _TableState:
         self.duplicates.add_many([_row_key(row) if row and row[-1] == "" else tuple(row) for row in rows])
         self.blank_rows += sum(1 for row in rows if _is_blank(row))
 
+    def merge(self, other: _TableState) -> None:
+        """Take in the rows of `other` (the rows after this one's); `other` may be left changed."""
+        self.data_rows += other.data_rows
+        self.blank_rows += other.blank_rows
+        for width, count in other.widths.items():
+            if width in self.widths or len(self.widths) < ROW_WIDTHS:
+                self.widths[width] += count
+        for column in other.columns:
+            if column.index == len(self.columns):
+                self.columns.append(ColumnProfiler(column.index, self.bound))
+            self.columns[column.index].merge(column)
+        self.adders = [c.add for c in self.columns]
+        self.duplicates.merge(other.duplicates)
+
+    def to_state(self) -> TableState:
+        return TableState(header_row=self.header_row, bound=self.bound, columns=[c.to_state() for c in self.columns],
+                          widths=dict(self.widths), duplicates=self.duplicates.to_state(), data_rows=self.data_rows,
+                          blank_rows=self.blank_rows)
+
+    @classmethod
+    def from_state(cls, saved: TableState) -> _TableState:
+        state = cls(saved.header_row, 0)
+        state.bound = saved.bound
+        state.columns = [ColumnProfiler.from_state(c) for c in saved.columns]
+        if [c.index for c in state.columns] != list(range(len(state.columns))):
+            raise ValueError("a table state's columns are not numbered 0, 1, ...")
+        state.adders = [c.add for c in state.columns]
+        state.widths = Counter(saved.widths)
+        state.duplicates = DuplicateCounter.from_state(saved.duplicates)
+        state.data_rows, state.blank_rows = saved.data_rows, saved.blank_rows
+        return state
+
     def result(self, header: bool) -> dict[str, Any]:
         names = self.header_row or []
         columns = [c.result(self.data_rows, names[c.index] if c.index < len(names) else None) for c in self.columns]
@@ -157,7 +209,7 @@ def _is_blank(row: Row) -> bool:
 class _CountingReader(io.RawIOBase):
     """A binary stream that counts the bytes read through it."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO | io.RawIOBase) -> None:
         self.raw = raw
         self.count = 0
 
@@ -165,12 +217,12 @@ class _CountingReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:  # a memoryview
-        n: int = self.raw.readinto(buffer)  # type: ignore[attr-defined]  # a binary file is buffered or raw
+        n: int = self.raw.readinto(buffer)  # type: ignore[union-attr]  # a binary file is buffered or raw
         self.count += n or 0
         return n
 
 
-def _text_rows(binary: BinaryIO) -> tuple[Iterator[Row], _CountingReader, bool]:
+def _text_rows(binary: BinaryIO | io.RawIOBase) -> tuple[Iterator[Row], _CountingReader, bool]:
     counter = _CountingReader(binary)
     buffered = io.BufferedReader(counter, 1 << 20)
     bom = buffered.peek(3)[:3] == codecs.BOM_UTF8
