@@ -1,11 +1,13 @@
 """A large inference run with a row-local program is split in chunks that two tester-inference replicas convert
 in parallel, each chunk's output one part of a multipart upload: the output is byte for byte the one a single
-run of the script writes, and a chunk whose replica is killed mid-run is converted again without a row twice."""
+run of the script writes, and a chunk whose replica is killed mid-run is converted again without a row twice. The
+chunks profile the input in parts, merged into the profile an unsplit run makes."""
 from __future__ import annotations
 
 import asyncio
 import csv
 import io
+import json
 import subprocess
 import sys
 import time
@@ -74,7 +76,7 @@ async def chunks_of(settings, run_id: str) -> list[InferenceChunk]:
 
 
 async def first_running(settings, run_id: str, timeout: float = 120.0) -> InferenceChunk:
-    """The first chunk of the run seen converting (the replica that split the input profiles it meanwhile)."""
+    """The first chunk of the run seen converting."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for chunk in await chunks_of(settings, run_id):
@@ -108,6 +110,18 @@ async def test_chunks_on_two_replicas_give_the_single_run_output_even_when_a_rep
         assert done.metrics["output_rows"] == count_records(expected) and done.output_size == len(expected)
         assert done.input_size == len(data) and done.input_profile is not None
         assert done.warnings == warnings
+
+        # the input profiled chunk by chunk and merged is the profile of the same input converted unsplit
+        unsplit = (await request(settings, script, data)).model_copy(update={"whole": True})
+        await publish(settings, unsplit)
+        whole = await log.wait_for(of_run(unsplit), timeout=180, what="the unsplit run")
+        assert whole.type == Topics.INFERENCE_COMPLETED and "chunks" not in whole.metrics, whole
+        assert done.input_profile == whole.input_profile
+        merged, single = [json.loads(await get_object(settings, e.profile_key))["profile"] for e in (done, whole)]
+        assert merged["data_rows"] == single["data_rows"] == ROWS
+        assert merged["null_cells"] == single["null_cells"] > 0
+        assert [c["nulls"] for c in merged["column_profiles"]] == [c["nulls"] for c in single["column_profiles"]]
+        assert merged["column_profiles"][2]["nulls"] == ROWS // 3  # the notes left empty (i % 3 == 0)
 
         # a script slow enough to be killed in the middle of a chunk
         main = 'if __name__ == "__main__":\n'

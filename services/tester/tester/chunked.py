@@ -3,26 +3,31 @@
 An inference.requested whose input is over settings.inference_chunk_threshold_bytes and whose program is
 row-local (recast_engine.dsl.locality) is split on record boundaries (recast_engine.chunking) into chunks of
 about settings.inference_chunk_bytes: one inference.chunk.requested per chunk, keyed by chunk so that chunks
-spread over the partitions, hence over the replicas. They are sent before the input is profiled (the profile of
-a large input takes longer than converting a chunk), so the other replicas convert while this one profiles.
-Each chunk's output is one part (its index + 1) of a multipart upload of the run's output; Postgres
-(chunked_runs, inference_chunks) records which parts are in and whether the profile is. The last of them to
-come in completes the upload in order and announces inference.completed with the totals over all chunks.
+spread over the partitions, hence over the replicas. Each chunk's output is one part (its index + 1) of a
+multipart upload of the run's output; Postgres (chunked_runs, inference_chunks) records which parts are in.
+
+The input is profiled chunk by chunk too (a profile of the whole input in one pass takes far longer than its
+conversion): the splitter only decides the layout every chunk is profiled with (tester.drift.input_layout), each
+chunk profiles its own range beside its script run (tester.chunk_profile) and keeps the partial profile in its
+row. The last chunk to come in merges the partial profiles into the input's profile and its drift
+(tester.drift.merged_input_profile), completes the upload in order and announces inference.completed with the
+totals over all chunks, and the same profile fields an unsplit run's announcement carries.
 
 A chunk converted again (its message redelivered after a replica died mid-run) uploads its part again under
-the same number, which replaces the first: no row is written twice. A chunk that fails is retried alone, up to
+the same number, which replaces the first, and its partial profile replaces the first in its row: no row is
+written or profiled twice. A chunk that fails is retried alone, up to
 settings.inference_chunk_max_tries starts; then the run fails. When a part but the last comes out smaller
 than S3 accepts (settings.s3_min_part_bytes), the upload is dropped and the run converts unsplit (`whole`).
-Whichever chunk (or the splitter) ended the run (completed, failed or sent whole) announces it again when
-redelivered, since its first announcement may not have been sent.
+Whichever chunk ended the run (completed, failed or sent whole) announces it again when redelivered, since its
+first announcement may not have been sent.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import mmap
 import tempfile
-from collections.abc import Awaitable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -46,8 +51,11 @@ from recast_engine.chunking import ChunkPlan, Unsplittable, count_records, plan_
 from recast_engine.dsl.locality import row_locality
 from recast_engine.dsl.model import Program
 from recast_engine.verify.warnings import ConversionWarnings, describe_warnings, merge_warnings, read_summary
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
+
+from tester.chunk_profile import profile_chunk
+from tester.drift import input_layout, merged_input_profile
 
 log = logging.getLogger("tester.chunked")
 
@@ -62,14 +70,11 @@ def _ids(event: InferenceRequested | InferenceChunkRequested) -> dict[str, Any]:
     return {"job_id": event.job_id, "client_id": event.client_id, "attempt": event.attempt, "run_id": event.run_id}
 
 
-async def split_run(
-    event: InferenceRequested, ctx: HandlerContext, source: Path, facts: dict[str, Any],
-    profiling: Awaitable[dict[str, Any]],
-) -> list[Event] | None:
+async def split_run(event: InferenceRequested, ctx: HandlerContext, source: Path, facts: dict[str, Any]
+                    ) -> list[Event] | None:
     """The chunk events of a large run with a row-local program, or None when it converts whole.
 
-    `facts` and `profiling`: what the run's inference.completed will carry about its input (its key, size and
-    sha256; its profile and drift)."""
+    `facts`: what the run's inference.completed will carry about its input (its key, size and sha256)."""
     settings = ctx.settings
     if event.whole or source.stat().st_size <= settings.inference_chunk_threshold_bytes:
         return None
@@ -90,6 +95,10 @@ async def split_run(
         return None
     facts = {key: _as_json(value) for key, value in facts.items()}
     facts |= {"strict": event.strict, "drop_first_record": locality.first_record}
+    try:
+        facts["profile_layout"] = (await input_layout(ctx, event.script_key, source)).model_dump()
+    except Exception as exc:  # noqa: BLE001 - profiling never fails a run: the chunks go unprofiled
+        log.warning("run %s: the input's layout could not be read, it goes without a profile: %s", event.run_id, exc)
     upload_id = await _open_run(ctx, event, plan, facts)
     count = len(plan.chunks)
     chunks = [
@@ -104,33 +113,13 @@ async def split_run(
     ]
     await ctx.progress(STAGE, 0, f"run {event.run_id}: {count} chunks of about "
                                  f"{settings.inference_chunk_bytes / 2**20:.0f} MiB")
-    outputs: list[Event] = []
     if ctx.broker is None:
-        outputs = list(chunks)
-    else:
-        # sent now, so that the other replicas convert while this one profiles the input (a redelivered request
-        # sends them again under the same ids, which the consumers skip)
-        for chunk_event in chunks:
-            await publish_event(ctx.broker, chunk_event)
-    profile = {key: _as_json(value) for key, value in (await profiling).items()}
-    return outputs + await _record_profile(ctx, event, profile)
-
-
-SPLITTER = -1  # the run's ender when the input's profile came in after the last part (else a chunk's index)
-
-
-async def _record_profile(ctx: HandlerContext, event: InferenceRequested, profile: dict[str, Any]) -> list[Event]:
-    """Keep the input's profile for the run's inference.completed; the last of the profile and the parts to come
-    in ends the run."""
-    async with session_factory(ctx.settings)() as session, session.begin():
-        run = await session.get(ChunkedRun, event.run_id, with_for_update=True)
-        if run is None or run.state != "converting":
-            return _closing_events(run, event, SPLITTER)
-        run.facts = {**run.facts, **profile, "profiled": True}
-        chunks = await _chunks_of(session, event.run_id)
-        if all(c.state == "done" for c in chunks):
-            await _end_run(ctx, run, chunks, SPLITTER)
-        return _closing_events(run, event, SPLITTER)
+        return list(chunks)
+    # published here, keyed by chunk (the consumer would key its outputs by job: one partition, one replica); a
+    # redelivered request sends them again under the same ids, which the consumers skip
+    for chunk_event in chunks:
+        await publish_event(ctx.broker, chunk_event)
+    return []
 
 
 async def _chunks_of(session: Any, run_id: str) -> list[InferenceChunk]:
@@ -188,6 +177,7 @@ async def convert_chunk(event: InferenceChunkRequested, ctx: HandlerContext) -> 
         run = await session.get(ChunkedRun, event.run_id)
         if run is None or run.state != "converting":
             return _closing_events(run, event, event.chunk_index)
+        layout = run.facts.get("profile_layout")
         chunk = await session.get(InferenceChunk, (event.run_id, event.chunk_index), with_for_update=True)
         if chunk.state == "done":  # converted, but the message was not acknowledged: only the ending is left
             finished = True
@@ -213,25 +203,41 @@ async def convert_chunk(event: InferenceChunkRequested, ctx: HandlerContext) -> 
         ranges = [(event.start, event.end)] if event.chunk_index == 0 else [(0, event.prefix_end),
                                                                               (event.start, event.end)]
         await ctx.storage.download_ranges(event.input_key, source, ranges)
-        run = await asyncio.to_thread(run_script_sandboxed, script, source, output, ctx.settings)
-        if not run.ok or not output.exists():
-            reason = f"the script failed on chunk {event.chunk_index + 1}: {run.reason if not run.ok else 'no output'}"
-            if tries >= max_tries:
-                return await _fail_run(ctx, event, reason)
-            raise ChunkFailed(reason)
-        metrics: dict[str, Any] = {"wall_seconds": round(run.wall_seconds, 3),
-                                   "peak_rss_mb": round(run.peak_rss_mb, 1),
-                                   "input_bytes": event.end - event.start,
-                                   "input_rows": await asyncio.to_thread(_records_from, source, event)}
-        warnings = read_summary(run.summary_line)
-        metrics["warnings"] = warnings.model_dump(mode="json") if warnings is not None else None
-        if event.neutralize_formulas:
-            metrics["formulas_neutralized"] = await asyncio.to_thread(neutralize_file, output)
-        drop = event.drop_first_record and event.chunk_index > 0
-        part, records = await asyncio.to_thread(_part_of, output, drop)
+        profiling = None if layout is None else asyncio.ensure_future(profile_chunk(
+            source, 0 if event.chunk_index == 0 else event.prefix_end, source.stat().st_size,
+            event.chunk_index == 0, layout, ctx.settings.sandbox_timeout_seconds))
+        try:
+            run = await asyncio.to_thread(run_script_sandboxed, script, source, output, ctx.settings)
+            if not run.ok or not output.exists():
+                reason = (f"the script failed on chunk {event.chunk_index + 1}: "
+                          f"{run.reason if not run.ok else 'no output'}")
+                if tries >= max_tries:
+                    return await _fail_run(ctx, event, reason)
+                raise ChunkFailed(reason)
+            metrics: dict[str, Any] = {"wall_seconds": round(run.wall_seconds, 3),
+                                       "peak_rss_mb": round(run.peak_rss_mb, 1),
+                                       "input_bytes": event.end - event.start,
+                                       "input_rows": await asyncio.to_thread(_records_from, source, event)}
+            warnings = read_summary(run.summary_line)
+            metrics["warnings"] = warnings.model_dump(mode="json") if warnings is not None else None
+            if event.neutralize_formulas:
+                metrics["formulas_neutralized"] = await asyncio.to_thread(neutralize_file, output)
+            drop = event.drop_first_record and event.chunk_index > 0
+            part, records = await asyncio.to_thread(_part_of, output, drop)
+            profile = None if profiling is None else await profiling
+        finally:
+            await _drop(profiling)  # unless done: the chunk failed, its profile is not wanted
     etag = await ctx.storage.upload_part(event.output_key, event.upload_id, event.chunk_index + 1, part)
     return await _finish_chunk(ctx, event, {"etag": etag, "part_size": len(part), "output_rows": records,
-                                            "metrics": metrics})
+                                            "metrics": metrics, "profile": profile})
+
+
+async def _drop(profiling: asyncio.Future[bytes | None] | None) -> None:
+    """Stop a chunk's profiling unless it is done (its process is killed)."""
+    if profiling is not None and not profiling.done():
+        profiling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await profiling
 
 
 def _records_from(source: Path, event: InferenceChunkRequested) -> int:
@@ -263,10 +269,11 @@ async def _finish_chunk(ctx: HandlerContext, event: InferenceChunkRequested, par
         if part is not None:
             chunk = chunks[event.chunk_index]
             chunk.state, chunk.etag, chunk.part_size = "done", part["etag"], part["part_size"]
-            chunk.output_rows, chunk.metrics = part["output_rows"], part["metrics"]
+            chunk.output_rows, chunk.metrics, chunk.profile = part["output_rows"], part["metrics"], part["profile"]
         done = sum(c.state == "done" for c in chunks)
         closing: list[Event] = []
-        if done == len(chunks) and run.facts.get("profiled"):  # else the splitter ends it with the profile
+        if done == len(chunks):
+            run.facts = {**run.facts, **await _input_profile(ctx, session, event)}
             await _end_run(ctx, run, chunks, event.chunk_index)
             closing = _closing_events(run, event, event.chunk_index)
     if part is not None:
@@ -274,6 +281,21 @@ async def _finish_chunk(ctx: HandlerContext, event: InferenceChunkRequested, par
                            f"run {event.run_id}: chunk {event.chunk_index + 1}/{event.chunk_count} done "
                            f"({done}/{len(chunks)})")
     return closing
+
+
+async def _input_profile(ctx: HandlerContext, session: Any, event: InferenceChunkRequested) -> dict[str, Any]:
+    """The input's profile fields for the run's facts, merged from its chunks' partial profiles (which are
+    dropped then); none when a chunk has none."""
+    query = (select(InferenceChunk.profile).where(InferenceChunk.run_id == event.run_id)
+             .order_by(InferenceChunk.chunk_index))
+    parts = list((await session.execute(query)).scalars())
+    if not parts or any(part is None for part in parts):
+        log.warning("run %s: %d of its %d chunks have no partial profile; the input goes without a profile",
+                    event.run_id, sum(part is None for part in parts), len(parts))
+        return {}
+    profile = await merged_input_profile(ctx, event, parts)
+    await session.execute(update(InferenceChunk).where(InferenceChunk.run_id == event.run_id).values(profile=None))
+    return {key: _as_json(value) for key, value in profile.items()}
 
 
 async def _end_run(ctx: HandlerContext, run: ChunkedRun, chunks: list[InferenceChunk], ender: int) -> None:

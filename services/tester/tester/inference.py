@@ -54,10 +54,10 @@ async def handle_inference(event: Event, ctx: HandlerContext) -> list[Event]:
                 return [InferenceFailed(**common, reason=f"the {what} {key} does not exist")]
             await ctx.storage.download_file(key, path)
         common |= file_facts("input", event.input_key, source)
-        profiling = asyncio.ensure_future(profile_input(ctx, event, source))  # while the script runs
-        chunks = await split_run(event, ctx, source, common, profiling)
+        chunks = await split_run(event, ctx, source, common)  # its chunks profile the input in parts
         if chunks is not None:
             return chunks
+        profiling = asyncio.ensure_future(profile_input(ctx, event, source))  # while the script runs
         run = await asyncio.to_thread(run_script_sandboxed, script, source, output, ctx.settings)
         if not run.ok:
             return [InferenceFailed(**common, reason=f"the script failed: {run.reason}",

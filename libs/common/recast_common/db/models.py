@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -216,6 +217,9 @@ class InferenceChunk(Base):
     part_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     output_rows: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    # the partial profile of the chunk's input range (recast_engine.profiling.partial, packed), until the run
+    # ends (0013); deferred: loaded only by the chunk that merges them
+    profile: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     updated_at: Mapped[datetime] = _updated()
 
 
