@@ -96,10 +96,11 @@ def event_payload(event: Event) -> bytes:
 
 
 async def publish_event(
-    producer_or_broker: KafkaBroker | AIOKafkaProducer, event: Event, wait: bool = True
+    producer_or_broker: KafkaBroker | AIOKafkaProducer, event: Event, wait: bool = True, partition: int | None = None
 ) -> asyncio.Future | None:
     """Publish one event to the topic named by its type, keyed by its partition key (the job id, so that a
-    job's events stay ordered; a chunk of a large inference run by chunk, so that chunks spread).
+    job's events stay ordered; a chunk of a large inference run by chunk, so that chunks spread), to the
+    partition the key hashes to unless `partition` says which.
 
     Waits for the broker's acknowledgement, unless `wait` is False: then the event is only queued in the producer
     (sent with the next batch, in order with the producer's other messages to its partition) and the future of
@@ -109,7 +110,8 @@ async def publish_event(
     headers = inject_headers({**JSON_HEADERS, "event_id": event.event_id})  # + traceparent when tracing
     if isinstance(producer_or_broker, KafkaBroker):
         sent = await producer_or_broker.publish(
-            event.model_dump(mode="json"), topic=event.type, key=key, headers=headers, no_confirm=not wait
+            event.model_dump(mode="json"), topic=event.type, key=key, partition=partition, headers=headers,
+            no_confirm=not wait,
         )
         return None if wait else sent
     send = producer_or_broker.send_and_wait if wait else producer_or_broker.send
@@ -117,6 +119,7 @@ async def publish_event(
         event.type,
         value=event_payload(event),
         key=key,
+        partition=partition,
         headers=[(name, value.encode()) for name, value in headers.items()],
     )
     return None if wait else sent

@@ -28,6 +28,7 @@ import contextlib
 import logging
 import mmap
 import tempfile
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,10 @@ from recast_common.events import (
     InferenceCompleted,
     InferenceFailed,
     InferenceRequested,
+    Topics,
 )
 from recast_common.formulas import neutralize_file
-from recast_common.kafka import publish_event
+from recast_common.kafka import publish_event, topic_partitions
 from recast_common.stage_files import program_key_of_script
 from recast_engine.chunking import ChunkPlan, Unsplittable, count_records, plan_chunks, record_end
 from recast_engine.dsl.locality import row_locality
@@ -115,11 +117,26 @@ async def split_run(event: InferenceRequested, ctx: HandlerContext, source: Path
                                  f"{settings.inference_chunk_bytes / 2**20:.0f} MiB")
     if ctx.broker is None:
         return list(chunks)
-    # published here, keyed by chunk (the consumer would key its outputs by job: one partition, one replica); a
-    # redelivered request sends them again under the same ids, which the consumers skip
+    # published here, over the partitions in turn (the consumer would key its outputs by job: one partition, one
+    # replica; keyed by chunk, 9 chunks on 4 partitions often went 7 to one replica); a redelivered request
+    # sends them again under the same ids, to the same partitions, which the consumers skip
+    partitions = await _partition_count(ctx, event.run_id)
+    first = zlib.crc32(event.run_id.encode())
     for chunk_event in chunks:
-        await publish_event(ctx.broker, chunk_event)
+        partition = None if partitions is None else (first + chunk_event.chunk_index) % partitions
+        await publish_event(ctx.broker, chunk_event, partition=partition)
     return []
+
+
+async def _partition_count(ctx: HandlerContext, run_id: str) -> int | None:
+    """The chunk topic's partition count (None, logged, when the broker does not say: chunks go by key)."""
+    try:
+        count = (await topic_partitions(ctx.settings, [Topics.INFERENCE_CHUNK_REQUESTED])).get(
+            Topics.INFERENCE_CHUNK_REQUESTED)
+    except Exception as exc:  # noqa: BLE001 - the chunks are published by key then
+        log.warning("run %s: the chunk topic's partitions are unknown (%s); chunks go by key", run_id, exc)
+        return None
+    return count or None
 
 
 async def _chunks_of(session: Any, run_id: str) -> list[InferenceChunk]:
