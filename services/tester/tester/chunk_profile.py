@@ -24,7 +24,7 @@ async def profile_chunk(source: Path, start: int, end: int, first: bool, layout:
     """The packed partial profile of bytes [start, end) of `source` (None, logged, when it cannot be made)."""
     from recast_engine.profiling.partial import TableLayout
 
-    out = source.with_name(source.name + ".profile")
+    out = source.with_name(f"{source.name}.{start}-{end}.profile")
     try:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tester.chunk_profile", str(source), str(start), str(end), "1" if first else "0",
@@ -44,10 +44,14 @@ async def profile_chunk(source: Path, start: int, end: int, first: bool, layout:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()
+            out.unlink(missing_ok=True)
     if process.returncode != 0 or not out.exists():
         log.warning("profiling %s [%d, %d) failed: %s", source, start, end, stderr.decode(errors="replace")[-2000:])
         return None
-    return out.read_bytes()
+    try:
+        return out.read_bytes()
+    finally:
+        out.unlink()
 
 
 def main(argv: list[str]) -> None:
