@@ -117,6 +117,7 @@ async def one_run(source: Path, replicas: int, chunk_bytes: int, poll: float) ->
             # the tester's own: from the split to the last part, and the chunks' script runs added up
             "split_to_done_seconds": metrics.get("wall_seconds"),
             "script_seconds_sum": metrics.get("chunk_wall_seconds"),
+            "profile_seconds_sum": metrics.get("chunk_profile_seconds"),
             "output_rows": metrics.get("output_rows"), "output_bytes": size, "output_sha256": sha,
             "machine_before": load_before, "machine_after": load_after}
 
@@ -158,7 +159,8 @@ def print_report(report: dict) -> None:
               f"output {r['output_bytes']:,} bytes sha256 "
               f"{r['output_sha256'][:16]}...")
         print(f"      chunks by replica {r['chunks_by_replica']}; tester: split to last part "
-              f"{r['split_to_done_seconds']} s, chunk scripts {r['script_seconds_sum']} s added up")
+              f"{r['split_to_done_seconds']} s, chunk scripts {r['script_seconds_sum']} s and chunk profiles "
+              f"{r['profile_seconds_sum']} s added up")
         print(f"      machine: before {r['machine_before']}; after {r['machine_after']}")
     ratios = ", ".join(f"{n} replica(s) {v}x" for n, v in report["wall_ratio"].items())
     print(f"wall time over the {report['base_replicas']}-replica run's: {ratios}")

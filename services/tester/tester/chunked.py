@@ -28,10 +28,12 @@ import contextlib
 import logging
 import mmap
 import tempfile
+import time
 import zlib
+from collections.abc import Awaitable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
@@ -62,6 +64,7 @@ from tester.drift import input_layout, merged_input_profile
 log = logging.getLogger("tester.chunked")
 
 STAGE = "inference"
+T = TypeVar("T")
 
 
 class ChunkFailed(RuntimeError):
@@ -220,9 +223,9 @@ async def convert_chunk(event: InferenceChunkRequested, ctx: HandlerContext) -> 
         ranges = [(event.start, event.end)] if event.chunk_index == 0 else [(0, event.prefix_end),
                                                                               (event.start, event.end)]
         await ctx.storage.download_ranges(event.input_key, source, ranges)
-        profiling = None if layout is None else asyncio.ensure_future(profile_chunk(
+        profiling = None if layout is None else asyncio.ensure_future(_timed(profile_chunk(
             source, 0 if event.chunk_index == 0 else event.prefix_end, source.stat().st_size,
-            event.chunk_index == 0, layout, ctx.settings.sandbox_timeout_seconds))
+            event.chunk_index == 0, layout, ctx.settings.sandbox_timeout_seconds)))
         try:
             run = await asyncio.to_thread(run_script_sandboxed, script, source, output, ctx.settings)
             if not run.ok or not output.exists():
@@ -241,7 +244,7 @@ async def convert_chunk(event: InferenceChunkRequested, ctx: HandlerContext) -> 
                 metrics["formulas_neutralized"] = await asyncio.to_thread(neutralize_file, output)
             drop = event.drop_first_record and event.chunk_index > 0
             part, records = await asyncio.to_thread(_part_of, output, drop)
-            profile = None if profiling is None else await profiling
+            profile, metrics["profile_seconds"] = (None, 0.0) if profiling is None else await profiling
         finally:
             await _drop(profiling)  # unless done: the chunk failed, its profile is not wanted
     etag = await ctx.storage.upload_part(event.output_key, event.upload_id, event.chunk_index + 1, part)
@@ -249,7 +252,14 @@ async def convert_chunk(event: InferenceChunkRequested, ctx: HandlerContext) -> 
                                             "metrics": metrics, "profile": profile})
 
 
-async def _drop(profiling: asyncio.Future[bytes | None] | None) -> None:
+async def _timed(work: Awaitable[T]) -> tuple[T, float]:
+    """What `work` gives and the seconds it took."""
+    started = time.monotonic()
+    result = await work
+    return result, round(time.monotonic() - started, 3)
+
+
+async def _drop(profiling: asyncio.Future[Any] | None) -> None:
     """Stop a chunk's profiling unless it is done (its process is killed)."""
     if profiling is not None and not profiling.done():
         profiling.cancel()
@@ -353,6 +363,7 @@ def run_totals(run: ChunkedRun, chunks: list[InferenceChunk]) -> dict[str, Any]:
         "chunks": len(chunks),
         "wall_seconds": round((datetime.now(timezone.utc) - run.created_at).total_seconds(), 3),
         "chunk_wall_seconds": round(sum(m.get("wall_seconds", 0.0) for m in per_chunk), 3),
+        "chunk_profile_seconds": round(sum(m.get("profile_seconds", 0.0) for m in per_chunk), 3),
         "peak_rss_mb": max((m.get("peak_rss_mb", 0.0) for m in per_chunk), default=0.0),
         "input_bytes": run.facts.get("input_size"),
         "output_bytes": sum(c.part_size or 0 for c in chunks),
