@@ -2,9 +2,9 @@
 
 An inference.requested whose input is over settings.inference_chunk_threshold_bytes and whose program is
 row-local (recast_engine.dsl.locality) is split on record boundaries (recast_engine.chunking) into chunks of
-about settings.inference_chunk_bytes: one inference.chunk.requested per chunk, keyed by chunk so that chunks
-spread over the partitions, hence over the replicas. Each chunk's output is one part (its index + 1) of a
-multipart upload of the run's output; Postgres (chunked_runs, inference_chunks) records which parts are in.
+about settings.inference_chunk_bytes: one inference.chunk.requested per chunk, sent to the partitions in turn
+so that chunks spread evenly over the replicas. Each chunk's output is one part (its index + 1) of a multipart
+upload of the run's output; Postgres (chunked_runs, inference_chunks) records which parts are in.
 
 The input is profiled chunk by chunk too (a profile of the whole input in one pass takes far longer than its
 conversion): the splitter only decides the layout every chunk is profiled with (tester.drift.input_layout), each
@@ -15,9 +15,9 @@ totals over all chunks, and the same profile fields an unsplit run's announcemen
 
 A chunk converted again (its message redelivered after a replica died mid-run) uploads its part again under
 the same number, which replaces the first, and its partial profile replaces the first in its row: no row is
-written or profiled twice. A chunk that fails is retried alone, up to
-settings.inference_chunk_max_tries starts; then the run fails. When a part but the last comes out smaller
-than S3 accepts (settings.s3_min_part_bytes), the upload is dropped and the run converts unsplit (`whole`).
+written or profiled twice. A chunk that fails is retried alone, up to settings.inference_chunk_max_tries
+starts; then the run fails. When a part but the last comes out smaller than S3 accepts
+(settings.s3_min_part_bytes), the upload is dropped and the run converts unsplit (`whole`).
 Whichever chunk ended the run (completed, failed or sent whole) announces it again when redelivered, since its
 first announcement may not have been sent.
 """
