@@ -28,7 +28,8 @@ AGGREGATION_NAMES: dict[str, Aggregation] = {
     "mean": "mean", "min": "min", "minimum": "min", "max": "max", "maximum": "max",
 }
 # the engine's aggregates each hinted function stands for ("count" counts rows, or a column's filled cells)
-_COVERS: dict[str, tuple[str, ...]] = {"count": ("count", "rows"), "count_distinct": ("count_distinct",)}
+_COVERS: dict[str, tuple[str, ...]] = {"count": ("count", "rows"), "count_distinct": ("count_distinct",),
+                                       "min": ("min", "second_min"), "max": ("max", "second_max")}
 ISO_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d")
 MAX_CONSTANTS = 20
 

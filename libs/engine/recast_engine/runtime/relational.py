@@ -222,6 +222,11 @@ def _aggregate(cells: list[str], func: str, as_: str, formats: list[str], separa
             return ""
         pick = min if func == "min" else max
         return pick(readable, key=lambda vc: vc[0])[1]
+    if func in ("second_min", "second_max"):
+        state: list[Any] = [0, None, None, set(), [], Decimal(0), 0]
+        for cell in cells:
+            _accumulate(state, {"func": func, "as": as_, "formats": formats}, cell)
+        return _result(state, {"func": func})
     numbers = [n for c in cells if (n := _number(c)) is not None]
     if not numbers:
         return ""
@@ -236,7 +241,8 @@ def group_rows(
     sort_as: list[dict[str, Any]] | None = None,
 ) -> list[Row]:
     """One row per distinct key: the key cells, then each aggregate {"func": count | rows | count_distinct | sum
-    | mean | min | max | first | last | concat, "column": c, "as": ..., "separator": ", "} over the group's rows.
+    | mean | min | max | second_min | second_max | first | last | concat, "column": c, "as": ..., "separator": ", "}
+    over the group's rows (second_max: the largest value below the max, as read; empty with one value only).
     Groups come in the order of their first row (order "first") or sorted by their keys ("sorted"): as text, or
     each key read as `sort_as` says ([{"as": "number" | "date" | "text", "formats": [...]}, ...], one per key;
     keys that do not read sort last). The header row names an aggregate after its column ("count" for the
@@ -293,6 +299,11 @@ def _accumulate(state: list[Any], aggregate: dict[str, Any], cell: str) -> None:
             best = state[4]
             if not best or (value < best[0] if func == "min" else value > best[0]):
                 state[4] = [value, cell]
+    elif func in ("second_min", "second_max") and filled:
+        # the two best distinct values as [(value, cell), ...], best first
+        value = _value(cell, aggregate.get("as", "text"), aggregate.get("formats", []))
+        if value is not None and all(value != v for v, _ in state[4]):
+            state[4] = sorted([*state[4], (value, cell)], key=lambda vc: vc[0], reverse=func == "second_max")[:2]
     elif func in ("sum", "mean"):
         number = _number(cell)
         if number is not None:
@@ -316,6 +327,8 @@ def _result(state: list[Any], aggregate: dict[str, Any]) -> str:
         return str(aggregate.get("separator", ",")).join(state[4])
     if func in ("min", "max"):
         return state[4][1] if state[4] else ""
+    if func in ("second_min", "second_max"):
+        return state[4][1][1] if len(state[4]) > 1 else ""
     if not state[6]:
         return ""
     return _plain(state[5]) if func == "sum" else _mean_text(state[5], state[6])

@@ -552,6 +552,11 @@ def _holds_output_values(kept: list[bool], held: list[set[tuple[str, ...]]], all
     return set().union(*(h for h, k in zip(held, kept) if k)) == wanted
 
 
+def _keeps_holding_groups(kept: list[bool], holds: list[bool]) -> bool:
+    """Whether every group holding a kept row is kept and some group is not."""
+    return not all(kept) and all(k or not h for k, h in zip(kept, holds))
+
+
 def _having_steps(
     body: list[Row], key_options: list[list[int]], width: int, ctx: Context, exact: list[bool] | None = None,
     projection: tuple[dict[int, int], list[Row]] | None = None, limit: int = 2,
@@ -571,12 +576,17 @@ def _having_steps(
         groups = list(rt._groups(body, keys).values())
         if len(groups) < 2 or len(groups) == len(body):
             continue
+        narrowing = False  # a HAVING a later filter completes: only tests against a hinted constant
         if exact is not None:
             state = [exact[members[0]] for members in groups]
-            if any(exact[i] != keep for members, keep in zip(groups, state) for i in members) or all(state):
-                continue
-
             passes: Callable[[list[bool]], bool] = state.__eq__
+            if any(exact[i] != keep for members, keep in zip(groups, state) for i in members) or all(state):
+                if ctx.last or not ctx.hints.constants:
+                    continue
+                # the kept groups hold every kept row and some group of dropped rows goes: a filter finishes
+                narrowing = True
+                holds = [any(exact[i] for i in members) for members in groups]
+                passes = functools.partial(_keeps_holding_groups, holds=holds)
         else:
             # a kept group stands for one output row (GROUP BY team, player HAVING ...: the team); a group spanning
             # several output rows is dropped
@@ -587,18 +597,18 @@ def _having_steps(
 
             passes = functools.partial(_holds_output_values, held=held, allowed=allowed, wanted=wanted)
         sizes = [len(members) for members in groups]
-        for n in range(1, 6):
+        for n in range(1, 6 if not narrowing else 1):
             if passes([size > n for size in sizes]):
                 found.append(((0, n, len(keys)), {"rows": "gt", "value": str(n)}, keys))
                 break
         # the user named max (min) among the functions: the groups with the most (fewest) rows, ties all kept
         for rank, which in enumerate(("max", "min")):
-            if ctx.hints.aggregations and ctx.hints.allows(which) and ctx.hints.allows("count"):
+            if not narrowing and ctx.hints.aggregations and ctx.hints.allows(which) and ctx.hints.allows("count"):
                 extreme = max(sizes) if which == "max" else min(sizes)
                 if passes([size == extreme for size in sizes]):
                     found.append(((-1, rank, len(keys)), {"rows": which}, keys))
         # a count the user gave: the groups with at least (more than, at most, fewer than) that many rows
-        for value in ctx.hints.constant_as("number", []):
+        for value in ctx.hints.constant_as("number", []) if not narrowing else []:
             count = rt._number(value)
             if count is None or count != count.to_integral_value() or count < 1:
                 continue
@@ -611,7 +621,7 @@ def _having_steps(
             values_per_group = [{_cell(body[i], c) for i in members} for members in groups]
             candidates = sorted(everywhere[c], key=lambda v: (-everywhere[c][v], v))[:MAX_HAVING_VALUES]
             for value in candidates:
-                if not value.strip():
+                if not value.strip() or (narrowing and not ctx.hints.hinted(value)):
                     continue
                 tests = (("some", "eq", [value in vs for vs in values_per_group]),
                          ("every", "eq", [vs == {value} for vs in values_per_group]),
@@ -636,7 +646,10 @@ def _having_steps(
 
 
 
-_AGGREGATES = ("rows", "count", "count_distinct", "sum", "mean", "min", "max", "first", "last", "concat")
+_AGGREGATES = ("rows", "count", "count_distinct", "sum", "mean", "min", "max", "first", "last", "second_min",
+               "second_max", "concat")
+_SECOND = ("second_min", "second_max")
+_EXTREMES = ("min", "max", *_SECOND)  # aggregates that read the column as a kind
 
 
 _UNAGGREGATED = ("first", "last", "concat")  # no aggregation function the user would name: never left out
@@ -718,12 +731,14 @@ def _find_aggregate(
     for func in hints.first(_AGGREGATES):
         if func not in _UNAGGREGATED and not hints.allows(func):
             continue
+        if func in _SECOND and not hints.aggregations:
+            continue  # a rare reading, that the rows shown often fit by chance: only where the user named min/max
         for c in range(width):
             kind = kinds[c]
             if func in ("sum", "mean") and kind.as_ != "number":
                 continue
             agg: dict[str, Any] = {"func": func, "column": c}
-            if func in ("min", "max"):
+            if func in _EXTREMES:
                 agg["as"] = kind.as_
                 if kind.formats:
                     agg["formats"] = kind.formats
@@ -938,6 +953,8 @@ def relational_step_cost(step: Step, hints: Hints = NO_HINTS) -> int | None:
         return None
     if step.args.get("ties", "all") != "all":
         base += 2  # one row of several holding the max: which one is a further guess
+    if step.op == "keep_extremes" and step.args.get("as_") == "text":
+        base += 3  # the alphabetically first (last) text: a rarer pick than a test against a value
     if step.op == "add_window" and step.args.get("where"):
         base += 6  # a group's value over some of its rows only: a further choice (a filter and a group-by first)
     tiebreak = step.args.get("tiebreak")
@@ -951,7 +968,8 @@ def relational_step_cost(step: Step, hints: Hints = NO_HINTS) -> int | None:
     combined = 3 if "all" in where or "any" in where else 0
     # each aggregate the output needs is one more fitted choice; the max of a text column a rarer one
     # (a pick by row order, first or last, a further one when the user named the functions the output uses)
-    aggregates = sum(2 + 2 * (a.get("func") in ("min", "max") and a.get("as", "text") == "text")
+    aggregates = sum(2 + 2 * (a.get("func") in _EXTREMES and a.get("as", "text") == "text")
+                     + 2 * (a.get("func") in _SECOND)
                      + 2 * (bool(hints.aggregations) and a.get("func") in ("first", "last"))
                      for a in step.args.get("aggregates", []))
     # the user named the constants the rows are told apart by: another one taken from the data is a worse guess

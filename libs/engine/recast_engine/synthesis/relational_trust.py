@@ -109,6 +109,10 @@ def _open_parameter(program: Program, index: int, grids: list[list[Row]], hints:
         where = step.args.get("where") or {}
         return (_loose_threshold(program, index, where, head, body, grid, hints)
                 or _single_exception(where, head, body, hints))
+    if step.op == "group_rows":
+        doubt = _unshown_single_values(step, head, body)
+        if doubt is not None:
+            return doubt
     if step.op == "group_rows" and index == len(program.steps) - 1:
         if any(_hinted_filter(s, hints) for s in program.steps[:index]):
             return None  # which rows are aggregated is what the user's constant says
@@ -127,6 +131,28 @@ def _open_parameter(program: Program, index: int, grids: list[list[Row]], hints:
         if doubt is None and any(s.op in _KEYED for s in program.steps[:index]):
             doubt = _unshown_order(program, index, step, grids[index + 1])
         return doubt
+    return None
+
+
+def _unshown_single_values(step: Step, head: list[Row], body: list[Row]) -> Doubt | None:
+    """A group's second largest (smallest) value when every group of the example holds two or more: what a group
+    holding one value gives, an empty cell or no row at all (a join on the second value), is not shown."""
+    groups = rt._groups(body, step.args.get("keys", [])).values()
+    for aggregate in step.args.get("aggregates", []):
+        if aggregate.get("func") not in ("second_min", "second_max"):
+            continue
+        column = aggregate.get("column", 0)
+        values = [{v for i in members if (v := rt._value(_cell(body[i], column), aggregate.get("as", "text"),
+                                                           aggregate.get("formats", []))) is not None}
+                  for members in groups]
+        if all(len(v) > 1 for v in values):
+            keys = " and ".join(_name(head, k) for k in step.args.get("keys", []))
+            return Doubt(
+                f"step group_rows takes the {aggregate['func'].replace('_', ' ')} of {_name(head, column)} per "
+                f"{keys}, and every group of the example holds two or more values: whether a group with one value "
+                "gets an empty cell or no row is not shown",
+                f"add a {keys} with a single row, with its expected output",
+            )
     return None
 
 
@@ -778,7 +804,9 @@ def contradicts_hints(rival: Program, program: Program, hints: Hints) -> bool:
         mine_ok = all(hints.allows(f) for f in _functions(program))
         if mine_ok and not all(hints.allows(f) for f in _functions(rival)):
             return True
-        # the user named the functions used: a rival that leaves out one the program uses is no other reading
-        if mine_ok and set(_functions(rival)) < set(_functions(program)):
+        # the user named the functions used: a rival that leaves out one the program uses, or a use of one (ties
+        # broken by row order where the program takes the max of another column), is no other reading
+        mine, theirs = _functions(program), _functions(rival)
+        if mine_ok and (set(theirs) < set(mine) or len(theirs) < len(mine)):
             return True
     return False
