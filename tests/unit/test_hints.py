@@ -190,3 +190,52 @@ def test_the_groups_with_the_most_rows_are_found_when_the_user_names_count_and_m
     # without the hint, the first row of the example is as good a reading: not trusted
     plain = learn(grid, expected, header="yes", timeout=10)
     assert plain.confidence != "trusted"
+
+
+SCORES = [["player", "round", "score"], ["ann", "1", "71"], ["ann", "2", "68"], ["ann", "3", "75"],
+          ["bob", "1", "80"], ["bob", "2", "77"], ["bob", "3", "79"], ["cy", "1", "66"], ["cy", "2", "70"]]
+
+
+def test_each_groups_best_and_second_best_value_is_learned_when_the_user_names_max() -> None:
+    expected = [["player", "best", "runner_up"], ["ann", "75", "71"], ["bob", "80", "79"], ["cy", "70", "66"]]
+    result = learn(SCORES, expected, header="yes", timeout=10, hints=Hints(aggregations=["max"]))
+    step = result.programs[0].steps[0]
+    assert step.op == "group_rows" and [a["func"] for a in step.args["aggregates"]] == ["max", "second_max"]
+    # every player shows two or more scores: what a player with one score gets is left open
+    assert result.confidence == "ambiguous" and "two or more values" in result.reason
+    new = [["player", "round", "score"], ["dee", "1", "90"], ["dee", "2", "90"], ["dee", "3", "85"],
+           ["eve", "1", "60"]]
+    assert run(result.programs[0], new) == [["player", "best", "runner_up"], ["dee", "90", "85"], ["eve", "60", ""]]
+
+
+def test_a_second_best_value_is_not_a_reading_without_named_functions() -> None:
+    expected = [["player", "best", "runner_up"], ["ann", "75", "71"], ["bob", "80", "79"], ["cy", "70", "66"]]
+    result = learn(SCORES, expected, header="yes", timeout=10)
+    assert not any(a.get("func") == "second_max" for p in result.programs for s in p.steps
+                   for a in s.args.get("aggregates", []))
+
+
+def test_groups_holding_a_hinted_value_are_kept_before_a_filter_picks_their_rows() -> None:
+    # the treated patients of the countries that also have an untreated one (EXISTS on the same table)
+    grid = [["id", "country", "status"], ["1", "SE", "TREATED"], ["2", "DK", "UNTREATED"], ["3", "SE", "UNTREATED"],
+            ["4", "DE", "TREATED"], ["5", "JP", "UNTREATED"], ["6", "JP", "TREATED"], ["7", "NO", "TREATED"],
+            ["8", "NO", "TREATED"]]
+    expected = [["id", "country", "status"], ["1", "SE", "TREATED"], ["6", "JP", "TREATED"]]
+    result = learn(grid, expected, header="yes", timeout=10, hints=Hints(constants=["TREATED", "UNTREATED"]))
+    assert [s.op for s in result.programs[0].steps] == ["keep_groups", "filter_rows"]
+    # once or once per untreated row of the country (a join) is not shown: one untreated row per country
+    assert result.confidence == "ambiguous" and "a join" in result.reason
+    new = [["id", "country", "status"], ["9", "FI", "TREATED"], ["10", "FI", "UNTREATED"], ["11", "IS", "TREATED"]]
+    assert run(result.programs[0], new) == [["id", "country", "status"], ["9", "FI", "TREATED"]]
+
+
+def test_a_tie_broken_by_the_named_function_is_trusted_over_the_row_order() -> None:
+    # each item's largest pack, and of packs of the same size the one with the highest price (SQL: max, max)
+    grid = [["item", "pack", "price"], ["7", "288", "5.75"], ["7", "576", "5.46"], ["7", "96", "5.24"],
+            ["7", "576", "5.23"], ["6", "200", "5.76"], ["6", "500", "5.01"], ["6", "100", "5.55"]]
+    expected = [["item", "pack", "price"], ["7", "576", "5.46"], ["6", "500", "5.01"]]
+    hinted = learn(grid, expected, header="yes", timeout=10, hints=Hints(aggregations=["max"]))
+    assert hinted.confidence == "trusted", hinted.reason
+    reordered = [grid[0], grid[4], grid[2], grid[3], grid[1]]
+    assert run(hinted.programs[0], reordered) == [["item", "pack", "price"], ["7", "576", "5.46"]]
+    assert learn(grid, expected, header="yes", timeout=10).confidence != "trusted"

@@ -64,6 +64,13 @@ def test_group_rows_aggregates_per_key_in_first_or_sorted_order():
     ]
 
 
+def test_the_second_largest_value_per_group_is_the_next_distinct_one_and_empty_with_one_value():
+    rows = [["a", "3"], ["a", "9"], ["a", "9"], ["a", "x"], ["b", "4"], ["b", "4"], ["c", "10"], ["c", "2"]]
+    aggregates = [{"func": "second_max", "column": 1, "as": "number"}, {"func": "second_min", "column": 1,
+                                                                          "as": "number"}]
+    assert rt.group_rows(rows, [0], aggregates) == [["a", "3", "9"], ["b", "", ""], ["c", "2", "10"]]
+
+
 def test_a_sum_per_customer_is_learned_with_its_group_key():
     expected = [["customer", "total_amount"], ["Ann", "292.08"], ["Bob", "242.40"], ["Cid", "452.19"]]
     program = solve(ORDERS, expected)

@@ -278,7 +278,9 @@ VOCABULARY = {
                                                             "rows", "count", "count_distinct", "sum", "mean",
                                                             "first", "last", "concat")] + [
                                                             {"func": "max", "column": 2, **_DATE},
-                                                            {"func": "min", "column": 3, "as": "number"}]})]),
+                                                            {"func": "min", "column": 3, "as": "number"},
+                                                            {"func": "second_max", "column": 2, **_DATE},
+                                                            {"func": "second_min", "column": 3, "as": "number"}]})]),
     "extremes and top": Program(steps=[
         Step(op="keep_extremes", args={"keys": [1], "column": 3, "which": "max", "header": True}),
         Step(op="keep_top", args={"keys": [], "column": 2, "count": 3, "as_": "date", "formats": ["%Y-%m-%d"],

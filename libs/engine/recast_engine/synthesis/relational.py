@@ -979,10 +979,20 @@ def relational_step_cost(step: Step, hints: Hints = NO_HINTS) -> int | None:
 
 
 def step_constants(step: Step, hints: Hints = NO_HINTS) -> int:
-    """Data constants in a relational step's predicates (a count threshold of a HAVING is not one, nor is a
-    constant the user hinted)."""
+    """Data constants in a relational step's predicates (a constant the user hinted is not one, nor is the count
+    of a HAVING that keeps the groups of more than one row)."""
     having = step.args.get("having", {})
-    return _constants(step.args.get("where", {}), hints) + (0 if "rows" in having else _constants(having, hints))
+    return _constants(step.args.get("where", {}), hints) + (_count_constant(having, hints) if "rows" in having
+                                                            else _constants(having, hints))
+
+
+def _count_constant(having: dict[str, Any], hints: Hints) -> int:
+    """1 for a HAVING's row count fitted to the example (groups of more than 2 rows), 0 for a repeated key's
+    (more than 1) or a count the user gave."""
+    value = having.get("value")
+    if value is None or (having["rows"], str(value)) in (("gt", "1"), ("ge", "2")):
+        return 0
+    return 0 if hints.hinted(str(value), "number") else 1
 
 
 def ignored_hints(program: Program, hints: Hints) -> int:
