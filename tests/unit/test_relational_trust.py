@@ -3,6 +3,7 @@ example pins its parameters down; otherwise the result is ambiguous and names a 
 from recast_engine.dsl import Program, Step
 from recast_engine.dsl.interpret import run
 from recast_engine.synthesis import trust
+from recast_engine.synthesis.search import learn
 
 DATE_FORMATS = ["%Y-%m-%d"]
 
@@ -205,3 +206,12 @@ def test_the_row_holding_the_minimum_is_ambiguous_when_it_is_also_the_first_row_
     assert "first rows" in verdict.reason
     unsorted = [["shop", "dish"], ["3", "pasta"], ["2", "pizza"], ["5", "soup"]]
     assert "first rows" not in (assessed([pick], unsorted).reason or "")
+
+
+def test_groups_kept_for_their_row_count_are_doubted_when_a_filter_on_their_key_reads_the_same() -> None:
+    grid = [["id", "status"], ["1", "shipped"], ["2", "zeta"], ["3", "shipped"], ["4", "alpha"], ["5", "zeta"],
+            ["6", "shipped"]]
+    kept = [grid[0]] + [r for r in grid[1:] if r[1] == "shipped"]
+    result = learn(grid, kept, header="yes", timeout=10)
+    assert result.programs[0].steps[0].op == "keep_groups"
+    assert result.confidence == "ambiguous" and "for their row count" in result.reason

@@ -531,6 +531,8 @@ def _rivals(program: Program, grids: list[list[Row]]) -> Iterator[tuple[Program,
                            "example")
         if step.op in ("keep_extremes", "keep_top") and not args.get("keys"):
             yield from _first_rows_rival(program, index, step, head, body)
+        if step.op == "keep_groups" and "rows" in args.get("having", {}) and len(args.get("keys", [])) == 1:
+            yield from _named_groups_rival(program, index, step, head, grids[index + 1])
         if step.op == "keep_extremes":
             tiebreak = args.get("tiebreak")
             if tiebreak:
@@ -576,6 +578,21 @@ def _rivals(program: Program, grids: list[list[Row]]) -> Iterator[tuple[Program,
             yield from _filter_rivals(program, index, step, head, body)
         if step.op in ("distinct_rows", "group_rows"):
             yield from _dependent_column_rivals(program, index, step, head, body)
+
+
+def _named_groups_rival(program: Program, index: int, step: Step, head: list[Row], kept_grid: list[Row]
+                        ) -> Iterator[tuple[Program, str]]:
+    """Groups kept for their row count: the rows holding those few key values are as good a reading."""
+    key = step.args["keys"][0]
+    _, kept = _split(step, kept_grid)
+    values = sorted({_cell(r, key) for r in kept})
+    if not 1 <= len(values) <= 3:
+        return
+    where = {"column": key, "test": "eq", "value": values[0]} if len(values) == 1 else {
+        "column": key, "test": "in", "values": values}
+    rival = Step(op="filter_rows", args={"where": where, "header": step.args.get("header", False)})
+    yield (_with_step(program, index, rival),
+           f"the groups kept for their row count are those whose {_name(head, key)} is {' or '.join(values)}")
 
 
 def _first_rows_rival(program: Program, index: int, step: Step, head: list[Row],
