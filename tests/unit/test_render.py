@@ -16,6 +16,7 @@ import pytest
 from recast_engine import operators
 from recast_engine.dsl import OutputColumn, Program, Step, call, col, const
 from recast_engine.dsl.interpret import run
+from recast_engine.operators import relational_shapes as shapes
 from recast_engine.render.closure import collect_definitions
 from recast_engine.render.script import literal, render_script
 from recast_engine.runtime import cells, tables
@@ -103,6 +104,9 @@ _SAMPLE_ARGS: dict[object, object] = {
     int: 1, int | None: 1, str: ",", bool: False, list[int]: [0, 1], list[str]: ["%Y-%m-%d"],
     dict[str, str]: {"Bob": "B"}, dict[str, Any]: {"index": 1},
     list[dict[str, Any]]: [{"column": 1, "func": "max", "as": "text"}],
+    shapes.Predicate: {"column": 1, "test": "eq", "value": "x"}, shapes.GroupTest: {"rows": "gt", "value": "1"},
+    list[shapes.Aggregate]: [{"column": 1, "func": "max", "as": "text"}],
+    list[shapes.SortKey]: [{"column": 1, "as": "text", "descending": True}],
 }
 
 

@@ -1,20 +1,21 @@
 """Declarations of the relational table operators of recast_engine.runtime.relational and their proposers."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from recast_engine.operators.registry import Arguments, table_operator
+from recast_engine.operators.relational_shapes import Aggregate, GroupTest, Predicate, ReadAs, Reading, SortKey
 from recast_engine.runtime import relational
 from recast_engine.synthesis import relational as p
 
 
 class FilterRowsArgs(Arguments):
-    where: dict[str, Any]
+    where: Predicate
     header: bool = False
 
 
 class SortByArgs(Arguments):
-    keys: list[dict[str, Any]]
+    keys: list[SortKey]
     header: bool = False
 
 
@@ -25,13 +26,10 @@ class HeadRowsArgs(Arguments):
 
 class GroupRowsArgs(Arguments):
     keys: list[int]
-    aggregates: list[dict[str, Any]]
+    aggregates: list[Aggregate]
     header: bool = False
-    order: str = "first"
-    sort_as: list[dict[str, Any]] | None = None
-
-
-ReadAs = Literal["number", "date", "text"]
+    order: Literal["first", "sorted"] = "first"
+    sort_as: list[Reading] | None = None
 
 
 class TieBreak(Arguments):
@@ -59,14 +57,14 @@ class KeepTopArgs(Arguments):
     column: int
     count: int
     descending: bool = True
-    as_: str = "number"
+    as_: ReadAs = "number"
     formats: list[str] | None = None
     header: bool = False
 
 
 class KeepGroupsArgs(Arguments):
     keys: list[int]
-    having: dict[str, Any]
+    having: GroupTest
     header: bool = False
 
 
@@ -79,17 +77,17 @@ class KeepReferencedArgs(Arguments):
 
 class DistinctRowsArgs(Arguments):
     columns: list[int]
-    keep: str = "first"
+    keep: Literal["first", "last"] = "first"
     header: bool = False
 
 
 class AddWindowArgs(Arguments):
-    func: str
+    func: Literal["sum", "count", "mean", "max", "min", "running_sum", "row_number", "difference"]
     column: int = 0
     keys: list[int] | None = None
     header: bool = False
     name: str = ""
-    where: dict[str, Any] | None = None
+    where: Predicate | None = None
 
 
 table_operator(relational.filter_rows, FilterRowsArgs, proposer=p.propose_filter, rank=155, row_local=True)

@@ -823,7 +823,7 @@ def contradicts_hints(rival: Program, program: Program, hints: Hints) -> bool:
             return True
         # the user named the functions used: a rival that leaves out one the program uses, or a use of one (ties
         # broken by row order where the program takes the max of another column), is no other reading
-        mine, theirs = _functions(program), _functions(rival)
-        if mine_ok and (set(theirs) < set(mine) or len(theirs) < len(mine)):
+        used, rival_used = _functions(program), _functions(rival)
+        if mine_ok and (set(rival_used) < set(used) or len(rival_used) < len(used)):
             return True
     return False
