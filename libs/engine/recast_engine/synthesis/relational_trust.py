@@ -582,7 +582,12 @@ def _rivals(program: Program, grids: list[list[Row]]) -> Iterator[tuple[Program,
 
 def _named_groups_rival(program: Program, index: int, step: Step, head: list[Row], kept_grid: list[Row]
                         ) -> Iterator[tuple[Program, str]]:
-    """Groups kept for their row count: the rows holding those few key values are as good a reading."""
+    """Groups kept for a row count fitted to the example (more than 2 rows, not a repeated key's more than 1): the
+    rows holding those few key values are as good a reading."""
+    from recast_engine.synthesis.relational import step_constants  # noqa: PLC0415 - relational imports this module
+
+    if not step_constants(step):
+        return
     key = step.args["keys"][0]
     _, kept = _split(step, kept_grid)
     values = sorted({_cell(r, key) for r in kept})
