@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from recast_engine.chunking import plan_chunks
 from recast_engine.profiling import profile_file
 from recast_engine.profiling.partial import merge_profiles, table_layout, unpack
 from test_profiling_stats import write_messy
-from tester.chunk_profile import profile_chunk
+from tester.chunk_profile import merge_chunk_profiles, profile_chunk
 
 
 async def test_partials_from_separate_processes_merge_into_the_whole_files_profile(tmp_path):
@@ -21,7 +22,7 @@ async def test_partials_from_separate_processes_merge_into_the_whole_files_profi
     layout = table_layout(path).model_dump()
     packed = await asyncio.gather(*(profile_chunk(path, c.start, c.end, c.index == 0, layout, 60)
                                     for c in plan.chunks))
-    merged, whole = merge_profiles(unpack(p) for p in packed), profile_file(path)
+    merged, whole = await merge_chunk_profiles(packed, 60), profile_file(path)
     assert merged["duplicate_rows"] == whole["duplicate_rows"] > 6000 and merged["duplicate_rows_exact"]
     assert {k: v for k, v in merged.items() if k not in ("seconds", "mb_per_second")} == \
         {k: v for k, v in whole.items() if k not in ("seconds", "mb_per_second")}
@@ -35,3 +36,19 @@ async def test_a_chunk_that_cannot_be_profiled_has_no_partial_and_a_timeout_kill
     big.write_text("a,b\n" + "1,2\n" * 2_000_000)
     assert await profile_chunk(big, 0, big.stat().st_size, True, layout, 0.2) is None
     assert [p.name for p in tmp_path.iterdir()] == ["big.csv"]  # no profile file left behind
+
+
+async def test_partials_are_merged_only_in_a_process_hashing_as_theirs_did(tmp_path):
+    # a column counted exactly in one chunk and sketched in another is hashed again when merged: this process's
+    # own seed would count values the chunks share twice
+    path = tmp_path / "codes.csv"
+    path.write_text("code\n" + "".join(f"c{i % 3000}\n" for i in range(9000)))
+    plan = plan_chunks(path.read_bytes(), 20_000, first_record=False)
+    layout = table_layout(path).model_dump()
+    packed = [await profile_chunk(path, c.start, c.end, c.index == 0, layout, 60) for c in plan.chunks]
+    with pytest.raises(ValueError, match="PYTHONHASHSEED"):
+        merge_profiles(unpack(p) for p in packed)
+    merged = await merge_chunk_profiles(packed, 60)
+    whole = profile_file(path)
+    assert merged["rows"] == whole["rows"] >= 9000
+    assert merged["column_profiles"][0]["distinct"] == whole["column_profiles"][0]["distinct"] >= 3000

@@ -2,17 +2,23 @@
 script run.
 
 The process has PYTHONHASHSEED pinned: the partial profiles of one input come from several replicas, and their
-hashed sketches (distinct values, duplicate rows) merge only when every replica hashed alike. Run as
-`python -m tester.chunk_profile SOURCE START END FIRST LAYOUT_JSON OUT`; it writes the packed partial to OUT.
+hashed sketches (distinct values, duplicate rows) merge only when every replica hashed alike; so are they merged,
+in a process of the same seed (merge_chunk_profiles), since a column counted exactly in one chunk is hashed again
+when it joins another's sketch. Run as `python -m tester.chunk_profile SOURCE START END FIRST LAYOUT_JSON OUT`
+(writes the packed partial to OUT) or `python -m tester.chunk_profile merge OUT PART...` (writes the merged
+profile's JSON to OUT).
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("tester.chunk_profile")
 
@@ -54,9 +60,40 @@ async def profile_chunk(source: Path, start: int, end: int, first: bool, layout:
         out.unlink()
 
 
-def main(argv: list[str]) -> None:
-    from recast_engine.profiling.partial import TableLayout, pack, profile_range
+async def merge_chunk_profiles(parts: list[bytes], timeout: float) -> dict[str, Any]:
+    """The input's profile merged from its chunks' packed partial profiles, in order (ValueError when they do
+    not merge or the merge does not end within `timeout` seconds)."""
+    with tempfile.TemporaryDirectory(prefix="recast-merge-") as folder:
+        paths = [Path(folder) / f"{i}.part" for i in range(len(parts))]
+        for path, part in zip(paths, parts):
+            path.write_bytes(part)
+        out = Path(folder) / "profile.json"
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tester.chunk_profile", "merge", str(out), *map(str, paths),
+            env={**os.environ, "PYTHONHASHSEED": HASH_SEED}, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE)
+        try:
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout)
+        except TimeoutError as exc:
+            raise ValueError(f"merging {len(parts)} partial profiles took over {timeout:.0f} s") from exc
+        finally:
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                await process.wait()
+        if process.returncode != 0 or not out.exists():
+            raise ValueError(f"merging {len(parts)} partial profiles failed: {stderr.decode(errors='replace')[-2000:]}")
+        merged: dict[str, Any] = json.loads(out.read_bytes())
+        return merged
 
+
+def main(argv: list[str]) -> None:
+    from recast_engine.profiling.partial import TableLayout, merge_profiles, pack, profile_range, unpack
+
+    if argv[0] == "merge":
+        target, *parts = argv[1:]
+        Path(target).write_text(json.dumps(merge_profiles(unpack(Path(p).read_bytes()) for p in parts)))
+        return
     source, start, end, first, layout, out = argv
     part = profile_range(Path(source), int(start), int(end), TableLayout.model_validate_json(layout),
                          first=first == "1")

@@ -9,9 +9,10 @@ upload of the run's output; Postgres (chunked_runs, inference_chunks) records wh
 The input is profiled chunk by chunk too (a profile of the whole input in one pass takes far longer than its
 conversion): the splitter only decides the layout every chunk is profiled with (tester.drift.input_layout), each
 chunk profiles its own range beside its script run (tester.chunk_profile) and keeps the partial profile in its
-row. The last chunk to come in merges the partial profiles into the input's profile and its drift
-(tester.drift.merged_input_profile), completes the upload in order and announces inference.completed with the
-totals over all chunks, and the same profile fields an unsplit run's announcement carries.
+row. The last chunk to come in completes the upload in order, merges the partial profiles into the input's
+profile and its drift (tester.drift.merged_input_profile; not for a run that fails or goes whole) and announces
+inference.completed with the totals over all chunks, and the same profile fields an unsplit run's announcement
+carries. The partial profiles are dropped when the run ends, however it ends.
 
 A chunk converted again (its message redelivered after a replica died mid-run) uploads its part again under
 the same number, which replaces the first, and its partial profile replaces the first in its row: no row is
@@ -300,8 +301,10 @@ async def _finish_chunk(ctx: HandlerContext, event: InferenceChunkRequested, par
         done = sum(c.state == "done" for c in chunks)
         closing: list[Event] = []
         if done == len(chunks):
-            run.facts = {**run.facts, **await _input_profile(ctx, session, event)}
             await _end_run(ctx, run, chunks, event.chunk_index)
+            if run.state == "completed":  # a run that goes whole is profiled then; a failed one not at all
+                run.facts = {**run.facts, **await _input_profile(ctx, session, event)}
+            await _drop_partial_profiles(session, event.run_id)
             closing = _closing_events(run, event, event.chunk_index)
     if part is not None:
         await ctx.progress(STAGE, done * 100 // len(chunks),
@@ -311,8 +314,8 @@ async def _finish_chunk(ctx: HandlerContext, event: InferenceChunkRequested, par
 
 
 async def _input_profile(ctx: HandlerContext, session: Any, event: InferenceChunkRequested) -> dict[str, Any]:
-    """The input's profile fields for the run's facts, merged from its chunks' partial profiles (which are
-    dropped then); none when a chunk has none."""
+    """The input's profile fields for the run's facts, merged from its chunks' partial profiles; none when a
+    chunk has none."""
     query = (select(InferenceChunk.profile).where(InferenceChunk.run_id == event.run_id)
              .order_by(InferenceChunk.chunk_index))
     parts = list((await session.execute(query)).scalars())
@@ -321,8 +324,12 @@ async def _input_profile(ctx: HandlerContext, session: Any, event: InferenceChun
                     event.run_id, sum(part is None for part in parts), len(parts))
         return {}
     profile = await merged_input_profile(ctx, event, parts)
-    await session.execute(update(InferenceChunk).where(InferenceChunk.run_id == event.run_id).values(profile=None))
     return {key: _as_json(value) for key, value in profile.items()}
+
+
+async def _drop_partial_profiles(session: Any, run_id: str) -> None:
+    """The chunks' partial profiles are kept until their run ends, however it ends."""
+    await session.execute(update(InferenceChunk).where(InferenceChunk.run_id == run_id).values(profile=None))
 
 
 async def _end_run(ctx: HandlerContext, run: ChunkedRun, chunks: list[InferenceChunk], ender: int) -> None:
@@ -422,4 +429,5 @@ async def _fail_run(ctx: HandlerContext, event: InferenceChunkRequested, reason:
             await ctx.storage.abort_multipart(run.output_key, run.upload_id)
             run.state = "failed"
             run.facts = {**run.facts, "reason": reason, "ended_by": event.chunk_index}
+            await _drop_partial_profiles(session, event.run_id)
         return _closing_events(run, event, event.chunk_index)

@@ -24,8 +24,10 @@ from recast_common.events import DriftWarning, FileProfileSummary, InferenceChun
 from recast_common.stage_files import program_key_of_script, run_profile_key, train_profile_key_of_script
 from recast_engine.profiling import profile_file
 from recast_engine.profiling.drift import drift
-from recast_engine.profiling.partial import TableLayout, merge_profiles, table_layout, unpack
+from recast_engine.profiling.partial import TableLayout, table_layout
 from recast_engine.profiling.summary import file_summary
+
+from tester.chunk_profile import merge_chunk_profiles
 
 log = logging.getLogger("tester.drift")
 
@@ -70,7 +72,7 @@ async def merged_input_profile(ctx: HandlerContext, event: InferenceChunkRequest
                                ) -> dict[str, Any]:
     """profile_input's fields for a split input, from its chunks' partial profiles in order."""
     async def profile(_: dict[str, Any] | None) -> dict[str, Any]:
-        return await asyncio.to_thread(lambda: merge_profiles(unpack(part) for part in parts))
+        return await merge_chunk_profiles(parts, ctx.settings.sandbox_timeout_seconds)
 
     return await _profiled(ctx, event.run_id, event.input_key, event.script_key, profile)
 

@@ -22,7 +22,7 @@ Aggregation = Literal["rows", "count", "count_distinct", "sum", "mean", "min", "
 
 class _Read(Arguments):
     as_: ReadAs = Field("text", alias="as")
-    formats: list[str] | None = None
+    formats: list[str] = Field(default_factory=list)
 
 
 class Against(_Read):
@@ -96,7 +96,7 @@ class Aggregate(_Read):
 
     func: Aggregation
     column: int = Field(0, ge=0)
-    separator: str | None = None
+    separator: str = ","
 
 
 class Reading(_Read):

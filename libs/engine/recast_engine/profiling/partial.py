@@ -96,12 +96,17 @@ def profile_range(path: str | os.PathLike[str], start: int, end: int, layout: Ta
 
 
 def merge_profiles(parts: Iterable[PartialProfile]) -> dict[str, Any]:
-    """The profile (profile_file's) of the file whose ranges, in order, the parts are."""
+    """The profile (profile_file's) of the file whose ranges, in order, the parts are; its seconds (and
+    mb_per_second) are the parts' added up, not a wall time."""
     parts = list(parts)
     if not parts:
         raise ValueError("no partial profile to merge")
     if any(p.hash_probe != parts[0].hash_probe for p in parts):
         raise ValueError("partial profiles hashed with different seeds (profile them with one PYTHONHASHSEED)")
+    if hash(_PROBE) != parts[0].hash_probe:
+        # a column counted exactly in one part and sketched in another is hashed again here
+        raise ValueError("merging in a process that hashes otherwise than the parts did (merge them with their "
+                         "PYTHONHASHSEED)")
     state = _TableState.from_state(parts[0].table)
     for part in parts[1:]:
         state.merge(_TableState.from_state(part.table))

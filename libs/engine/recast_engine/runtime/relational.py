@@ -242,7 +242,7 @@ def group_rows(
 ) -> list[Row]:
     """One row per distinct key: the key cells, then each aggregate {"func": count | rows | count_distinct | sum
     | mean | min | max | second_min | second_max | first | last | concat, "column": c, "as": ..., "separator": ", "}
-    over the group's rows (second_max: the largest value below the max, as read; empty with one value only).
+    over the group's rows (second_max: the largest value below the max, as read; empty with one distinct value).
     Groups come in the order of their first row (order "first") or sorted by their keys ("sorted"): as text, or
     each key read as `sort_as` says ([{"as": "number" | "date" | "text", "formats": [...]}, ...], one per key;
     keys that do not read sort last). The header row names an aggregate after its column ("count" for the

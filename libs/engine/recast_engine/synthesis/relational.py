@@ -561,7 +561,9 @@ def _having_steps(
     body: list[Row], key_options: list[list[int]], width: int, ctx: Context, exact: list[bool] | None = None,
     projection: tuple[dict[int, int], list[Row]] | None = None, limit: int = 2,
 ) -> Iterator[Step]:
-    """keep_groups whose kept groups are exactly the groups of the kept rows (`exact`, a mask of the rows), or
+    """keep_groups whose kept groups are exactly the groups of the kept rows (`exact`, a mask of the rows; or, when
+    a later step may filter and the user gave constants, every group holding a kept row, by a test on a hinted
+    value: EXISTS a row with that value, then a filter), or
     whose kept rows hold exactly the output's values on its copied columns (`projection`): a HAVING a distinct
     or a group-by completes. Tests without data constants first (hinted constants count as none), then constants
     several rows hold."""
@@ -619,9 +621,12 @@ def _having_steps(
             if c in keys:
                 continue
             values_per_group = [{_cell(body[i], c) for i in members} for members in groups]
-            candidates = sorted(everywhere[c], key=lambda v: (-everywhere[c][v], v))[:MAX_HAVING_VALUES]
+            if narrowing:  # only hinted values, however few rows hold them
+                candidates = sorted(v for v in everywhere[c] if ctx.hints.hinted(v))
+            else:
+                candidates = sorted(everywhere[c], key=lambda v: (-everywhere[c][v], v))[:MAX_HAVING_VALUES]
             for value in candidates:
-                if not value.strip() or (narrowing and not ctx.hints.hinted(value)):
+                if not value.strip():
                     continue
                 tests = (("some", "eq", [value in vs for vs in values_per_group]),
                          ("every", "eq", [vs == {value} for vs in values_per_group]),
