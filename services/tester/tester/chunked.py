@@ -249,8 +249,8 @@ async def convert_chunk(event: InferenceChunkRequested, ctx: HandlerContext) -> 
         finally:
             await _drop(profiling)  # unless done: the chunk failed, its profile is not wanted
     etag = await ctx.storage.upload_part(event.output_key, event.upload_id, event.chunk_index + 1, part)
-    return await _finish_chunk(ctx, event, {"etag": etag, "part_size": len(part), "output_rows": records,
-                                            "metrics": metrics, "profile": profile})
+    return await _finish_chunk(ctx, event, UploadedPart(etag=etag, part_size=len(part), output_rows=records,
+                                                        metrics=metrics, profile=profile))
 
 
 async def _timed(work: Awaitable[T]) -> tuple[T, float]:
@@ -285,7 +285,17 @@ def _part_of(output: Path, drop_first_record: bool) -> tuple[bytes, int]:
     return data, count_records(data)
 
 
-async def _finish_chunk(ctx: HandlerContext, event: InferenceChunkRequested, part: dict[str, Any] | None
+class UploadedPart(BaseModel):
+    """A converted chunk, as its row records it: its part of the upload, its rows, metrics and partial profile."""
+
+    etag: str
+    part_size: int
+    output_rows: int
+    metrics: dict[str, Any]  # the chunk's run metrics, stored as they are (the run's totals add them up)
+    profile: bytes | None  # the packed partial profile (recast_engine.profiling.partial), None when not made
+
+
+async def _finish_chunk(ctx: HandlerContext, event: InferenceChunkRequested, part: UploadedPart | None
                         ) -> list[Event]:
     """Record the chunk's part (None: recorded before); the chunk bringing the last part ends the run."""
     sessions = session_factory(ctx.settings)
@@ -296,8 +306,8 @@ async def _finish_chunk(ctx: HandlerContext, event: InferenceChunkRequested, par
         chunks = await _chunks_of(session, event.run_id)
         if part is not None:
             chunk = chunks[event.chunk_index]
-            chunk.state, chunk.etag, chunk.part_size = "done", part["etag"], part["part_size"]
-            chunk.output_rows, chunk.metrics, chunk.profile = part["output_rows"], part["metrics"], part["profile"]
+            chunk.state, chunk.etag, chunk.part_size = "done", part.etag, part.part_size
+            chunk.output_rows, chunk.metrics, chunk.profile = part.output_rows, part.metrics, part.profile
         done = sum(c.state == "done" for c in chunks)
         closing: list[Event] = []
         if done == len(chunks):
