@@ -204,36 +204,12 @@ def _plain(value: Decimal) -> str:
 
 
 def _aggregate(cells: list[str], func: str, as_: str, formats: list[str], separator: str) -> str:
-    if func == "count":
-        return str(sum(1 for c in cells if c.strip()))
-    if func == "rows":
-        return str(len(cells))
-    if func == "count_distinct":
-        return str(len({c for c in cells if c.strip()}))
-    if func == "first":
-        return cells[0] if cells else ""
-    if func == "last":
-        return cells[-1] if cells else ""
-    if func == "concat":
-        return separator.join(c for c in cells if c.strip())
-    if func in ("min", "max"):
-        readable = [(v, c) for c in cells if (v := _value(c, as_, formats)) is not None and c.strip()]
-        if not readable:
-            return ""
-        pick = min if func == "min" else max
-        return pick(readable, key=lambda vc: vc[0])[1]
-    if func in ("second_min", "second_max"):
-        state: list[Any] = [0, None, None, set(), [], Decimal(0), 0]
-        for cell in cells:
-            _accumulate(state, {"func": func, "as": as_, "formats": formats}, cell)
-        return _result(state, {"func": func})
-    numbers = [n for c in cells if (n := _number(c)) is not None]
-    if not numbers:
-        return ""
-    total = sum(numbers, Decimal(0))
-    if func == "sum":
-        return _plain(total)
-    return _mean_text(total, len(numbers))
+    """One aggregate of a group's cells, as group_rows computes it."""
+    aggregate = {"func": func, "as": as_, "formats": formats, "separator": separator}
+    state = _new_state()
+    for cell in cells:
+        _accumulate(state, aggregate, cell)
+    return _result(state, aggregate)
 
 
 def group_rows(
@@ -260,7 +236,7 @@ def group_rows(
         key = tuple(_cell(row, k) for k in keys)
         states = groups.get(key)
         if states is None:
-            states = groups[key] = [[0, None, None, set(), [], Decimal(0), 0] for _ in aggregates]
+            states = groups[key] = [_new_state() for _ in aggregates]
         for a, state in zip(aggregates, states):
             _accumulate(state, a, _cell(row, a.get("column", 0)))
     items = list(groups.items())
@@ -279,8 +255,13 @@ def _sorted_groups(items: list[tuple[tuple[str, ...], Any]], sort_as: list[dict[
     return [(key, states[key]) for key in map(tuple, _ordered(sorted(list(key) for key in states), keys))]
 
 
+def _new_state() -> list[Any]:
+    """An aggregate's accumulator before any cell: [rows, first, last, distinct cells, kept cells, sum, numbers]."""
+    return [0, None, None, set(), [], Decimal(0), 0]
+
+
 def _accumulate(state: list[Any], aggregate: dict[str, Any], cell: str) -> None:
-    """state: [rows, first, last, distinct cells, kept cells, sum, numbers], updated for one more cell."""
+    """The accumulator (_new_state) updated for one more cell."""
     func = aggregate["func"]
     filled = bool(cell.strip())
     state[0] += 1

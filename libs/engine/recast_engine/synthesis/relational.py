@@ -557,6 +557,31 @@ def _keeps_holding_groups(kept: list[bool], holds: list[bool]) -> bool:
     return not all(kept) and all(k or not h for k, h in zip(kept, holds))
 
 
+def _row_count_tests(keys: list[int], sizes: list[int], passes: Callable[[list[bool]], bool], hints: Hints
+                     ) -> list[tuple[tuple[int, ...], dict[str, Any], list[int]]]:
+    """Group tests on the groups' row counts (the sizes) that keep the groups `passes` wants, with their costs."""
+    found: list[tuple[tuple[int, ...], dict[str, Any], list[int]]] = []
+    for n in range(1, 6):
+        if passes([size > n for size in sizes]):
+            found.append(((0, n, len(keys)), {"rows": "gt", "value": str(n)}, keys))
+            break
+    # the user named max (min) among the functions: the groups with the most (fewest) rows, ties all kept
+    for rank, which in enumerate(("max", "min")):
+        if hints.aggregations and hints.allows(which) and hints.allows("count"):
+            extreme = max(sizes) if which == "max" else min(sizes)
+            if passes([size == extreme for size in sizes]):
+                found.append(((-1, rank, len(keys)), {"rows": which}, keys))
+    # a count the user gave: the groups with at least (more than, at most, fewer than) that many rows
+    for value in hints.constant_as("number", []):
+        count = rt._number(value)
+        if count is None or count != count.to_integral_value() or count < 1:
+            continue
+        for rank, test in enumerate(("ge", "gt", "le", "lt")):
+            if passes([rt._compare(Decimal(size), test, count) for size in sizes]):
+                found.append(((-1, rank, len(keys)), {"rows": test, "value": rt._written(count)}, keys))
+    return found
+
+
 def _having_steps(
     body: list[Row], key_options: list[list[int]], width: int, ctx: Context, exact: list[bool] | None = None,
     projection: tuple[dict[int, int], list[Row]] | None = None, limit: int = 2,
@@ -598,25 +623,8 @@ def _having_steps(
                 continue  # nothing for a group test to drop
 
             passes = functools.partial(_holds_output_values, held=held, allowed=allowed, wanted=wanted)
-        sizes = [len(members) for members in groups]
-        for n in range(1, 6 if not narrowing else 1):
-            if passes([size > n for size in sizes]):
-                found.append(((0, n, len(keys)), {"rows": "gt", "value": str(n)}, keys))
-                break
-        # the user named max (min) among the functions: the groups with the most (fewest) rows, ties all kept
-        for rank, which in enumerate(("max", "min")):
-            if not narrowing and ctx.hints.aggregations and ctx.hints.allows(which) and ctx.hints.allows("count"):
-                extreme = max(sizes) if which == "max" else min(sizes)
-                if passes([size == extreme for size in sizes]):
-                    found.append(((-1, rank, len(keys)), {"rows": which}, keys))
-        # a count the user gave: the groups with at least (more than, at most, fewer than) that many rows
-        for value in ctx.hints.constant_as("number", []) if not narrowing else []:
-            count = rt._number(value)
-            if count is None or count != count.to_integral_value() or count < 1:
-                continue
-            for rank, test in enumerate(("ge", "gt", "le", "lt")):
-                if passes([rt._compare(Decimal(size), test, count) for size in sizes]):
-                    found.append(((-1, rank, len(keys)), {"rows": test, "value": rt._written(count)}, keys))
+        if not narrowing:  # a later filter completes only tests on a hinted value, not row counts
+            found += _row_count_tests(keys, [len(members) for members in groups], passes, ctx.hints)
         for c in range(width):
             if c in keys:
                 continue
